@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+
+// Two kinds of tests:
+// - `node`: the SIP core, the media node, and integration tests that start the edge in Miniflare
+//   and drive it with real peers (sipp, Kamailio, baresip, Chromium) over real sockets.
+// - `workers`: white-box tests inside workerd (runInDurableObject, runDurableObjectAlarm).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/workers/**', 'node_modules/**'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+        },
+      },
+    ],
+  },
+});
