@@ -5,12 +5,10 @@
 import { Hono } from 'hono';
 import { VERSION } from '../shared/version.ts';
 
-export interface Env {
-  SIPEDGE_DOMAIN: string;
-}
-
 export const app = new Hono<{ Bindings: Env }>();
 
-app.get('/health', (c) => c.json({ status: 'ok', service: 'sipedge-edge', version: VERSION, domain: c.env.SIPEDGE_DOMAIN }));
+app.get('/health', (c) =>
+  c.json({ status: 'ok', service: 'sipedge-edge', version: VERSION, domain: c.env.SIPEDGE_DOMAIN }),
+);
 
 export default app;
