@@ -39,6 +39,10 @@ export interface AuthItem {
 // RFC 3261 §25.1: token characters. Anything else ends a token.
 const TOKEN_CHAR = /[A-Za-z0-9\-.!%*_+`'~]/;
 
+function isTokenChar(char: string | undefined): boolean {
+  return char !== undefined && TOKEN_CHAR.test(char);
+}
+
 // RFC 3261 §25.1: LWS may contain a line fold; the message layer keeps folds as received.
 function isLws(char: string | undefined): boolean {
   return char === ' ' || char === '\t' || char === '\r' || char === '\n';
@@ -52,7 +56,8 @@ class Cursor {
     this.text = text;
   }
 
-  get char(): string | undefined {
+  // A method rather than a getter: the compiler would otherwise narrow it across `at += 1`.
+  peek(): string | undefined {
     return this.text[this.at];
   }
 
@@ -61,12 +66,12 @@ class Cursor {
   }
 
   skipLws(): void {
-    while (isLws(this.char)) this.at += 1;
+    while (isLws(this.peek())) this.at += 1;
   }
 
   token(): string {
     const start = this.at;
-    while (this.char !== undefined && TOKEN_CHAR.test(this.char)) this.at += 1;
+    while (isTokenChar(this.peek())) this.at += 1;
     return this.text.slice(start, this.at);
   }
 
@@ -96,17 +101,17 @@ class Cursor {
   // any run up to the next separator rather than insisting on token characters.
   bare(): string {
     const start = this.at;
-    while (this.char !== undefined && this.char !== ',' && this.char !== '"' && !isLws(this.char)) this.at += 1;
+    while (this.peek() !== undefined && this.peek() !== ',' && this.peek() !== '"' && !isLws(this.peek())) this.at += 1;
     return this.text.slice(start, this.at);
   }
 }
 
 function readParam(cursor: Cursor, name: string): AuthParam {
   cursor.skipLws();
-  if (cursor.char !== '=') return { name, value: undefined, quoted: false };
+  if (cursor.peek() !== '=') return { name, value: undefined, quoted: false };
   cursor.at += 1;
   cursor.skipLws();
-  if (cursor.char === '"') return { name, value: cursor.quoted(), quoted: true };
+  if (cursor.peek() === '"') return { name, value: cursor.quoted(), quoted: true };
   const value = cursor.bare();
   if (value === '') throw new DigestParseError(`parameter "${name}" has no value`, cursor.at);
   return { name, value, quoted: false };
@@ -121,13 +126,13 @@ function readParam(cursor: Cursor, name: string): AuthParam {
 export function parseAuthItems(value: string): AuthItem[] {
   const cursor = new Cursor(value);
   const items: { scheme: string; params: AuthParam[] }[] = [];
-  cursor.skipLws();
+  while (cursor.peek() === ',' || isLws(cursor.peek())) cursor.at += 1;
   while (!cursor.done) {
     const name = cursor.token();
-    if (name === '') throw new DigestParseError(`unexpected character ${JSON.stringify(cursor.char)}`, cursor.at);
+    if (name === '') throw new DigestParseError(`unexpected character ${JSON.stringify(cursor.peek())}`, cursor.at);
     const afterName = cursor.at;
     cursor.skipLws();
-    const startsScheme = items.length === 0 || (cursor.at > afterName && cursor.char !== undefined && TOKEN_CHAR.test(cursor.char));
+    const startsScheme = items.length === 0 || (cursor.at > afterName && isTokenChar(cursor.peek()));
     const current = items.at(-1);
     if (startsScheme || current === undefined) {
       items.push({ scheme: name, params: [] });
@@ -135,11 +140,11 @@ export function parseAuthItems(value: string): AuthItem[] {
       cursor.at = afterName;
       current.params.push(readParam(cursor, name));
       cursor.skipLws();
-      if (!cursor.done && cursor.char !== ',') {
+      if (!cursor.done && cursor.peek() !== ',') {
         throw new DigestParseError(`expected "," after parameter "${name}"`, cursor.at);
       }
     }
-    while (cursor.char === ',' || isLws(cursor.char)) cursor.at += 1;
+    while (cursor.peek() === ',' || isLws(cursor.peek())) cursor.at += 1;
   }
   if (items.length === 0) throw new DigestParseError('empty header value', 0);
   return items;
@@ -152,11 +157,15 @@ function quote(value: string): string {
   return `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
 }
 
-/** Writes one scheme and its parameters; quoted values are escaped, bare values written as they are. */
+/**
+ * Writes one scheme and its parameters. A value meant to go bare is quoted anyway when it could not
+ * be read back bare (empty, or holding a separator), so what is written always parses to the same.
+ */
 export function serializeAuthItem(item: AuthItem): string {
   const params = item.params.map((param) => {
     if (param.value === undefined) return param.name;
-    return `${param.name}=${param.quoted ? quote(param.value) : param.value}`;
+    const bare = !param.quoted && /^[^\s,"]+$/.test(param.value);
+    return `${param.name}=${bare ? param.value : quote(param.value)}`;
   });
   return params.length === 0 ? item.scheme : `${item.scheme} ${params.join(', ')}`;
 }

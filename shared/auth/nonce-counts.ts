@@ -1,0 +1,59 @@
+/**
+ * Replay protection for reused nonces (RFC 7616 §3.4 and §5.12): the server remembers the highest
+ * nonce count it accepted per nonce and refuses anything not higher. That lets a device keep one
+ * nonce across many refreshes (no 401 round trip each time) without letting a captured request
+ * be played again.
+ *
+ * The structure is plain JSON held by the caller (in memory or persisted) and every function is
+ * pure. Entries leave with their nonce's expiry, so the size is bounded by the devices that
+ * authenticated within one nonce lifetime.
+ */
+
+export interface NonceCountEntry {
+  /** The highest nc accepted for this nonce. */
+  readonly nc: number;
+  /** When the nonce expires (ms); the entry is pruned from then on. */
+  readonly expiresAt: number;
+}
+
+export interface NonceCounts {
+  /**
+   * When this record began (ms). A nonce issued earlier but not listed may have been used while
+   * an older record was in force (before an eviction, say), so its history is unknown and it is
+   * refused as stale rather than trusted from nc=1.
+   */
+  readonly since: number;
+  readonly nonces: Readonly<Record<string, NonceCountEntry>>;
+}
+
+/** What the record says about one use of a nonce. */
+export type NonceCountCheck = 'fresh' | 'replay' | 'history-unknown';
+
+export function createNonceCounts(now: number): NonceCounts {
+  return { since: now, nonces: {} };
+}
+
+function entryOf(counts: NonceCounts, nonce: string): NonceCountEntry | undefined {
+  return Object.hasOwn(counts.nonces, nonce) ? counts.nonces[nonce] : undefined;
+}
+
+/** Whether `nc` may be accepted for `nonce`, issued at `issuedAt`. */
+export function checkNonceCount(counts: NonceCounts, nonce: string, issuedAt: number, nc: number): NonceCountCheck {
+  const entry = entryOf(counts, nonce);
+  if (entry !== undefined) return nc > entry.nc ? 'fresh' : 'replay';
+  return issuedAt < counts.since ? 'history-unknown' : 'fresh';
+}
+
+/** The record after accepting `nc` for `nonce`; a lower count never replaces a higher one. */
+export function recordNonceCount(counts: NonceCounts, nonce: string, nc: number, expiresAt: number): NonceCounts {
+  const previous = entryOf(counts, nonce);
+  if (previous !== undefined && previous.nc >= nc) return counts;
+  return { since: counts.since, nonces: { ...counts.nonces, [nonce]: { nc, expiresAt } } };
+}
+
+/** The record without the nonces that have expired by `now`; the same object when nothing changed. */
+export function pruneNonceCounts(counts: NonceCounts, now: number): NonceCounts {
+  const live = Object.entries(counts.nonces).filter(([, entry]) => entry.expiresAt > now);
+  if (live.length === Object.keys(counts.nonces).length) return counts;
+  return { since: counts.since, nonces: Object.fromEntries(live) };
+}
