@@ -70,7 +70,7 @@ export async function startUdpUas(): Promise<RunningUas> {
       stats.acks++;
       return;
     }
-    const toTag = getTo(request).tag ?? `uas${++tags}`;
+    const toTag = getTo(request)?.tag ?? `uas${++tags}`;
     const contact = [{ name: 'Contact', value: `<sip:uas@127.0.0.1:${port}>` }];
     if (request.method === 'INVITE') {
       stats.invites++;
