@@ -1,0 +1,327 @@
+/**
+ * The PBX side of a call: plain RTP/AVP (RFC 3551) on a UDP port pair from the configured range.
+ *
+ * Everything from the network is suspect. Each datagram is size-checked, then parsed (RTP header
+ * validity, RFC 3550 §5.1 and A.1; RTCP compound validity, A.2), then checked against what was
+ * negotiated (payload types, and the SSRC when one was signalled), and only then offered to the
+ * symmetric latch (RFC 4961), which decides where replies go. Whatever fails is dropped and
+ * counted by reason; nothing that arrives can throw out of a socket handler.
+ *
+ * RTCP normally uses the odd port above RTP (RFC 3550 §11) or the one an `a=rtcp` line names
+ * (RFC 3605); RTCP arriving on the RTP port is accepted as well (RFC 5761 multiplexing).
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Clock } from '../../shared/clock/index.ts';
+import { systemClock } from '../../shared/clock/index.ts';
+import { silentLogger, type Logger } from '../logger.ts';
+import { readRtcpCompound, type RtcpCompound } from '../rtp/rtcp-compound.ts';
+import { looksLikeRtcp, readRtpHeader, type RtpHeaderFields } from '../rtp/rtp-header.ts';
+import { PortRangeExhaustedError, type PortRange } from './port-range.ts';
+import { SymmetricLatch, type TransportAddress } from './symmetric-latch.ts';
+
+/** The far end as its SDP describes it: `c=` address, `m=` port, optional `a=rtcp` port. */
+export interface PbxRemote {
+  readonly address: string;
+  readonly rtpPort: number;
+  /** RFC 3605; default `rtpPort + 1`. */
+  readonly rtcpPort?: number;
+}
+
+export interface PbxLegOptions {
+  readonly ports: PortRange;
+  /** Local address to bind, e.g. '0.0.0.0', or '127.0.0.1' in tests. */
+  readonly bindAddress: string;
+  /** Payload types negotiated for this leg; RTP of any other type is dropped. */
+  readonly payloadTypes: Iterable<number>;
+  readonly remote?: PbxRemote;
+  /** The PBX's SSRC if its SDP stated one (RFC 5576 `a=ssrc`); other SSRCs are then refused. */
+  readonly expectedSsrc?: number;
+  /** Datagrams larger than this are dropped unread; default 1,500 octets (an Ethernet MTU). */
+  readonly maxPacketOctets?: number;
+  /** See `SymmetricLatchOptions`; default never. */
+  readonly relatchAfterSilenceMs?: number;
+  /** How many port pairs to try when others hold ports of the range; default 16. */
+  readonly bindAttempts?: number;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+export interface PbxLegHandlers {
+  /** A valid RTP packet from the latched source, a buffer of its own the handler may rewrite and forward. */
+  onRtp(packet: Uint8Array, header: RtpHeaderFields): void;
+  /** A valid RTCP compound packet from the latched RTCP source. */
+  onRtcp?(packet: Uint8Array, compound: RtcpCompound): void;
+}
+
+export type PbxLegDropReason =
+  | 'oversized'
+  | 'malformed-rtp'
+  | 'malformed-rtcp'
+  | 'unexpected-payload-type'
+  | 'unexpected-ssrc'
+  | 'unexpected-source';
+
+export interface PbxLegCounters {
+  rtpIn: number;
+  rtpOut: number;
+  rtcpIn: number;
+  rtcpOut: number;
+  octetsIn: number;
+  octetsOut: number;
+  dropped: Record<PbxLegDropReason, number>;
+  sendErrors: number;
+  socketErrors: number;
+  /** Exceptions thrown by the handlers: logged and counted, never fatal to the leg. */
+  handlerErrors: number;
+}
+
+const DEFAULT_MAX_PACKET_OCTETS = 1500;
+
+export class PbxLeg {
+  readonly rtpPort: number;
+  readonly rtcpPort: number;
+  readonly counters: PbxLegCounters = {
+    rtpIn: 0,
+    rtpOut: 0,
+    rtcpIn: 0,
+    rtcpOut: 0,
+    octetsIn: 0,
+    octetsOut: 0,
+    dropped: {
+      oversized: 0,
+      'malformed-rtp': 0,
+      'malformed-rtcp': 0,
+      'unexpected-payload-type': 0,
+      'unexpected-ssrc': 0,
+      'unexpected-source': 0,
+    },
+    sendErrors: 0,
+    socketErrors: 0,
+    handlerErrors: 0,
+  };
+  readonly #ports: PortRange;
+  readonly #rtp: Socket;
+  readonly #rtcp: Socket;
+  readonly #handlers: PbxLegHandlers;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #maxPacketOctets: number;
+  readonly #rtpLatch: SymmetricLatch;
+  readonly #rtcpLatch: SymmetricLatch;
+  /** The RTCP port, or the RTP port once the PBX multiplexes RTCP onto it (RFC 5761). */
+  #rtcpSocket: Socket;
+  #payloadTypes: Set<number>;
+  #expectedSsrc: number | undefined;
+  #closed = false;
+
+  private constructor(options: PbxLegOptions, handlers: PbxLegHandlers, sockets: { port: number; rtp: Socket; rtcp: Socket }) {
+    this.rtpPort = sockets.port;
+    this.rtcpPort = sockets.port + 1;
+    this.#ports = options.ports;
+    this.#rtp = sockets.rtp;
+    this.#rtcp = sockets.rtcp;
+    this.#rtcpSocket = sockets.rtcp;
+    this.#handlers = handlers;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#maxPacketOctets = options.maxPacketOctets ?? DEFAULT_MAX_PACKET_OCTETS;
+    this.#payloadTypes = new Set(options.payloadTypes);
+    this.#expectedSsrc = options.expectedSsrc;
+    const remote = options.remote;
+    const latchOptions = { relatchAfterSilenceMs: options.relatchAfterSilenceMs };
+    this.#rtpLatch = new SymmetricLatch({ ...latchOptions, signalled: remote && rtpAddress(remote) });
+    this.#rtcpLatch = new SymmetricLatch({ ...latchOptions, signalled: remote && rtcpAddress(remote) });
+    this.#rtp.on('message', (message, info) => this.#onDatagram(message, info, 'rtp-port'));
+    this.#rtcp.on('message', (message, info) => this.#onDatagram(message, info, 'rtcp-port'));
+    for (const socket of [this.#rtp, this.#rtcp]) {
+      socket.on('error', (error) => {
+        this.counters.socketErrors++;
+        this.#logger.warn('pbx leg socket error', { port: this.rtpPort, error: String(error) });
+      });
+    }
+  }
+
+  /** Binds a port pair from the range, skipping ports other processes hold. */
+  static async open(options: PbxLegOptions, handlers: PbxLegHandlers): Promise<PbxLeg> {
+    const attempts = options.bindAttempts ?? 16;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const port = options.ports.take();
+      if (port === undefined) break;
+      const sockets = await bindPair(options.bindAddress, port);
+      if (sockets !== undefined) return new PbxLeg(options, handlers, { port, ...sockets });
+      // Held by another process: give it back; the range has already moved on past it.
+      options.ports.release(port);
+    }
+    throw new PortRangeExhaustedError(`no free RTP/RTCP port pair in ${options.ports.first}-${options.ports.last}`);
+  }
+
+  /** Where RTP goes: the latched source, or the signalled address until one is latched. */
+  get rtpDestination(): TransportAddress | undefined {
+    return this.#rtpLatch.destination;
+  }
+
+  get rtcpDestination(): TransportAddress | undefined {
+    return this.#rtcpLatch.destination;
+  }
+
+  /** Sends one RTP packet toward the PBX; false if there is nowhere to send it yet. */
+  sendRtp(packet: Uint8Array): boolean {
+    return this.#send(this.#rtp, this.#rtpLatch.destination, packet, 'rtp');
+  }
+
+  /** Sends one RTCP compound packet from the RTCP port (or the RTP port, when multiplexing). */
+  sendRtcp(packet: Uint8Array): boolean {
+    return this.#send(this.#rtcpSocket, this.#rtcpLatch.destination, packet, 'rtcp');
+  }
+
+  /**
+   * A re-INVITE changed the PBX's SDP: new address, perhaps new payload types. Both latches open
+   * again, so the next valid packets choose where replies go.
+   */
+  update(changes: { remote?: PbxRemote; payloadTypes?: Iterable<number>; expectedSsrc?: number }): void {
+    if (changes.payloadTypes !== undefined) this.#payloadTypes = new Set(changes.payloadTypes);
+    if ('expectedSsrc' in changes) this.#expectedSsrc = changes.expectedSsrc;
+    this.#rtpLatch.reopen(changes.remote && rtpAddress(changes.remote));
+    this.#rtcpLatch.reopen(changes.remote && rtcpAddress(changes.remote));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([closeSocket(this.#rtp), closeSocket(this.#rtcp)]);
+    this.#ports.release(this.rtpPort);
+  }
+
+  #onDatagram(message: Buffer, info: RemoteInfo, arrivedOn: 'rtp-port' | 'rtcp-port'): void {
+    if (message.length > this.#maxPacketOctets) {
+      this.#drop('oversized', info);
+      return;
+    }
+    const source = { address: info.address, port: info.port };
+    if (arrivedOn === 'rtcp-port' || looksLikeRtcp(message)) {
+      this.#onRtcp(message, source, arrivedOn);
+      return;
+    }
+    const parsed = readRtpHeader(message);
+    if (!parsed.ok) {
+      this.#drop('malformed-rtp', info);
+      return;
+    }
+    const header = parsed.value;
+    if (!this.#payloadTypes.has(header.payloadType)) {
+      this.#drop('unexpected-payload-type', info);
+      return;
+    }
+    if (this.#expectedSsrc !== undefined && header.ssrc !== this.#expectedSsrc) {
+      this.#drop('unexpected-ssrc', info);
+      return;
+    }
+    const decision = this.#rtpLatch.offer(source, this.#clock.now());
+    if (decision === 'unexpected-source') {
+      this.#drop('unexpected-source', info);
+      return;
+    }
+    if (decision === 'latched') this.#logger.info('pbx leg latched rtp', { port: this.rtpPort, source });
+    this.counters.rtpIn++;
+    this.counters.octetsIn += message.length;
+    this.#deliver(() => this.#handlers.onRtp(message, header));
+  }
+
+  #onRtcp(message: Buffer, source: TransportAddress, arrivedOn: 'rtp-port' | 'rtcp-port'): void {
+    const parsed = readRtcpCompound(message);
+    if (!parsed.ok) {
+      this.#drop('malformed-rtcp', source);
+      return;
+    }
+    const decision = this.#rtcpLatch.offer(source, this.#clock.now());
+    if (decision === 'unexpected-source') {
+      this.#drop('unexpected-source', source);
+      return;
+    }
+    if (decision === 'latched') {
+      this.#rtcpSocket = arrivedOn === 'rtp-port' ? this.#rtp : this.#rtcp;
+      this.#logger.info('pbx leg latched rtcp', { port: this.rtpPort, source, arrivedOn });
+    }
+    this.counters.rtcpIn++;
+    this.counters.octetsIn += message.length;
+    const onRtcp = this.#handlers.onRtcp;
+    if (onRtcp !== undefined) this.#deliver(() => onRtcp(message, parsed.value));
+  }
+
+  #deliver(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.counters.handlerErrors++;
+      this.#logger.error('pbx leg handler threw', { port: this.rtpPort, error: String(error) });
+    }
+  }
+
+  #drop(reason: PbxLegDropReason, source: TransportAddress): void {
+    this.counters.dropped[reason]++;
+    this.#logger.debug('pbx leg dropped a datagram', { port: this.rtpPort, reason, source: `${source.address}:${source.port}` });
+  }
+
+  #send(socket: Socket, destination: TransportAddress | undefined, packet: Uint8Array, kind: 'rtp' | 'rtcp'): boolean {
+    if (this.#closed || destination === undefined) return false;
+    if (kind === 'rtp') this.counters.rtpOut++;
+    else this.counters.rtcpOut++;
+    this.counters.octetsOut += packet.length;
+    socket.send(packet, destination.port, destination.address, (error) => {
+      if (error) {
+        this.counters.sendErrors++;
+        this.#logger.warn('pbx leg send failed', { port: this.rtpPort, kind, error: String(error) });
+      }
+    });
+    return true;
+  }
+}
+
+function rtpAddress(remote: PbxRemote): TransportAddress {
+  return { address: remote.address, port: remote.rtpPort };
+}
+
+function rtcpAddress(remote: PbxRemote): TransportAddress {
+  return { address: remote.address, port: remote.rtcpPort ?? remote.rtpPort + 1 };
+}
+
+/** Binds RTP and RTCP sockets on `port` and `port + 1`, or returns undefined if either is taken. */
+async function bindPair(address: string, port: number): Promise<{ rtp: Socket; rtcp: Socket } | undefined> {
+  const type = isIPv6(address) ? 'udp6' : 'udp4';
+  const rtp = await bindOne(type, address, port);
+  if (rtp === undefined) return undefined;
+  const rtcp = await bindOne(type, address, port + 1);
+  if (rtcp === undefined) {
+    await closeSocket(rtp);
+    return undefined;
+  }
+  return { rtp, rtcp };
+}
+
+function bindOne(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const socket = createSocket({ type, reuseAddr: false });
+    const onError = (): void => {
+      socket.close();
+      resolve(undefined);
+    };
+    socket.once('error', onError);
+    socket.bind({ address, port, exclusive: true }, () => {
+      socket.off('error', onError);
+      // Until the leg attaches its own listener, an 'error' event must not become an exception.
+      socket.on('error', () => {});
+      resolve(socket);
+    });
+  });
+}
+
+function closeSocket(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}

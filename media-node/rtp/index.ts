@@ -1,0 +1,12 @@
+export { MAX_DROPOUT, MAX_MISORDER, addSequence, addTimestamp, sequenceDelta, timestampDelta } from './serial-number.ts';
+export type { RtpHeaderFields, RtpHeaderProblem, RtpHeaderRewrite } from './rtp-header.ts';
+export { RTP_HEADER_SIZE, looksLikeRtcp, readRtpHeader, rewriteRtpHeader, writeRtpHeader } from './rtp-header.ts';
+export type { DroppedPacket, RewrittenPacket, SourcePacket, StreamRewriterOptions } from './stream-rewriter.ts';
+export { RtpStreamRewriter, randomStreamStart } from './stream-rewriter.ts';
+export type { RtpFormat } from './payload-type-map.ts';
+export { PayloadTypeMap, sameFormat } from './payload-type-map.ts';
+export type { TelephoneEvent } from './telephone-event.ts';
+export { DTMF_KEYS, TELEPHONE_EVENT_SIZE, readTelephoneEvent, rescaleTelephoneEventDuration, writeTelephoneEvent } from './telephone-event.ts';
+export { compactIntervalToMs, compactNtp, compactNtpFromUnixMs, msToCompactInterval, ntpFromUnixMs } from './ntp-time.ts';
+export type { ReportBlock, RtcpCompound, RtcpProblem, RtcpReadOptions, RtcpReport, SenderInfo } from './rtcp-compound.ts';
+export { buildReceiverReport, buildSenderReport, readRtcpCompound } from './rtcp-compound.ts';
