@@ -24,7 +24,8 @@ export interface StreamFramerOptions {
  *  between-messages --(first octet that is not a keep-alive CRLF)--> header
  *  header --(CRLFCRLF found, Content-Length valid and in bound)--> body
  *  body --(Content-Length octets received: emit the message)--> between-messages
- *  header | body --(missing/invalid Content-Length, too large)--> closed
+ *  header --(missing or invalid Content-Length, or over the size bound)--> closed
+ *  (the body's size is known, and checked, before the body phase starts)
  * ```
  */
 type FramerPhase = 'between-messages' | 'header' | 'body' | 'closed';
@@ -83,7 +84,7 @@ export class StreamFramer {
     while (this.#step(events)) {
       // Each step consumes octets or changes phase; it reports false when it needs more input.
     }
-    if (this.#readAt === this.#writeAt && this.#phase !== 'closed') this.#release();
+    if (this.#readAt === this.#writeAt) this.#release();
     return events;
   }
 
@@ -117,9 +118,10 @@ export class StreamFramer {
       return true;
     }
 
-    if (available >= 2 && !isCrlfAt(0)) return this.#startMessage();
+    // Anything but CRLF starts a message; a bad start-line is the parser's to refuse, not the framer's.
     if (buffer[at] !== CR) return this.#startMessage();
     if (available < 2) return false;
+    if (buffer[at + 1] !== LF) return this.#startMessage();
     // RFC 5626 §4.4.1: a ping is a double CRLF, a pong a single one.
     if (available >= 4 && isCrlfAt(2)) {
       this.#readAt += 4;
@@ -172,13 +174,14 @@ export class StreamFramer {
 
   /** The offset of the CR that starts the first CRLFCRLF at or after `#scanFrom`, or -1. */
   #findEmptyLine(): number {
-    const buffer = this.#buffer;
-    const end = this.#writeAt;
+    // Bounded to the octets received: past them lies spare capacity, and searching it on every
+    // push would make trickled input quadratic.
+    const received = this.#buffer.subarray(0, this.#writeAt);
     // Look for the final LF of CR LF CR LF; its three predecessors are checked in place.
-    let lf = buffer.indexOf(LF, this.#scanFrom + 3);
-    while (lf !== -1 && lf < end) {
-      if (buffer[lf - 1] === CR && buffer[lf - 2] === LF && buffer[lf - 3] === CR) return lf - 3;
-      lf = buffer.indexOf(LF, lf + 1);
+    let lf = received.indexOf(LF, this.#scanFrom + 3);
+    while (lf !== -1) {
+      if (received[lf - 1] === CR && received[lf - 2] === LF && received[lf - 3] === CR) return lf - 3;
+      lf = received.indexOf(LF, lf + 1);
     }
     return -1;
   }
@@ -199,20 +202,21 @@ export class StreamFramer {
   }
 
   /**
-   * Moves the pending octets to the front, growing the buffer by doubling when that is not enough.
-   * Both happen only when the buffer is full, so each octet is copied a bounded number of times
-   * on average, whatever the chunk sizes.
+   * Moves the pending octets to the front when they fill at most half the buffer, and otherwise
+   * doubles it. Either way a copy of k octets buys room for at least k more, so each octet is
+   * copied a bounded number of times on average, whatever the chunk sizes.
    */
   #makeRoom(incoming: number): void {
     const pending = this.#writeAt - this.#readAt;
     const needed = pending + incoming;
-    const target =
-      needed <= this.#buffer.length
-        ? this.#buffer
-        : new Uint8Array(Math.max(needed, this.#buffer.length * 2));
-    target.set(this.#buffer.subarray(this.#readAt, this.#writeAt), 0);
     const shift = this.#readAt;
-    this.#buffer = target;
+    if (needed <= this.#buffer.length / 2) {
+      this.#buffer.copyWithin(0, this.#readAt, this.#writeAt);
+    } else {
+      const grown = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
+      grown.set(this.#buffer.subarray(this.#readAt, this.#writeAt));
+      this.#buffer = grown;
+    }
     this.#readAt = 0;
     this.#writeAt = pending;
     this.#scanFrom = Math.max(0, this.#scanFrom - shift);
