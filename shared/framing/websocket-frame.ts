@@ -15,7 +15,7 @@ const SP = 0x20;
 const HTAB = 0x09;
 
 const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Turns one WebSocket message into a frame event. Errors are never fatal: WebSocket keeps the
