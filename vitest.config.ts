@@ -19,7 +19,18 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            // The secrets wrangler.toml requires, with test values.
+            miniflare: {
+              bindings: {
+                SIPEDGE_NONCE_SECRET: 'test-nonce-secret-0123456789abcdef',
+                SIPEDGE_OPERATOR_TOKEN: 'test-operator-token',
+              },
+            },
+          }),
+        ],
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],

@@ -1,14 +1,40 @@
 /**
  * The edge Worker: the only public entry to sipedge.
- * `/health` answers liveness probes; `/sip` and `/api/v1` arrive with the edge and API issues.
+ *
+ *   GET /health   liveness probe
+ *   GET /sip      SIP over WebSocket (RFC 7118), one URL for every user: each WebSocket gets its
+ *                 own SipConnection object, which hands each message to the SipUser object of its
+ *                 address-of-record
+ *   /api/v1/...   the operator API (workers/api/)
  */
 import { Hono } from 'hono';
 import { VERSION } from '../shared/version.ts';
+import { api, problemNotFound, problemOnError } from './api/index.ts';
+import { problemResponse } from './api/problem.ts';
+import { checkSipUpgrade } from './connection/websocket-upgrade.ts';
+
+export { SipConnection } from './connection/sip-connection.ts';
+export { SipUser } from './user/sip-user.ts';
 
 export const app = new Hono<{ Bindings: Env }>();
 
 app.get('/health', (c) =>
   c.json({ status: 'ok', service: 'sipedge-edge', version: VERSION, domain: c.env.SIPEDGE_DOMAIN }),
 );
+
+app.get('/sip', (c) => {
+  const check = checkSipUpgrade(c.req.raw.headers);
+  if (!check.ok) return problemResponse({ status: check.status, title: check.title, detail: check.detail }, check.headers);
+  const connections = c.env.SIP_CONNECTION;
+  return connections.get(connections.newUniqueId()).fetch(c.req.raw);
+});
+
+app.all('/sip', () =>
+  problemResponse({ status: 405, title: 'Method Not Allowed', detail: '/sip takes only GET with a WebSocket upgrade' }, { Allow: 'GET' }),
+);
+
+app.route('/api/v1', api);
+app.notFound(problemNotFound);
+app.onError(problemOnError);
 
 export default app;

@@ -1,36 +1,71 @@
 /**
  * `npm start`: runs sipedge locally. The edge Worker runs in workerd (Miniflare, via wrangler) on
  * http://127.0.0.1:8787 with its Durable Object state kept in `.sipedge/state`, so it survives
- * restarts. Ctrl-C stops it.
+ * restarts, and SIP over WebSocket at ws://127.0.0.1:8787/sip. The first start generates the nonce
+ * secret, an operator token and two demo users, kept in `.sipedge/local.json`; every start makes
+ * sure the demo users exist (through the API) and prints how to use them. Ctrl-C stops it.
  *
- * Environment: SIPEDGE_PORT (default 8787), SIPEDGE_STATE (default .sipedge/state).
+ * Environment: PORT or SIPEDGE_PORT (default 8787), SIPEDGE_STATE (default .sipedge/state),
+ * SIPEDGE_LOCAL_CONFIG (default .sipedge/local.json).
  */
 import { startEdge, ROOT } from './edge-runner.ts';
+import { loadOrCreateLocalConfig, saveLocalConfig } from './local-config.ts';
 
-const port = Number(process.env.SIPEDGE_PORT ?? 8787);
+const port = Number(process.env.PORT ?? process.env.SIPEDGE_PORT ?? 8787);
 const persistTo = process.env.SIPEDGE_STATE ?? `${ROOT}.sipedge/state`;
+const configPath = process.env.SIPEDGE_LOCAL_CONFIG ?? `${ROOT}.sipedge/local.json`;
 
-const edge = await startEdge({ port, persistTo });
-const health = await fetch(new URL('/health', edge.url));
-if (!health.ok) throw new Error(`the edge started but /health answered ${health.status}`);
-const info = (await health.json()) as { version: string; domain: string };
+const { config, created } = loadOrCreateLocalConfig(configPath);
+const secrets = { SIPEDGE_NONCE_SECRET: config.nonceSecret, SIPEDGE_OPERATOR_TOKEN: config.operatorToken };
+// wrangler checks wrangler.toml's required secrets against the environment; the edge gets them as vars.
+Object.assign(process.env, secrets);
+const edge = await startEdge({ port, persistTo, vars: secrets });
 
-process.stdout.write(
-  [
-    '',
-    `sipedge ${info.version} is running`,
-    `  edge        ${edge.url.href}   (health: ${new URL('/health', edge.url).href})`,
-    `  SIP domain  ${info.domain}`,
-    `  state       ${persistTo}`,
-    '',
-    'Press Ctrl-C to stop.',
-    '',
-  ].join('\n'),
-);
-
-async function shutdown(): Promise<void> {
+async function stop(code: number): Promise<never> {
   await edge.stop();
-  process.exit(0);
+  process.exit(code);
 }
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+
+try {
+  const health = await fetch(new URL('/health', edge.url));
+  if (!health.ok) throw new Error(`the edge started but /health answered ${health.status}`);
+  const info = (await health.json()) as { version: string; domain: string };
+
+  for (const user of config.users) {
+    const response = await fetch(new URL(`/api/v1/users/${encodeURIComponent(user.username)}`, edge.url), {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${config.operatorToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ password: user.password, displayName: user.displayName }),
+    });
+    if (!response.ok) throw new Error(`creating demo user ${user.username} failed: ${response.status} ${await response.text()}`);
+  }
+
+  const webSocketUrl = new URL('/sip', edge.url);
+  webSocketUrl.protocol = 'ws:';
+  saveLocalConfig(configPath, { ...config, domain: info.domain, edgeUrl: edge.url.href, webSocketUrl: webSocketUrl.href });
+
+  const width = Math.max(...config.users.map((user) => user.username.length));
+  process.stdout.write(
+    [
+      '',
+      `sipedge ${info.version} is running${created ? ' (first start: secrets and demo users generated)' : ''}`,
+      `  edge            ${edge.url.href}   (health: ${new URL('/health', edge.url).href})`,
+      `  SIP domain      ${info.domain}`,
+      `  SIP WebSocket   ${webSocketUrl.href}`,
+      '  demo users      (SIP URI, then password; the username is also the digest username)',
+      ...config.users.map((user) => `    sip:${user.username}@${info.domain}`.padEnd(width + info.domain.length + 10) + `  ${user.password}`),
+      `  operator token  ${config.operatorToken}   (Authorization: Bearer <token> on ${new URL('/api/v1/', edge.url).href})`,
+      `  state           ${persistTo}`,
+      `  these facts     ${configPath}`,
+      '',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  await stop(1);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));

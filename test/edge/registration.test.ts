@@ -1,0 +1,85 @@
+/**
+ * Real SIP.js and JsSIP, in Node 22, registering to the local edge over ws:// (RFC 7118), as a
+ * browser page configured for Kamailio or Asterisk would. Browsers themselves come with the rest of
+ * issue 3.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsSipPhone, SipJsPhone } from './support/phones.ts';
+import { startTestEdge, within, type TestEdge } from './support/test-edge.ts';
+
+let edge: TestEdge;
+
+beforeAll(async () => {
+  edge = await startTestEdge();
+  await edge.createUser('alice', 'alice password');
+  await edge.createUser('bob', 'bob password');
+}, 60_000);
+
+afterAll(async () => {
+  await edge?.stop();
+});
+
+const phone = (username: string, password: string) => ({ webSocketUrl: edge.webSocketUrl, domain: edge.domain, username, password });
+
+describe('SIP.js', () => {
+  it('registers with digest auth and gets its contact back with the granted expires', async () => {
+    const alice = new SipJsPhone(phone('alice', 'alice password'));
+    await within(10_000, 'SIP.js connect', alice.start());
+    alice.register();
+    const outcome = await alice.nextOutcome();
+    expect(outcome.status).toBe(200);
+    expect(outcome.contacts).toHaveLength(1);
+    expect(outcome.contacts[0]).toMatch(/\.invalid;transport=ws>;expires=300$/);
+    await alice.stop();
+  });
+
+  it('is refused with a wrong password', async () => {
+    const mallory = new SipJsPhone(phone('alice', 'not the password'));
+    await within(10_000, 'SIP.js connect', mallory.start());
+    mallory.register();
+    expect((await mallory.nextOutcome()).status).toBe(401);
+    await mallory.stop();
+  });
+});
+
+describe('JsSIP', () => {
+  it('registers with digest auth, as an RFC 5626 outbound flow', async () => {
+    const bob = new JsSipPhone(phone('bob', 'bob password'));
+    bob.start();
+    const outcome = await bob.nextOutcome();
+    expect(outcome.status).toBe(200);
+    expect(outcome.contacts).toHaveLength(1);
+    expect(outcome.contacts[0]).toMatch(/reg-id=1;\+sip\.instance="<urn:uuid:[0-9a-f-]+>";expires=300$/);
+    bob.stop();
+  });
+
+  it('is refused with a wrong password', async () => {
+    const mallory = new JsSipPhone(phone('bob', 'not the password'));
+    mallory.start();
+    expect((await mallory.nextOutcome()).status).toBe(401);
+    mallory.stop();
+  });
+});
+
+describe('a dropped WebSocket (a redeploy drops them all)', () => {
+  it('leaves SIP.js and JsSIP registered again over new flows, each with one binding', async () => {
+    const alice = new SipJsPhone(phone('alice', 'alice password'));
+    const bob = new JsSipPhone(phone('bob', 'bob password'));
+    await within(10_000, 'SIP.js connect', alice.start());
+    alice.register();
+    bob.start();
+    expect((await alice.nextOutcome()).status).toBe(200);
+    expect((await bob.nextOutcome()).status).toBe(200);
+
+    await within(60_000, 'edge restart', edge.restart());
+
+    const again = await alice.nextOutcome(30_000);
+    expect(again.status).toBe(200);
+    expect(again.contacts).toHaveLength(1);
+    const bobAgain = await bob.nextOutcome(30_000);
+    expect(bobAgain.status).toBe(200);
+    expect(bobAgain.contacts).toHaveLength(1);
+    await alice.stop();
+    bob.stop();
+  }, 120_000);
+});

@@ -1,0 +1,95 @@
+/**
+ * A SIP WebSocket client inside workerd, against the edge Worker itself (`exports.default`): what
+ * a browser softphone does, minus the browser. Every wait has a timeout.
+ */
+import { exports } from 'cloudflare:workers';
+import { parseMessage, type SipMessage, type SipResponse } from '../../../shared/message/index.ts';
+
+export const EDGE = 'https://edge.test';
+
+export class SipSocket {
+  readonly #ws: WebSocket;
+  readonly #queue: (string | ArrayBuffer)[] = [];
+  readonly #waiters: ((data: string | ArrayBuffer) => void)[] = [];
+  #closed: { code: number; reason: string } | undefined;
+
+  constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.addEventListener('message', (event) => {
+      const data = event.data as string | ArrayBuffer;
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter(data);
+      else this.#queue.push(data);
+    });
+    ws.addEventListener('close', (event) => {
+      this.#closed = { code: event.code, reason: event.reason };
+    });
+  }
+
+  get closed(): { code: number; reason: string } | undefined {
+    return this.#closed;
+  }
+
+  send(data: string | ArrayBuffer | Uint8Array): void {
+    this.#ws.send(data);
+  }
+
+  /** The next frame received, or a rejection after `timeoutMs`. */
+  next(timeoutMs = 3000): Promise<string | ArrayBuffer> {
+    const queued = this.#queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(new Error(`no WebSocket message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = (data: string | ArrayBuffer): void => {
+        clearTimeout(timer);
+        resolve(data);
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Frames received so far and not yet taken. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  async nextMessage(timeoutMs = 3000): Promise<SipMessage> {
+    const data = await this.next(timeoutMs);
+    return parseMessage(typeof data === 'string' ? data : new TextDecoder().decode(data));
+  }
+
+  async nextResponse(timeoutMs = 3000): Promise<SipResponse> {
+    const message = await this.nextMessage(timeoutMs);
+    if (message.kind !== 'response') throw new Error(`expected a response, got ${message.method}`);
+    return message;
+  }
+
+  /** Sends a request and waits for its (final) response. */
+  async request(text: string, timeoutMs = 3000): Promise<SipResponse> {
+    this.send(text);
+    return this.nextResponse(timeoutMs);
+  }
+
+  close(code = 1000, reason = 'test done'): void {
+    try {
+      this.#ws.close(code, reason);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Opens `/sip` with the `sip` subprotocol, as SIP.js and JsSIP do. */
+export async function openSipSocket(): Promise<SipSocket> {
+  const response = await exports.default.fetch(`${EDGE}/sip`, {
+    headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': 'sip' },
+  });
+  const ws = response.webSocket;
+  if (response.status !== 101 || ws === null) throw new Error(`/sip answered ${response.status}, not 101`);
+  ws.accept();
+  return new SipSocket(ws);
+}

@@ -1,0 +1,84 @@
+/**
+ * One WebSocket message through a SipConnection: decide (`readInboundFrame`), then act through
+ * the ports the Durable Object provides. Kept apart from the class so that it can be read, and
+ * tested, without a runtime.
+ *
+ * Nothing here may throw to the caller: a message that cannot be handled is answered or dropped,
+ * and logged, and the connection goes on with the next one.
+ */
+import { createResponse, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { KEEPALIVE_PONG } from '../../shared/framing/index.ts';
+import type { Logger } from '../logger.ts';
+import { errorFields } from '../logger.ts';
+import type { Flow } from '../sip/flow.ts';
+import { encodeForWebSocket, randomTag } from '../sip/wire.ts';
+import { readInboundFrame, type InboundAction } from './inbound-frame.ts';
+
+export interface ConnectionPorts {
+  readonly domain: string;
+  readonly flow: Flow;
+  readonly log: Logger;
+  /** Writes on this connection's WebSocket. */
+  send(data: string | Uint8Array): void;
+  /** Hands a request to the SipUser object of `aor`; resolves to the response to send back, if any. */
+  forwardRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined>;
+  /** Hands a response to the SipUser object of `aor`. */
+  forwardResponse(aor: string, response: SipResponse, flow: Flow): Promise<void>;
+}
+
+export async function handleWebSocketMessage(data: string | ArrayBuffer, ports: ConnectionPorts): Promise<void> {
+  let action: InboundAction;
+  try {
+    action = readInboundFrame(data, { domain: ports.domain });
+  } catch (error) {
+    // A bug in the parser must not take the connection down with it.
+    ports.log.error('sip.frame.failed', errorFields(error));
+    return;
+  }
+  switch (action.kind) {
+    case 'pong':
+      // Only when the runtime's auto-response did not catch the ping (a binary-frame ping).
+      send(ports, KEEPALIVE_PONG);
+      return;
+    case 'ignore':
+      return;
+    case 'drop':
+      ports.log.warn(action.event, { detail: action.detail, remote: ports.flow.remoteAddress });
+      return;
+    case 'answer':
+      if (action.response.status >= 300) ports.log.info(action.event, { detail: action.detail, status: action.response.status });
+      send(ports, encodeForWebSocket(action.response));
+      return;
+    case 'request':
+      await relayRequest(action.aor, action.request, ports);
+      return;
+    case 'response':
+      try {
+        await ports.forwardResponse(action.aor, action.response, ports.flow);
+      } catch (error) {
+        ports.log.error('sip.response.forward-failed', { aor: action.aor, ...errorFields(error) });
+      }
+      return;
+  }
+}
+
+async function relayRequest(aor: string, request: SipRequest, ports: ConnectionPorts): Promise<void> {
+  let response: SipResponse | undefined;
+  try {
+    response = await ports.forwardRequest(aor, request, ports.flow);
+  } catch (error) {
+    ports.log.error('sip.request.forward-failed', { aor, method: request.method, ...errorFields(error) });
+    // RFC 3261 §8.1.3.1 and §16.9: an element that cannot reach the next one answers 503.
+    if (request.method !== 'ACK') response = createResponse(request, 503, undefined, { toTag: randomTag() });
+  }
+  if (response !== undefined) send(ports, encodeForWebSocket(response));
+}
+
+function send(ports: ConnectionPorts, data: string | Uint8Array): void {
+  try {
+    ports.send(data);
+  } catch (error) {
+    // The peer went away between its message and our answer: RFC 5626 §5.3, the flow has failed.
+    ports.log.info('sip.flow.send-failed', errorFields(error));
+  }
+}

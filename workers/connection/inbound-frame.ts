@@ -1,0 +1,168 @@
+/**
+ * What a SipConnection does with one WebSocket message, decided without I/O: answer a keep-alive,
+ * answer a broken or unroutable request itself, drop what cannot be answered, or hand a message to
+ * the SipUser object of its address-of-record.
+ *
+ * Routing, by address-of-record:
+ * - REGISTER goes to the AOR in its To (RFC 3261 §10.2.1: To names the AOR being registered);
+ * - any other request goes to the AOR in its From: the sender's own object, which owns its calls
+ *   (the edge is a B2BUA, so every leg is a dialog of one user's object);
+ * - a response goes to the AOR in its To: a request the edge sends to a device is sent by the
+ *   object of the user that device belongs to, so the answer returns there.
+ */
+import { classifyWebSocketFrame, DEFAULT_MAX_MESSAGE_BYTES } from '../../shared/framing/index.ts';
+import {
+  SipParseError,
+  checkRequest,
+  createResponse,
+  getFrom,
+  getTo,
+  parseMessage,
+  parseMessageBytes,
+  type HeaderField,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+} from '../../shared/message/index.ts';
+import { parseUri } from '../../shared/grammar/index.ts';
+import { aorOf } from '../sip/address-of-record.ts';
+import { EDGE_ALLOW } from '../sip/edge-methods.ts';
+import { randomTag, reasonFromDetail } from '../sip/wire.ts';
+
+export type InboundAction =
+  /** RFC 5626 §4.4.1: a double-CRLF ping, answered with a single CRLF. */
+  | { readonly kind: 'pong' }
+  /** A single-CRLF pong: proof of life, nothing to answer. */
+  | { readonly kind: 'ignore' }
+  /** A response built here, for a request that cannot go further. */
+  | { readonly kind: 'answer'; readonly response: SipResponse; readonly event: string; readonly detail: string }
+  /** Nothing can be answered (a response, or bytes that are not a request): record and forget. */
+  | { readonly kind: 'drop'; readonly event: string; readonly detail: string }
+  | { readonly kind: 'request'; readonly request: SipRequest; readonly aor: string }
+  | { readonly kind: 'response'; readonly response: SipResponse; readonly aor: string };
+
+export interface InboundOptions {
+  /** The SIP domain this edge serves (SIPEDGE_DOMAIN). */
+  readonly domain: string;
+  /** Largest message accepted, in octets; default 64 KiB. */
+  readonly maxBytes?: number;
+}
+
+export function readInboundFrame(data: string | ArrayBuffer | Uint8Array, options: InboundOptions): InboundAction {
+  const limit = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const frame = classifyWebSocketFrame(data, limit);
+  switch (frame.kind) {
+    case 'keepalive':
+      return frame.ping ? { kind: 'pong' } : { kind: 'ignore' };
+    case 'error':
+      if (frame.reason === 'message-too-large') return answerTooLarge(data, limit);
+      return { kind: 'drop', event: 'sip.frame.dropped', detail: frame.reason };
+    case 'message':
+      return readMessage(frame.bytes, options);
+  }
+}
+
+function readMessage(bytes: Uint8Array, options: InboundOptions): InboundAction {
+  let message: SipMessage;
+  try {
+    message = parseMessageBytes(bytes);
+  } catch (error) {
+    if (!(error instanceof SipParseError)) throw error;
+    // RFC 3261 §21.4.1: 400 naming the problem, when enough parsed to address an answer at all.
+    if (error.response !== undefined && error.partial?.kind === 'request' && error.partial.method !== 'ACK') {
+      return answer(error.partial, error.response, error.reason, 'sip.request.malformed');
+    }
+    // RFC 3261 §18.1.2: a malformed response is dropped; so is anything without a start line.
+    return { kind: 'drop', event: 'sip.message.unparsable', detail: error.reason };
+  }
+  return message.kind === 'request' ? routeRequest(message, options) : routeResponse(message, options);
+}
+
+function routeRequest(request: SipRequest, options: InboundOptions): InboundAction {
+  // The edge is the first hop: it checks what every proxy checks (RFC 3261 §16.3) before relaying.
+  const rejection = checkRequest(request, { role: 'proxy' });
+  if (rejection) {
+    if (request.method === 'ACK') return { kind: 'drop', event: 'sip.ack.rejected', detail: rejection.detail };
+    const reason = rejection.status === 400 ? rejection.detail : undefined;
+    return answer(request, rejection.status, reason ?? rejection.reason, 'sip.request.rejected', rejection.headers, rejection.detail);
+  }
+  if (request.method === 'OPTIONS' && addressesTheEdge(request.uri)) {
+    // RFC 3261 §11.2: an OPTIONS to the domain itself (no user) is a capabilities query or a
+    // keep-alive; the edge answers it here rather than waking a user's object.
+    const response = createResponse(request, 200, undefined, { toTag: randomTag(), headers: [{ name: 'Allow', value: EDGE_ALLOW }] });
+    return { kind: 'answer', response, event: 'sip.options.answered', detail: request.uri };
+  }
+  const isRegister = request.method === 'REGISTER';
+  const address = isRegister ? getTo(request) : getFrom(request);
+  if (address === undefined) return answer(request, 400, `missing ${isRegister ? 'To' : 'From'}`, 'sip.request.rejected');
+  const target = aorOf(address.uri, options.domain);
+  if (!target.ok) {
+    if (request.method === 'ACK') return { kind: 'drop', event: 'sip.ack.unroutable', detail: target.detail };
+    if (target.reason === 'foreign-domain') {
+      // A REGISTER for another domain is not ours to store (RFC 3261 §10.3 step 1); a request from
+      // a user of another domain did not come from one of our clients.
+      return answer(request, isRegister ? 404 : 403, isRegister ? 'Domain Not Served Here' : 'Forbidden', 'sip.request.foreign', [], target.detail);
+    }
+    return answer(request, 400, `${isRegister ? 'To' : 'From'}: ${target.detail}`, 'sip.request.rejected');
+  }
+  return { kind: 'request', request, aor: target.aor };
+}
+
+function addressesTheEdge(requestUri: string): boolean {
+  try {
+    const uri = parseUri(requestUri);
+    return uri.kind === 'sip' && uri.user === undefined;
+  } catch {
+    return false;
+  }
+}
+
+function routeResponse(response: SipResponse, options: InboundOptions): InboundAction {
+  const to = getTo(response);
+  if (to === undefined) return { kind: 'drop', event: 'sip.response.unroutable', detail: 'no To' };
+  const target = aorOf(to.uri, options.domain);
+  if (!target.ok) return { kind: 'drop', event: 'sip.response.unroutable', detail: target.detail };
+  return { kind: 'response', response, aor: target.aor };
+}
+
+function answer(
+  request: SipRequest,
+  status: number,
+  reason: string,
+  event: string,
+  headers: readonly HeaderField[] = [],
+  detail: string = reason,
+): InboundAction {
+  const response = createResponse(request, status, reasonFromDetail(reason), { toTag: randomTag(), headers });
+  return { kind: 'answer', response, event, detail };
+}
+
+/**
+ * RFC 3261 §21.5.14: 513 Message Too Large, when the header section fits in the limit and reads
+ * as a request; otherwise the message is dropped unread (parsing 64 KiB of junk buys nothing).
+ */
+function answerTooLarge(data: string | ArrayBuffer | Uint8Array, limit: number): InboundAction {
+  const head = headOf(data, limit);
+  const detail = `message larger than ${limit} octets`;
+  if (head === undefined) return { kind: 'drop', event: 'sip.frame.too-large', detail };
+  let request: SipRequest | undefined;
+  try {
+    const message = parseMessage(head);
+    if (message.kind === 'request') request = message;
+  } catch (error) {
+    if (!(error instanceof SipParseError)) throw error;
+    // The body was cut off on purpose, so "Content-Length exceeds what was received" is expected.
+    if (error.partial?.kind === 'request') request = error.partial;
+  }
+  if (request === undefined || request.method === 'ACK') return { kind: 'drop', event: 'sip.frame.too-large', detail };
+  return answer(request, 513, 'Message Too Large', 'sip.frame.too-large', [], detail);
+}
+
+/** The header section (with its empty line) when it ends within the first `limit` octets. */
+function headOf(data: string | ArrayBuffer | Uint8Array, limit: number): string | undefined {
+  const text = typeof data === 'string'
+    ? data.slice(0, limit)
+    : new TextDecoder('utf-8', { fatal: false, ignoreBOM: false }).decode((data instanceof Uint8Array ? data : new Uint8Array(data)).subarray(0, limit));
+  const end = text.indexOf('\r\n\r\n');
+  return end < 0 ? undefined : text.slice(0, end + 4);
+}

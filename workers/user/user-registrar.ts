@@ -1,0 +1,165 @@
+/**
+ * The registrar as one SipUser object runs it: the in-memory state of one address-of-record, what
+ * a REGISTER or the alarm does to it, and what goes to storage when.
+ *
+ * What is persisted when (DESIGN.md, cost):
+ * - the account: when the API creates or replaces it;
+ * - a binding: when it is created, changes (contact, flow, Call-ID, Path), is removed, or its
+ *   exact expiry passes the stored bound (about one refresh in `boundRefreshes`);
+ * - a lock-out: when one starts (and its row is cleared on the next success);
+ * - never: the exact expiry, the CSeq of a plain refresh, the nonce counts, failure counters.
+ * After an eviction the state is rebuilt from storage: bindings expire at their bound, and nonces
+ * issued before are answered `stale` (one extra round trip, no password prompt).
+ *
+ * The alarm: one per object, armed for the earliest deadline of a `TimerSet` holding one timer per
+ * binding at its stored bound; when it rings, every binding whose expiry has passed is removed.
+ */
+import { createNonceCounts, pruneNonceCounts, type NonceCounts } from '../../shared/auth/index.ts';
+import { emptyTimerSet, setTimer, type TimerSet } from '../../shared/clock/index.ts';
+import { parseUri, SipSyntaxError } from '../../shared/grammar/index.ts';
+import { checkRequest, createResponse, type HeaderField, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import type { Logger } from '../logger.ts';
+import { DEFAULT_AUTH_GUARD_POLICY, OPEN_GUARD, type AuthGuardPolicy, type AuthGuardState } from '../registrar/auth-guard.ts';
+import type { Binding } from '../registrar/binding.ts';
+import { processRegister } from '../registrar/register.ts';
+import { authenticateRegister } from '../registrar/registrar-auth.ts';
+import { DEFAULT_REGISTRAR_POLICY, type RegistrarPolicy } from '../registrar/registrar-policy.ts';
+import type { Flow } from '../sip/flow.ts';
+import { randomTag, reasonFromDetail } from '../sip/wire.ts';
+import type { Account } from './account.ts';
+import type { UserStore } from './user-store.ts';
+
+export interface UserState {
+  readonly account: Account | undefined;
+  readonly bindings: readonly Binding[];
+  readonly nonceCounts: NonceCounts;
+  readonly guard: AuthGuardState;
+  /** A lock-out row is in storage. */
+  readonly lockoutStored: boolean;
+  readonly timers: TimerSet;
+}
+
+/** Option tags the registrar supports in Require (RFC 3261 §8.2.2.3). */
+export const REGISTRAR_EXTENSIONS = ['outbound', 'path'];
+
+export function loadUserState(store: UserStore, now: number, guardPolicy: AuthGuardPolicy = DEFAULT_AUTH_GUARD_POLICY): UserState {
+  const bindings = store.loadBindings();
+  const lockedUntil = store.loadLockout();
+  const guard = lockedUntil !== undefined && lockedUntil > now
+    ? { failures: guardPolicy.lockAfter, windowStart: now, blockedUntil: lockedUntil, locked: true }
+    : OPEN_GUARD;
+  return {
+    account: store.loadAccount(),
+    bindings,
+    // RFC 7616 §3.4: without the record of nonce counts from before, older nonces are refused as stale.
+    nonceCounts: createNonceCounts(now),
+    guard,
+    lockoutStored: lockedUntil !== undefined,
+    timers: timersFor(bindings),
+  };
+}
+
+export function timersFor(bindings: readonly Binding[]): TimerSet {
+  return bindings.reduce((timers, binding) => setTimer(timers, `binding ${binding.key}`, binding.expiresBound), emptyTimerSet);
+}
+
+export interface RegisterContext {
+  readonly aor: string;
+  readonly request: SipRequest;
+  readonly flow: Flow;
+  readonly now: number;
+  /** The SIP domain, which is also the digest realm. */
+  readonly domain: string;
+  readonly nonceSecret: string;
+  readonly store: UserStore;
+  readonly log: Logger;
+  readonly policy?: RegistrarPolicy;
+  readonly guardPolicy?: AuthGuardPolicy;
+}
+
+export interface Handled {
+  readonly state: UserState;
+  readonly response: SipResponse;
+}
+
+/** RFC 3261 §10.3, in its order: checks, authentication, authorization, then the bindings. */
+export function handleRegister(state: UserState, context: RegisterContext): Handled {
+  const { request, now, store, log } = context;
+  const realm = context.domain.toLowerCase();
+  const respond = (next: UserState, status: number, reason?: string, headers: readonly HeaderField[] = []): Handled => ({
+    state: next,
+    response: createResponse(request, status, reason, { toTag: randomTag(), headers }),
+  });
+
+  // RFC 3261 §10.3 step 2 (Require) and steps 5-6 (To is a SIP URI, `*` only with Expires: 0).
+  const rejection = checkRequest(request, { role: 'registrar', extensions: REGISTRAR_EXTENSIONS });
+  if (rejection) return respond(state, rejection.status, rejection.status === 400 ? reasonFromDetail(rejection.detail) : rejection.reason, rejection.headers);
+  // RFC 3261 §10.3 step 1: the Request-URI names the domain whose bindings are asked for.
+  if (!namesDomain(request.uri, realm)) return respond(state, 404, 'Domain Not Served Here');
+
+  // Steps 3-4.
+  const auth = authenticateRegister({
+    request,
+    realm,
+    secret: context.nonceSecret,
+    now,
+    credentials: state.account,
+    nonceCounts: pruneNonceCounts(state.nonceCounts, now),
+    guard: state.guard,
+    guardPolicy: context.guardPolicy,
+  });
+  let next: UserState = { ...state, nonceCounts: auth.nonceCounts, guard: auth.guard };
+  if (!auth.ok) {
+    if (auth.event) log[auth.event.level](auth.event.event, { aor: context.aor, remote: context.flow.remoteAddress, ...auth.event.fields });
+    if (auth.guard.locked && !state.guard.locked && state.account !== undefined) {
+      // A lock-out outlives an eviction; slow-downs are short and stay in memory.
+      store.saveLockout(auth.guard.blockedUntil);
+      next = { ...next, lockoutStored: true };
+    }
+    return respond(next, auth.status, auth.reason, auth.headers);
+  }
+  if (next.lockoutStored) {
+    store.clearLockout();
+    next = { ...next, lockoutStored: false };
+  }
+  const account = state.account;
+  if (account === undefined || auth.username !== account.username || context.aor !== account.aor) {
+    // Step 4: the authenticated user may change only its own bindings (no third-party registration).
+    return respond(next, 403, `${auth.username} may not register ${context.aor}`);
+  }
+
+  const outcome = processRegister({ request, flow: context.flow, now, bindings: state.bindings, policy: context.policy ?? DEFAULT_REGISTRAR_POLICY });
+  for (const key of outcome.removed) store.deleteBinding(key);
+  for (const binding of outcome.written) store.saveBinding(binding);
+  if (outcome.written.length > 0 || outcome.removed.length > 0) {
+    log.info('registrar.bindings.changed', {
+      aor: context.aor,
+      written: outcome.written.map((binding) => binding.key),
+      removed: outcome.removed,
+      bindings: outcome.bindings.length,
+    });
+  }
+  // On failure `outcome.bindings` is what was there before.
+  next = { ...next, bindings: outcome.bindings, timers: timersFor(outcome.bindings) };
+  return respond(next, outcome.status, outcome.reason, outcome.headers);
+}
+
+/** The alarm: removes every binding whose expiry has passed, from memory and storage. */
+export function expireBindings(state: UserState, now: number, store: UserStore, log: Logger): UserState {
+  const expired = state.bindings.filter((binding) => binding.expiresAt <= now);
+  if (expired.length === 0) return state;
+  for (const binding of expired) store.deleteBinding(binding.key);
+  log.info('registrar.bindings.expired', { removed: expired.map((binding) => binding.key) });
+  const bindings = state.bindings.filter((binding) => binding.expiresAt > now);
+  return { ...state, bindings, timers: timersFor(bindings) };
+}
+
+function namesDomain(requestUri: string, realm: string): boolean {
+  try {
+    const uri = parseUri(requestUri);
+    return uri.kind === 'sip' && uri.host.toLowerCase() === realm;
+  } catch (error) {
+    if (error instanceof SipSyntaxError) return false;
+    throw error;
+  }
+}
