@@ -1,0 +1,342 @@
+/**
+ * The browser side of a call: one werift `RTCPeerConnection`, audio only, terminating ICE (RFC 8445)
+ * and DTLS-SRTP (RFC 5763, RFC 5764) with RTCP multiplexed (RFC 5761) and the one section bundled
+ * (RFC 8843). Plain RTP goes in and out: werift decrypts what the browser sends and hands each
+ * packet to `onRtp`; `sendRtp` has werift protect and send a packet the relay built.
+ *
+ * Either side may offer. A call from the browser: `BrowserLeg.answer(offer)`. A call from the PBX:
+ * `BrowserLeg.offer(codecs)`, then `acceptAnswer(answer)`. The DTLS role follows `a=setup`
+ * (RFC 5763 §5): an `actpass` offer is answered `active`, an `active` one `passive` (werift 0.25
+ * would answer `active` to both, so the leg sets the role itself), and offers are `actpass`.
+ *
+ * Two werift 0.25 behaviours shape `sendRtp` (FIELD-NOTES "Media"):
+ * - packets sent before DTLS is up are dropped: they are counted here instead of queued, since
+ *   late audio is worse than none;
+ * - the sender stamps every packet with its primary codec's payload type, which would turn an
+ *   RFC 4733 event into a broken Opus frame. The sender's `codec` is swapped for the packet's own
+ *   format around the call, which werift reads synchronously before its first `await`.
+ * Packets are written with `sender.sendRtp` rather than `track.writeRtp`: the track path runs the
+ * send in an un-awaited async subscriber, where a failure would be an unhandled rejection.
+ */
+import { Buffer } from 'node:buffer';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RtpHeader,
+  RtpPacket,
+  type RTCRtpCodecParameters,
+  type RTCRtpSender,
+  type RTCRtpTransceiver,
+} from 'werift';
+import {
+  SdpError,
+  answerSetupRole,
+  filterCodecs,
+  isRejected,
+  isRtpProtocol,
+  listCodecs,
+  parseSdp,
+  rejectMedia,
+  serializeSdp,
+  setupRole,
+  type CodecFormat,
+  type CodecInput,
+  type SdpMedia,
+  type SdpSession,
+  type SetupRole,
+} from '../../shared/sdp/index.ts';
+import { silentLogger, type Logger } from '../logger.ts';
+import type { RtpHeaderRewrite } from '../rtp/index.ts';
+import { weriftIceConfig, type BrowserIceOptions } from './browser-ice-options.ts';
+import {
+  DEFAULT_BROWSER_CODECS,
+  chooseBrowserCodecs,
+  codecList,
+  isTelephoneEvent,
+  toWeriftCodec,
+  type BrowserCodecs,
+} from './browser-codecs.ts';
+import { waitForGathering } from './ice-gathering.ts';
+import { finishLocalDescription } from './local-description.ts';
+
+export type BrowserLegErrorReason = 'bad-sdp' | 'no-audio' | 'no-common-codec' | 'negotiation-failed' | 'wrong-state';
+
+export class BrowserLegError extends Error {
+  override readonly name = 'BrowserLegError';
+  readonly reason: BrowserLegErrorReason;
+
+  constructor(reason: BrowserLegErrorReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+export type BrowserConnectionState = RTCPeerConnection['connectionState'];
+
+export interface BrowserLegOptions {
+  readonly ice?: BrowserIceOptions;
+  /** How long to wait for candidate gathering before answering with what there is; default 5 s. */
+  readonly gatherTimeoutMs?: number;
+  readonly logger?: Logger;
+  /** Identifies the call in logs. */
+  readonly logId?: string;
+}
+
+export interface BrowserAnswerOptions extends BrowserLegOptions {
+  /** Formats the leg accepts, in order of preference; default `DEFAULT_BROWSER_CODECS`. */
+  readonly codecs?: readonly CodecFormat[];
+}
+
+export interface BrowserOfferOptions extends BrowserLegOptions {
+  /** Formats to offer, with the payload types this leg gives them, in order of preference. */
+  readonly codecs: readonly CodecInput[];
+}
+
+export interface BrowserLegHandlers {
+  /** One decrypted RTP packet of a negotiated format, werift's own object: the handler may keep it. */
+  onRtp(packet: RtpPacket): void;
+  onConnectionStateChange?(state: BrowserConnectionState): void;
+}
+
+export interface BrowserLegCounters {
+  rtpIn: number;
+  rtpOut: number;
+  /** Written before ICE and DTLS were up, or after close: dropped (werift would drop them too). */
+  notConnected: number;
+  /** A payload type this leg did not negotiate. */
+  unknownPayloadType: number;
+  sendErrors: number;
+  /** Exceptions thrown by the handlers: logged and counted, never fatal to the leg. */
+  handlerErrors: number;
+}
+
+export class BrowserLeg {
+  readonly counters: BrowserLegCounters = { rtpIn: 0, rtpOut: 0, notConnected: 0, unknownPayloadType: 0, sendErrors: 0, handlerErrors: 0 };
+  readonly #pc: RTCPeerConnection;
+  readonly #handlers: BrowserLegHandlers;
+  readonly #logger: Logger;
+  readonly #logId: string | undefined;
+  readonly #gatherTimeoutMs: number;
+  #transceiver: RTCRtpTransceiver | undefined;
+  /** werift codec objects by payload type, for the payload type swap in `sendRtp`. */
+  #formats = new Map<number, RTCRtpCodecParameters>();
+  #codecs: BrowserCodecs | undefined;
+  #closed = false;
+
+  private constructor(pc: RTCPeerConnection, handlers: BrowserLegHandlers, options: BrowserLegOptions) {
+    this.#pc = pc;
+    this.#handlers = handlers;
+    this.#logger = options.logger ?? silentLogger;
+    this.#logId = options.logId;
+    this.#gatherTimeoutMs = options.gatherTimeoutMs ?? 5000;
+    pc.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((packet) => this.#receive(packet));
+    });
+    pc.connectionStateChange.subscribe((state) => {
+      this.#logger.info('browser leg connection state', { call: this.#logId, state });
+      this.#deliver(() => this.#handlers.onConnectionStateChange?.(state));
+    });
+  }
+
+  /** Answers a browser's offer (a call from the browser). Throws `BrowserLegError`. */
+  static async answer(
+    offer: string,
+    options: BrowserAnswerOptions,
+    handlers: BrowserLegHandlers,
+  ): Promise<{ readonly leg: BrowserLeg; readonly answer: string }> {
+    const session = parseOrThrow(offer);
+    const index = session.media.findIndex(isLiveAudio);
+    const media = session.media[index];
+    if (media === undefined) throw new BrowserLegError('no-audio', 'the offer has no audio stream to accept');
+    const codecs = chooseBrowserCodecs(media, options.codecs ?? DEFAULT_BROWSER_CODECS);
+    if (codecs === undefined) throw new BrowserLegError('no-common-codec', 'the offer has no audio codec the media node supports');
+    // werift negotiates on MIME type alone, so it is shown only what the leg will carry: one audio
+    // format and the telephone-event of its clock rate. Other streams are rejected (RFC 3264 §6).
+    const chosen = codecList(codecs);
+    const restricted: SdpSession = {
+      ...session,
+      media: session.media.map((section, i) =>
+        i === index ? filterCodecs(section, chosen.map((codec) => codec.payloadType)) : rejectMedia(section),
+      ),
+    };
+    const leg = new BrowserLeg(new RTCPeerConnection(peerConfig(options, chosen)), handlers, options);
+    try {
+      leg.#useCodecs(codecs);
+      await leg.#pc.setRemoteDescription({ type: 'offer', sdp: serializeSdp(restricted) });
+      const transceiver = leg.#pc.getTransceivers().find((candidate) => candidate.mid === (media.mid ?? candidate.mid));
+      if (transceiver === undefined) throw new BrowserLegError('negotiation-failed', 'werift made no transceiver for the audio stream');
+      leg.#transceiver = transceiver;
+      // RFC 5763 §5: an offer that is `active` (or, by RFC 4145 §4.1's default, silent) needs a
+      // passive answerer; werift 0.25 answers active whatever was offered unless told.
+      if (answerSetupRole(offeredSetup(restricted, media)) === 'passive') transceiver.dtlsTransport.role = 'server';
+      // Without a track werift answers recvonly; the relay sends through the sender itself.
+      await transceiver.sender.replaceTrack(new MediaStreamTrack({ kind: 'audio' }));
+      transceiver.setDirection('sendrecv');
+      await leg.#pc.setLocalDescription(await leg.#pc.createAnswer());
+      return { leg, answer: await leg.#localDescription() };
+    } catch (error) {
+      await leg.close();
+      throw asLegError(error);
+    }
+  }
+
+  /** Makes an offer to a browser (a call from the PBX); finish with `acceptAnswer`. */
+  static async offer(options: BrowserOfferOptions, handlers: BrowserLegHandlers): Promise<{ readonly leg: BrowserLeg; readonly offer: string }> {
+    const leg = new BrowserLeg(new RTCPeerConnection(peerConfig(options, options.codecs)), handlers, options);
+    try {
+      leg.#transceiver = leg.#pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendrecv' });
+      for (const codec of options.codecs) leg.#formats.set(codec.payloadType, toWeriftCodec(codec));
+      await leg.#pc.setLocalDescription(await leg.#pc.createOffer());
+      return { leg, offer: await leg.#localDescription() };
+    } catch (error) {
+      await leg.close();
+      throw asLegError(error);
+    }
+  }
+
+  /** Takes the browser's answer to `offer()`. Throws `BrowserLegError`. */
+  async acceptAnswer(answer: string): Promise<void> {
+    if (this.#codecs !== undefined || this.#closed) throw new BrowserLegError('wrong-state', 'this leg is not waiting for an answer');
+    const session = parseOrThrow(answer);
+    const media = session.media.find(isLiveAudio);
+    if (media === undefined) throw new BrowserLegError('no-audio', 'the answer accepts no audio stream');
+    const answered = listCodecs(media).filter((codec) => this.#formats.has(codec.payloadType));
+    const audio = answered.find((codec) => !isTelephoneEvent(codec));
+    if (audio === undefined) throw new BrowserLegError('no-common-codec', 'the answer names no offered audio codec');
+    const telephoneEvent = answered.find((codec) => isTelephoneEvent(codec) && codec.clockRate === audio.clockRate);
+    try {
+      await this.#pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    } catch (error) {
+      throw asLegError(error);
+    }
+    this.#useCodecs({ audio, telephoneEvent });
+  }
+
+  /** The negotiated formats, with the browser's payload type numbers; undefined until negotiated. */
+  get codecs(): BrowserCodecs | undefined {
+    return this.#codecs;
+  }
+
+  get connectionState(): BrowserConnectionState {
+    return this.#pc.connectionState;
+  }
+
+  /** The SSRC werift writes on everything this leg sends (RFC 3550 §8: its own, whatever the source). */
+  get sendSsrc(): number | undefined {
+    return this.#transceiver?.sender.ssrc;
+  }
+
+  /**
+   * Sends one RTP packet to the browser: werift writes its own SSRC, keeps the sequence number and
+   * timestamp (they must already be continuous), and protects it with SRTP. Returns false, counted,
+   * when the packet cannot go: not connected yet, closed, or a payload type the leg does not carry.
+   */
+  sendRtp(header: RtpHeaderRewrite, payload: Uint8Array): boolean {
+    const sender = this.#transceiver?.sender;
+    if (this.#closed || sender === undefined || sender.dtlsTransport?.state !== 'connected') {
+      this.counters.notConnected++;
+      return false;
+    }
+    const format = this.#formats.get(header.payloadType);
+    if (format === undefined) {
+      this.counters.unknownPayloadType++;
+      return false;
+    }
+    const packet = new RtpPacket(
+      new RtpHeader({ payloadType: header.payloadType, marker: header.marker, sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, ssrc: header.ssrc }),
+      // A copy: transcoders reuse their output buffer, and werift may still hold this one.
+      Buffer.from(payload),
+    );
+    this.counters.rtpOut++;
+    sendWithFormat(sender, format, packet).catch((error: unknown) => {
+      this.counters.sendErrors++;
+      this.#logger.warn('browser leg send failed', { call: this.#logId, error: String(error) });
+    });
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#pc.close();
+    } catch (error) {
+      this.#logger.warn('browser leg close failed', { call: this.#logId, error: String(error) });
+    }
+  }
+
+  #useCodecs(codecs: BrowserCodecs): void {
+    this.#codecs = codecs;
+    this.#formats = new Map(codecList(codecs).map((codec) => [codec.payloadType, toWeriftCodec(codec)]));
+  }
+
+  async #localDescription(): Promise<string> {
+    await waitForGathering(this.#pc, this.#gatherTimeoutMs);
+    const description = this.#pc.localDescription;
+    if (description === null) throw new BrowserLegError('negotiation-failed', 'werift has no local description');
+    return finishLocalDescription(description.sdp);
+  }
+
+  #receive(packet: RtpPacket): void {
+    if (this.#closed) return;
+    this.counters.rtpIn++;
+    this.#deliver(() => this.#handlers.onRtp(packet));
+  }
+
+  #deliver(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.counters.handlerErrors++;
+      this.#logger.error('browser leg handler threw', { call: this.#logId, error: String(error) });
+    }
+  }
+}
+
+/** See the module comment: werift stamps the sender's `codec` on the packet synchronously. */
+function sendWithFormat(sender: RTCRtpSender, format: RTCRtpCodecParameters, packet: RtpPacket): Promise<void> {
+  const primary = sender.codec;
+  if (primary === undefined || primary.payloadType === format.payloadType) return sender.sendRtp(packet);
+  sender.codec = format;
+  try {
+    return sender.sendRtp(packet);
+  } finally {
+    sender.codec = primary;
+  }
+}
+
+function peerConfig(options: BrowserLegOptions, codecs: readonly CodecInput[]): ConstructorParameters<typeof RTCPeerConnection>[0] {
+  return {
+    ...weriftIceConfig(options.ice),
+    codecs: { audio: codecs.map(toWeriftCodec), video: [] },
+    // No header extensions: a relay has no use for audio levels or transport-wide congestion control.
+    headerExtensions: { audio: [], video: [] },
+  };
+}
+
+function isLiveAudio(media: SdpMedia): boolean {
+  return media.type === 'audio' && !isRejected(media) && isRtpProtocol(media.protocol);
+}
+
+function offeredSetup(session: SdpSession, media: SdpMedia): SetupRole | undefined {
+  try {
+    return setupRole(session, media);
+  } catch (error) {
+    if (error instanceof SdpError) throw new BrowserLegError('bad-sdp', error.message, { cause: error });
+    throw error;
+  }
+}
+
+function parseOrThrow(sdp: string): SdpSession {
+  try {
+    return parseSdp(sdp);
+  } catch (error) {
+    if (error instanceof SdpError) throw new BrowserLegError('bad-sdp', error.message, { cause: error });
+    throw error;
+  }
+}
+
+function asLegError(error: unknown): BrowserLegError {
+  if (error instanceof BrowserLegError) return error;
+  return new BrowserLegError('negotiation-failed', `werift refused the description: ${String(error)}`, { cause: error });
+}

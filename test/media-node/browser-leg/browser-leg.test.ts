@@ -1,0 +1,187 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RtpPacket } from 'werift';
+import { BrowserLeg, BrowserLegError, type BrowserLegHandlers } from '../../../media-node/browser-leg/index.ts';
+import { candidatesOf, dtlsFingerprint, listCodecs, mediaDirection, parseSdp, setupRole } from '../../../shared/sdp/index.ts';
+import { waitFor } from '../support/udp.ts';
+import { CHROME_AUDIO, WeriftBrowser } from '../support/werift-browser.ts';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of cleanup.splice(0).reverse()) await close();
+});
+
+function browser(only?: readonly string[]): WeriftBrowser {
+  const created = new WeriftBrowser(only);
+  cleanup.push(() => created.close());
+  return created;
+}
+
+function recorder(): { packets: RtpPacket[]; states: string[]; handlers: BrowserLegHandlers } {
+  const packets: RtpPacket[] = [];
+  const states: string[] = [];
+  return { packets, states, handlers: { onRtp: (packet) => packets.push(packet), onConnectionStateChange: (state) => states.push(state) } };
+}
+
+async function answered(peer: WeriftBrowser, codecs?: Parameters<typeof BrowserLeg.answer>[1]['codecs']) {
+  const record = recorder();
+  const { leg, answer } = await BrowserLeg.answer(await peer.offer(), codecs === undefined ? {} : { codecs }, record.handlers);
+  cleanup.push(() => leg.close());
+  return { leg, answer, ...record };
+}
+
+describe('a browser leg answering a browser’s offer', () => {
+  it('answers with Opus and telephone-event/48000 at the browser’s payload types, rtcp-mux, DTLS active, and one 127.0.0.1 candidate as the default', async () => {
+    const peer = browser();
+    const { leg, answer } = await answered(peer);
+    const session = parseSdp(answer);
+    const media = session.media[0];
+    if (media === undefined) throw new Error('no media section');
+    expect(listCodecs(media).map((codec) => `${codec.payloadType} ${codec.name}/${codec.clockRate}`)).toEqual(['111 opus/48000', '110 telephone-event/48000']);
+    expect(media.rtcpMux).toBe('rtcp-mux');
+    expect(setupRole(session, media)).toBe('active');
+    expect(dtlsFingerprint(session, media)?.hash).toBe('sha-256');
+    const candidates = candidatesOf(media);
+    expect(candidates.length).toBeGreaterThan(0);
+    expect(candidates.every((candidate) => candidate.ip === '127.0.0.1')).toBe(true);
+    expect(media.connection?.ip).toBe('127.0.0.1');
+    expect(media.port).toBe(candidates[0]?.port);
+    expect(mediaDirection(session, media)).toMatchObject({ direction: 'sendrecv', legacyHold: false });
+    expect(leg.codecs?.audio.payloadType).toBe(CHROME_AUDIO.opus);
+    expect(leg.codecs?.telephoneEvent?.payloadType).toBe(CHROME_AUDIO.telephoneEvent48k);
+  });
+
+  it('connects over ICE and DTLS-SRTP on loopback and carries plain RTP both ways, telephone-events keeping their payload type', async () => {
+    const peer = browser();
+    const { leg, answer, packets, states } = await answered(peer);
+    await peer.acceptAnswer(answer);
+    await peer.connected();
+    await waitFor(() => leg.connectionState === 'connected', 'the media node’s side to connect', 10_000);
+    expect(states).toContain('connected');
+
+    // Browser to node: audio and an RFC 4733 event arrive decrypted, with the browser's numbers.
+    peer.writeAudio(1000, 48_000, Uint8Array.of(0xf8, 0xff, 0xfe));
+    peer.writeWithPayloadType(CHROME_AUDIO.telephoneEvent48k, 1001, 48_960, Uint8Array.of(5, 0x0a, 0x01, 0x40), true);
+    await waitFor(() => packets.length === 2, 'two packets from the browser', 5000);
+    expect(packets.map((packet) => packet.header.payloadType)).toEqual([CHROME_AUDIO.opus, CHROME_AUDIO.telephoneEvent48k]);
+    expect(Array.from(packets[1]?.payload ?? [])).toEqual([5, 0x0a, 0x01, 0x40]);
+
+    // Node to browser: the relay's sequence numbers and timestamps go through; werift sets its SSRC.
+    const header = { marker: false, sequenceNumber: 7, timestamp: 960, ssrc: 0x1234 };
+    expect(leg.sendRtp({ ...header, payloadType: CHROME_AUDIO.opus }, Uint8Array.of(0xf8, 1, 2))).toBe(true);
+    expect(leg.sendRtp({ ...header, payloadType: CHROME_AUDIO.telephoneEvent48k, sequenceNumber: 8, marker: true }, Uint8Array.of(1, 0x8a, 0, 160))).toBe(true);
+    await waitFor(() => peer.received.length === 2, 'two packets at the browser', 5000);
+    expect(peer.received.map((packet) => [packet.payloadType, packet.sequenceNumber, packet.timestamp])).toEqual([
+      [CHROME_AUDIO.opus, 7, 960],
+      [CHROME_AUDIO.telephoneEvent48k, 8, 960],
+    ]);
+    expect(peer.received[0]?.ssrc).toBe(leg.sendSsrc);
+    expect(leg.counters).toMatchObject({ rtpIn: 2, rtpOut: 2, notConnected: 0, unknownPayloadType: 0, sendErrors: 0 });
+  });
+
+  it('answers G.711 with telephone-event/8000 when told to prefer it', async () => {
+    const peer = browser();
+    const { leg, answer } = await answered(peer, [
+      { name: 'PCMU', clockRate: 8000 },
+      { name: 'telephone-event', clockRate: 48000 },
+      { name: 'telephone-event', clockRate: 8000 },
+    ]);
+    const codecs = listCodecs(parseSdp(answer).media[0] ?? ({} as never));
+    expect(codecs.map((codec) => `${codec.payloadType} ${codec.name}/${codec.clockRate}`)).toEqual(['0 PCMU/8000', '126 telephone-event/8000']);
+    expect(leg.codecs?.telephoneEvent?.payloadType).toBe(CHROME_AUDIO.telephoneEvent8k);
+  });
+
+  it('takes the DTLS role the offer leaves it (RFC 5763 §5): an active offerer gets a passive answer, and they connect', async () => {
+    const peer = browser();
+    const offer = (await peer.offer()).replace('a=setup:actpass', 'a=setup:active');
+    const record = recorder();
+    const { leg, answer } = await BrowserLeg.answer(offer, {}, record.handlers);
+    cleanup.push(() => leg.close());
+    const session = parseSdp(answer);
+    expect(setupRole(session, session.media[0] ?? ({} as never))).toBe('passive');
+    await peer.acceptAnswer(answer);
+    await peer.connected();
+    await waitFor(() => leg.connectionState === 'connected', 'the media node’s side to connect', 10_000);
+  });
+
+  it('accepts the audio of an offer that also has video, and rejects the video (RFC 3264 §6: port 0)', async () => {
+    const peer = browser();
+    const offer = await peer.offer();
+    const line = (name: string): string => new RegExp(`a=${name}:(.+)`).exec(offer)?.[1]?.trim() ?? '';
+    const withVideo =
+      offer.replace('a=group:BUNDLE 0', 'a=group:BUNDLE 0 1') +
+      [
+        'm=video 9 UDP/TLS/RTP/SAVPF 96',
+        'c=IN IP4 0.0.0.0',
+        `a=ice-ufrag:${line('ice-ufrag')}`,
+        `a=ice-pwd:${line('ice-pwd')}`,
+        `a=fingerprint:${line('fingerprint')}`,
+        'a=setup:actpass',
+        'a=mid:1',
+        'a=sendrecv',
+        'a=rtcp-mux',
+        'a=rtpmap:96 VP8/90000',
+        '',
+      ].join('\r\n');
+    const { leg, answer } = await BrowserLeg.answer(withVideo, {}, recorder().handlers);
+    cleanup.push(() => leg.close());
+    const session = parseSdp(answer);
+    expect(session.media.map((media) => [media.type, media.port === 0])).toEqual([
+      ['audio', false],
+      ['video', true],
+    ]);
+  });
+
+  it('refuses to send before ICE and DTLS are up, and counts what it drops', async () => {
+    const peer = browser();
+    const { leg } = await answered(peer);
+    expect(leg.sendRtp({ payloadType: CHROME_AUDIO.opus, marker: false, sequenceNumber: 1, timestamp: 0, ssrc: 1 }, Uint8Array.of(0xf8))).toBe(false);
+    expect(leg.counters.notConnected).toBe(1);
+  });
+
+  it('refuses an offer without a codec in common, and one that is not SDP, with typed errors', async () => {
+    const g729Only = (await browser(['pcmu']).offer()).replace(/RTP\/SAVPF 0/, 'RTP/SAVPF 18').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:18 G729/8000');
+    await expect(BrowserLeg.answer(g729Only, {}, recorder().handlers)).rejects.toMatchObject({ name: 'BrowserLegError', reason: 'no-common-codec' });
+    await expect(BrowserLeg.answer('hello', {}, recorder().handlers)).rejects.toBeInstanceOf(BrowserLegError);
+    await expect(BrowserLeg.answer('hello', {}, recorder().handlers)).rejects.toMatchObject({ reason: 'bad-sdp' });
+  });
+});
+
+describe('a browser leg offering to a browser (a call from the PBX)', () => {
+  it('offers its codecs, takes the browser’s answer, connects and carries RTP both ways', async () => {
+    const peer = browser();
+    const record = recorder();
+    const { leg, offer } = await BrowserLeg.offer(
+      {
+        codecs: [
+          { payloadType: 111, name: 'opus', clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1' },
+          { payloadType: 101, name: 'telephone-event', clockRate: 48000 },
+        ],
+      },
+      record.handlers,
+    );
+    cleanup.push(() => leg.close());
+    const offered = parseSdp(offer);
+    const media = offered.media[0];
+    if (media === undefined) throw new Error('no media section');
+    expect(setupRole(offered, media)).toBe('actpass');
+    expect(candidatesOf(media).every((candidate) => candidate.ip === '127.0.0.1')).toBe(true);
+
+    await leg.acceptAnswer(await peer.answer(offer));
+    expect(leg.codecs?.audio.name).toBe('opus');
+    expect(leg.codecs?.telephoneEvent?.payloadType).toBe(101);
+    await peer.connected();
+    await waitFor(() => leg.connectionState === 'connected', 'the media node’s side to connect', 10_000);
+    // The first packets may precede the node's DTLS state by a moment: resend until one lands.
+    await waitFor(
+      () => {
+        leg.sendRtp({ payloadType: 111, marker: false, sequenceNumber: 1, timestamp: 0, ssrc: 1 }, Uint8Array.of(0xf8, 0));
+        return peer.received.length > 0;
+      },
+      'RTP at the browser',
+      5000,
+    );
+    peer.writeAudio(5, 4800, Uint8Array.of(0xf8, 1));
+    await waitFor(() => record.packets.length > 0, 'RTP at the node', 5000);
+    expect(record.packets[0]?.header.payloadType).toBe(111);
+  });
+});
