@@ -8,6 +8,7 @@
 
 import type { SdpMedia, SdpSession } from './session.ts';
 import { connectionOf } from './session.ts';
+import { iceParameters } from './ice.ts';
 
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
@@ -23,7 +24,10 @@ export interface MediaDirection {
   /**
    * True when the section's connection address is `0.0.0.0`. RFC 3264 §8.4: RFC 2543 "specified
    * that placing a user on hold was accomplished by setting the connection address to 0.0.0.0"; old
-   * PBXs and phones still do, so the author cannot receive whatever the attribute says.
+   * PBXs and phones still do, so the author cannot receive whatever the attribute says. A section
+   * that carries ICE credentials is never read this way: with ICE, `c=IN IP4 0.0.0.0` (port 9) is
+   * the placeholder of an offer whose candidates come later (RFC 8840 §4.1.1, RFC 8839 §5.1),
+   * which werift and browsers send for a call that is anything but on hold.
    */
   readonly legacyHold: boolean;
 }
@@ -32,7 +36,7 @@ export interface MediaDirection {
 export function mediaDirection(session: SdpSession, media: SdpMedia): MediaDirection {
   const source: DirectionSource = media.direction !== undefined ? 'media' : session.direction !== undefined ? 'session' : 'default';
   const declared = media.direction ?? session.direction ?? 'sendrecv';
-  const legacyHold = connectionOf(session, media)?.ip === '0.0.0.0';
+  const legacyHold = connectionOf(session, media)?.ip === '0.0.0.0' && iceParameters(session, media) === undefined;
   return { direction: legacyHold ? withoutReceive(declared) : declared, declared, source, legacyHold };
 }
 

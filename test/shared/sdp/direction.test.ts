@@ -43,6 +43,13 @@ describe('reading the direction of a media section', () => {
     });
   });
 
+  it('does not read the 0.0.0.0 placeholder of a WebRTC offer whose candidates come later as a hold', () => {
+    const chrome = fixture('chrome-audio-offer');
+    const trickled = chrome.replace(/^c=IN IP4 .*$/m, 'c=IN IP4 0.0.0.0').replace(/^a=candidate:.*\r\n/gm, '');
+    expect(trickled).toContain('a=ice-ufrag:');
+    expect(directionOf(parseSdp(trickled))).toMatchObject({ direction: 'sendrecv', legacyHold: false, onHold: false });
+  });
+
   it('reads c=0.0.0.0 with recvonly as inactive', () => {
     const text = fixture('legacy-hold-zero-address-reoffer').replace('a=sendrecv', 'a=recvonly');
     expect(directionOf(parseSdp(text)).direction).toBe('inactive');
