@@ -6,6 +6,7 @@ import { Hono, type ErrorHandler, type NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { createLogger, errorFields } from '../logger.ts';
 import { operatorAuth } from './operator-auth.ts';
+import { pbxLinks } from './pbx-links.ts';
 import { problemResponse } from './problem.ts';
 import { users } from './users.ts';
 
@@ -15,6 +16,7 @@ export const api = new Hono<{ Bindings: Env }>();
 
 api.use('*', operatorAuth());
 api.route('/users', users);
+api.route('/pbx-links', pbxLinks);
 
 /** Unknown paths, as problem documents; the Worker's app uses it too (a mounted app's own is not consulted). */
 export const problemNotFound: NotFoundHandler = (c) => problemResponse({ status: 404, title: 'Not Found', detail: `nothing at ${c.req.path}` });
