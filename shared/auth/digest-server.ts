@@ -230,6 +230,6 @@ export function verifyCredentials(options: VerifyOptions): DigestVerification {
     qop,
     nc,
     nonceIssuedAt: issuedAt,
-    nonceCounts: recordNonceCount(counts, credentials.nonce, count, expiresAt),
+    nonceCounts: recordNonceCount(counts, credentials.nonce, count, expiresAt, issuedAt),
   };
 }

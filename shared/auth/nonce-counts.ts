@@ -5,15 +5,23 @@
  * be played again.
  *
  * The structure is plain JSON held by the caller (in memory or persisted) and every function is
- * pure. Entries leave with their nonce's expiry, so the size is bounded by the devices that
- * authenticated within one nonce lifetime.
+ * pure. Entries leave with their nonce's expiry, and at most `MAX_TRACKED_NONCES` are kept: a client
+ * that takes a fresh challenge for every request (load generators, some desk phones) would otherwise
+ * grow the record by one entry per request for a whole nonce lifetime, and every check walks it.
+ * Dropping the oldest-issued entries raises `since` past them, so a dropped nonce is answered as
+ * stale (one extra round trip for its device) and can never be replayed from nc=1.
  */
+
+/** How many nonces one record tracks; a user's devices each hold one nonce at a time. */
+export const MAX_TRACKED_NONCES = 64;
 
 export interface NonceCountEntry {
   /** The highest nc accepted for this nonce. */
   readonly nc: number;
   /** When the nonce expires (ms); the entry is pruned from then on. */
   readonly expiresAt: number;
+  /** When the nonce was issued (ms); the oldest-issued entries are dropped first when the record is full. */
+  readonly issuedAt: number;
 }
 
 export interface NonceCounts {
@@ -44,11 +52,23 @@ export function checkNonceCount(counts: NonceCounts, nonce: string, issuedAt: nu
   return issuedAt < counts.since ? 'history-unknown' : 'fresh';
 }
 
-/** The record after accepting `nc` for `nonce`; a lower count never replaces a higher one. */
-export function recordNonceCount(counts: NonceCounts, nonce: string, nc: number, expiresAt: number): NonceCounts {
+/**
+ * The record after accepting `nc` for `nonce`; a lower count never replaces a higher one. When the
+ * record is full, the oldest-issued entries go and `since` moves past them (see the module comment).
+ */
+export function recordNonceCount(counts: NonceCounts, nonce: string, nc: number, expiresAt: number, issuedAt: number): NonceCounts {
   const previous = entryOf(counts, nonce);
   if (previous !== undefined && previous.nc >= nc) return counts;
-  return { since: counts.since, nonces: { ...counts.nonces, [nonce]: { nc, expiresAt } } };
+  const nonces = { ...counts.nonces, [nonce]: { nc, expiresAt, issuedAt } };
+  const names = Object.keys(nonces);
+  if (names.length <= MAX_TRACKED_NONCES) return { since: counts.since, nonces };
+  const byAge = names.sort((a, b) => (nonces[a]?.issuedAt ?? 0) - (nonces[b]?.issuedAt ?? 0));
+  let since = counts.since;
+  for (const name of byAge.slice(0, names.length - MAX_TRACKED_NONCES)) {
+    since = Math.max(since, (nonces[name]?.issuedAt ?? 0) + 1);
+    delete nonces[name];
+  }
+  return { since, nonces };
 }
 
 /** The record without the nonces that have expired by `now`; the same object when nothing changed. */

@@ -13,6 +13,7 @@ import {
   userHA1,
   verifyCredentials,
 } from '../../../shared/auth/index.ts';
+import { MAX_TRACKED_NONCES } from '../../../shared/auth/index.ts';
 import type { DigestAccount, DigestAlgorithm, NonceCounts, VerifyOptions } from '../../../shared/auth/index.ts';
 
 const REALM = 'sipedge.test';
@@ -176,6 +177,27 @@ describe('reusing a nonce', () => {
 
     expect(verify(first.value, { nonceCounts: restored })).toMatchObject({ ok: false, reason: 'replay' });
     expect(verify(refresh().value, { nonceCounts: restored }).ok).toBe(true);
+  });
+});
+
+describe('a client that takes a fresh challenge for every request', () => {
+  it('keeps the nonce-count record bounded, and a nonce dropped from it cannot be replayed', () => {
+    let counts = createNonceCounts(T0 - MINUTE);
+    const sent: string[] = [];
+    for (let i = 0; i < MAX_TRACKED_NONCES * 3; i++) {
+      const value = answer(challenge('MD5', T0 + i));
+      const result = verify(value, { nonceCounts: counts, now: T0 + i });
+      if (!result.ok) throw new Error(result.detail);
+      counts = result.nonceCounts;
+      sent.push(value);
+    }
+
+    expect(Object.keys(counts.nonces)).toHaveLength(MAX_TRACKED_NONCES);
+    const now = T0 + MAX_TRACKED_NONCES * 3;
+    // The first request's nonce was dropped: played again it is stale, never accepted.
+    expect(verify(sent[0] ?? '', { nonceCounts: counts, now })).toMatchObject({ ok: false, reason: 'stale' });
+    // The newest is still tracked: played again it is a replay.
+    expect(verify(sent.at(-1) ?? '', { nonceCounts: counts, now })).toMatchObject({ ok: false, reason: 'replay' });
   });
 });
 
