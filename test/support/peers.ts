@@ -8,6 +8,7 @@ import { accessSync, constants } from 'node:fs';
 export const PEERS = {
   sipp: { binary: '/usr/bin/sipp', debianPackage: 'sip-tester' },
   kamailio: { binary: '/usr/sbin/kamailio', debianPackage: 'kamailio kamailio-tls-modules kamailio-websocket-modules' },
+  chromium: { binary: '/usr/bin/chromium', debianPackage: 'chromium' },
 } as const;
 
 export type PeerName = keyof typeof PEERS;

@@ -84,14 +84,15 @@ export class SipConnection extends DurableObject<Env> {
   }
 
   /**
-   * RPC from a SipUser object: sends `message` on this flow. False when the WebSocket is gone,
-   * which RFC 5626 §5.3 calls a failed flow (a proxy answers 430 Flow Failed).
+   * RPC from a SipUser object: sends `message` (a message, or one already serialised as UTF-8 text)
+   * on this flow. False when the WebSocket is gone, which RFC 5626 §5.3 calls a failed flow (a
+   * proxy answers 430 Flow Failed).
    */
-  async deliver(message: SipMessage): Promise<boolean> {
+  async deliver(message: SipMessage | string): Promise<boolean> {
     const ws = this.ctx.getWebSockets()[0];
     if (ws === undefined || ws.readyState !== WebSocket.READY_STATE_OPEN) return false;
     try {
-      ws.send(encodeForWebSocket(message));
+      ws.send(typeof message === 'string' ? message : encodeForWebSocket(message));
       return true;
     } catch (error) {
       this.#log.info('sip.flow.send-failed', errorFields(error));

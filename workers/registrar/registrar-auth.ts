@@ -1,7 +1,9 @@
 /**
  * Digest authentication of a REGISTER (RFC 3261 §10.3 steps 3-4, §22; RFC 7616; RFC 8760) against
- * a user's stored HA1s, with the brute-force guard in front. Pure: the caller keeps `nonceCounts`
- * and `guard` and logs `event`.
+ * a user's stored HA1s, with the brute-force guard in front; and the same for the requests a user
+ * sends through the edge (INVITE, MESSAGE), which the edge challenges as a proxy does (RFC 3261
+ * §22.3: 407 with Proxy-Authenticate, answered with Proxy-Authorization). Pure: the caller keeps
+ * `nonceCounts` and `guard` and logs `event`.
  *
  * Nonces are stateless and signed (shared/auth), so the only state is the `nc` record, kept in
  * memory: a client may reuse a nonce with a higher nc for five minutes without a new 401
@@ -44,7 +46,20 @@ export interface AuthInput {
   readonly nonceCounts: NonceCounts;
   readonly guard: AuthGuardState;
   readonly guardPolicy?: AuthGuardPolicy;
+  /**
+   * Who challenges: the registrar (401, WWW-Authenticate / Authorization; the default) or the edge
+   * as the caller's first hop (RFC 3261 §22.3: 407, Proxy-Authenticate / Proxy-Authorization).
+   */
+  readonly challenger?: Challenger;
 }
+
+export type Challenger = 'registrar' | 'proxy';
+
+/** The status and header names of each challenger (RFC 3261 §22.2, §22.3). */
+const CHALLENGE_HEADERS: Readonly<Record<Challenger, { status: 401 | 407; challenge: string; credentials: string }>> = {
+  registrar: { status: 401, challenge: 'WWW-Authenticate', credentials: 'Authorization' },
+  proxy: { status: 407, challenge: 'Proxy-Authenticate', credentials: 'Proxy-Authorization' },
+};
 
 export interface AuthEvent {
   readonly level: 'info' | 'warn';
@@ -66,6 +81,7 @@ export type AuthOutcome =
 
 export function authenticateRegister(input: AuthInput): AuthOutcome {
   const { request, now } = input;
+  const names = CHALLENGE_HEADERS[input.challenger ?? 'registrar'];
   const refuse = (status: number, headers: HeaderField[], extra: { reason?: string; guard?: AuthGuardState; nonceCounts?: NonceCounts; event?: AuthEvent } = {}): AuthOutcome => ({
     ok: false,
     status,
@@ -77,17 +93,17 @@ export function authenticateRegister(input: AuthInput): AuthOutcome {
   });
   const challenge = (stale = false): HeaderField[] =>
     createChallenges({ realm: input.realm, secret: input.secret, now, algorithms: CHALLENGE_ALGORITHMS, stale }).map((value) => ({
-      name: 'WWW-Authenticate',
+      name: names.challenge,
       value,
     }));
 
   const blocked = blockedResponse(input.guard, now);
   if (blocked !== undefined) return refuse(blocked.status, blocked.headers, { reason: blocked.reason });
 
-  const credentials = credentialsFor(request, input.realm);
+  const credentials = credentialsFor(request, input.realm, names.credentials);
   // RFC 3261 §22.1: no credentials for this realm yet: challenge.
-  if (credentials === undefined) return refuse(401, challenge());
-  if (credentials === 'malformed') return refuse(400, [], { reason: 'malformed Authorization header' });
+  if (credentials === undefined) return refuse(names.status, challenge());
+  if (credentials === 'malformed') return refuse(400, [], { reason: `malformed ${names.credentials} header` });
 
   const stored = input.credentials;
   const account = stored !== undefined && credentials.username === stored.username ? { username: stored.username, ha1: stored.ha1 } : undefined;
@@ -110,11 +126,11 @@ export function authenticateRegister(input: AuthInput): AuthOutcome {
   switch (verification.reason) {
     case 'stale':
       // RFC 7616 §3.3: right password, old nonce: the client retries silently with the new one.
-      return refuse(401, challenge(true), { nonceCounts });
+      return refuse(names.status, challenge(true), { nonceCounts });
     case 'malformed':
     case 'wrong-uri':
       // RFC 7616 §3.4.6: credentials that do not describe this request are a bad request.
-      return refuse(400, [], { reason: `Authorization: ${verification.detail}`, nonceCounts });
+      return refuse(400, [], { reason: `${names.credentials}: ${verification.detail}`, nonceCounts });
     case 'bad-response': {
       const failure = recordFailure(input.guard, now, input.guardPolicy);
       const fields = { username: credentials.username, failures: failure.state.failures, detail: verification.detail };
@@ -126,21 +142,21 @@ export function authenticateRegister(input: AuthInput): AuthOutcome {
             : { level: 'warn', event: 'auth.failed', fields };
       const response = blockedResponse(failure.state, now);
       if (response !== undefined) return refuse(response.status, response.headers, { reason: response.reason, guard: failure.state, nonceCounts, event });
-      return refuse(401, challenge(), { guard: failure.state, nonceCounts, event });
+      return refuse(names.status, challenge(), { guard: failure.state, nonceCounts, event });
     }
     default:
       // A nonce we did not sign, a replayed nc, an algorithm we did not offer: a fresh challenge.
-      return refuse(401, challenge(), {
+      return refuse(names.status, challenge(), {
         nonceCounts,
         event: { level: 'info', event: 'auth.rejected', fields: { reason: verification.reason, detail: verification.detail } },
       });
   }
 }
 
-/** The credentials for `realm` among the request's Authorization fields; 'malformed' when they do not parse. */
-function credentialsFor(request: SipRequest, realm: string): DigestCredentials | 'malformed' | undefined {
+/** The credentials for `realm` among the request's `header` fields; 'malformed' when they do not parse. */
+function credentialsFor(request: SipRequest, realm: string, header: string): DigestCredentials | 'malformed' | undefined {
   let malformed = false;
-  for (const value of getHeaders(request, 'Authorization')) {
+  for (const value of getHeaders(request, header)) {
     try {
       const credentials = parseCredentials(value);
       if (credentials.realm === realm) return credentials;

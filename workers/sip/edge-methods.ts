@@ -1,5 +1,12 @@
 /**
- * The methods the edge accepts today, for Allow (RFC 3261 §20.5) in 200 to OPTIONS and in 405/501.
- * Grows with the rest of issue 3: INVITE, ACK, CANCEL, BYE, MESSAGE, SUBSCRIBE, ...
+ * The methods the edge accepts, for Allow (RFC 3261 §20.5) in 200 to OPTIONS, in 405/501, and in
+ * the INVITEs and 2xx the B2BUA sends on each leg. Presence (SUBSCRIBE, NOTIFY, PUBLISH) and REFER
+ * arrive with the rest of issue 3.
  */
-export const EDGE_ALLOW = 'REGISTER, OPTIONS';
+export const EDGE_ALLOW = 'REGISTER, INVITE, ACK, CANCEL, BYE, UPDATE, INFO, MESSAGE, OPTIONS';
+
+/** What the edge, as the user agent of a call leg, accepts within a dialog (RFC 3261 §13.2.1). */
+export const DIALOG_ALLOW = 'INVITE, ACK, CANCEL, BYE, UPDATE, INFO, MESSAGE, OPTIONS';
+
+/** In-dialog requests relayed end to end from one leg of a call to the other; BYE ends both legs instead. */
+export const RELAYED_DIALOG_METHODS: ReadonlySet<string> = new Set(['INVITE', 'UPDATE', 'INFO', 'MESSAGE', 'OPTIONS']);

@@ -1,76 +1,64 @@
 /**
- * SipUser: one Durable Object per address-of-record (`user@domain`). Today it holds the account
- * and the registrar; calls, presence, messages and the trace join it with the rest of issue 3.
+ * SipUser: one Durable Object per address-of-record (`user@domain`): the account, the registrar,
+ * the user's half of every call it takes part in (the edge is a B2BUA, `workers/call/call-half.ts`
+ * says which half owns what), and the messages waiting for it.
  *
- * Messages arrive over RPC from SipConnection objects (`receiveRequest` returns the response to
- * send back on the same flow); the object reaches a device through the flow of its binding
- * (`SipConnection.deliver`, by connection id).
+ * Messages from devices arrive over RPC from SipConnection objects (`receiveRequest` returns the
+ * response to send back on the same flow, when there is one at once); the object reaches a device
+ * through the flow of its binding (`SipConnection.deliver`, by connection id), and the other party
+ * of a call or message through that user's object (`offerCall`, `callEvent`, `receiveMessage`).
  *
- * Thin by design (STYLE.md): each handler initialises once, delegates to `user-registrar.ts`, and
- * catches and logs. Time comes from `clock`, which tests replace.
+ * Thin by design (STYLE.md): each handler delegates to `UserCore` and catches and logs. Time comes
+ * from `clock`, which tests replace.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { systemClock, nextDeadline, type Clock } from '../../shared/clock/index.ts';
+import { systemClock, type Clock } from '../../shared/clock/index.ts';
 import { createResponse, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import type { HalfCall } from '../call/call-half.ts';
+import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
+import type { MessageOutcome, PageMessage } from '../message/page-message.ts';
 import type { Binding } from '../registrar/binding.ts';
 import type { Flow } from '../sip/flow.ts';
-import { EDGE_ALLOW } from '../sip/edge-methods.ts';
 import { randomTag } from '../sip/wire.ts';
 import { viewOf, type Account, type AccountView } from './account.ts';
+import { UserCore, type UserPeer } from './user-core.ts';
 import { UserStore } from './user-store.ts';
-import { expireBindings, handleRegister, loadUserState, type UserState } from './user-registrar.ts';
 
 export class SipUser extends DurableObject<Env> {
   /** The object's time source; tests put a fake clock here with `runInDurableObject`. */
   clock: Clock = systemClock;
   readonly store: UserStore;
+  readonly core: UserCore;
   readonly #log: Logger;
-  #state: UserState | undefined;
-  /** The alarm as last set or read; undefined until read once. */
-  #armed: number | null | undefined;
+  /** One stub per peer: calls on one stub arrive in the order they were made. */
+  readonly #peers = new Map<string, UserPeer>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new UserStore(ctx.storage.sql);
     this.#log = createLogger({ object: 'SipUser' });
+    this.core = new UserCore({
+      domain: env.SIPEDGE_DOMAIN,
+      log: this.#log,
+      sql: ctx.storage.sql,
+      store: this.store,
+      now: () => this.clock.now(),
+      nonceSecret: () => env.SIPEDGE_NONCE_SECRET,
+      deliver: (connectionId, wire) => env.SIP_CONNECTION.get(env.SIP_CONNECTION.idFromString(connectionId)).deliver(wire),
+      peer: (aor) => this.#peer(aor),
+      alarm: {
+        get: () => ctx.storage.getAlarm(),
+        set: (at) => ctx.storage.setAlarm(at),
+        clear: () => ctx.storage.deleteAlarm(),
+      },
+    });
   }
 
-  /** RPC from a SipConnection: a request of (or for) this AOR. Resolves to the response to send. */
+  /** RPC from a SipConnection: a request of (or for) this AOR. Resolves to the response to send at once, if any. */
   async receiveRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
     try {
-      const now = this.clock.now();
-      const state = this.#load(now);
-      switch (request.method) {
-        case 'REGISTER': {
-          const nonceSecret = this.env.SIPEDGE_NONCE_SECRET;
-          if (typeof nonceSecret !== 'string' || nonceSecret.length < 16) {
-            this.#log.error('config.nonce-secret-missing', { detail: 'set SIPEDGE_NONCE_SECRET (16 characters or more): wrangler secret put SIPEDGE_NONCE_SECRET' });
-            return createResponse(request, 500, 'Server Misconfigured', { toTag: randomTag() });
-          }
-          const handled = handleRegister(state, {
-            aor,
-            request,
-            flow,
-            now,
-            domain: this.env.SIPEDGE_DOMAIN,
-            nonceSecret,
-            store: this.store,
-            log: this.#log,
-          });
-          this.#state = handled.state;
-          await this.#syncAlarm();
-          return handled.response;
-        }
-        case 'ACK':
-          return undefined;
-        case 'OPTIONS':
-          // RFC 3261 §11.2: what the edge would do with an INVITE, without one.
-          return createResponse(request, 200, undefined, { toTag: randomTag(), headers: [{ name: 'Allow', value: EDGE_ALLOW }] });
-        default:
-          // RFC 3261 §21.5.2: calls, messages and presence arrive with the rest of issue 3.
-          return createResponse(request, 501, undefined, { toTag: randomTag(), headers: [{ name: 'Allow', value: EDGE_ALLOW }] });
-      }
+      return await this.core.receiveRequest(aor, request, flow);
     } catch (error) {
       this.#log.error('sip-user.request-failed', { aor, method: request.method, ...errorFields(error) });
       return request.method === 'ACK' ? undefined : createResponse(request, 500, undefined, { toTag: randomTag() });
@@ -79,48 +67,71 @@ export class SipUser extends DurableObject<Env> {
 
   /** RPC from a SipConnection: a response from one of this user's devices. */
   async receiveResponse(aor: string, response: SipResponse, _flow: Flow): Promise<void> {
-    // Nothing sends requests to devices yet (calls and presence arrive with the rest of issue 3).
-    this.#log.info('sip-user.response-unmatched', { aor, status: response.status });
+    try {
+      await this.core.receiveResponse(response);
+    } catch (error) {
+      this.#log.error('sip-user.response-failed', { aor, status: response.status, ...errorFields(error) });
+    }
+  }
+
+  /** RPC from the caller's SipUser: fork a call to this user's devices. */
+  async offerCall(offer: CallOffer): Promise<OfferResult> {
+    try {
+      return this.core.offerCall(offer);
+    } catch (error) {
+      this.#log.error('sip-user.offer-failed', { call: offer.id, ...errorFields(error) });
+      return { ok: false, status: 500, reason: 'Server Internal Error' };
+    }
+  }
+
+  /** RPC from the other half of a call. */
+  async callEvent(to: HalfAddress, event: PeerEvent): Promise<void> {
+    try {
+      this.core.callEvent(to, event);
+    } catch (error) {
+      this.#log.error('sip-user.call-event-failed', { call: to.id, type: event.type, ...errorFields(error) });
+    }
+  }
+
+  /** RPC from the sender's SipUser: a MESSAGE for this user; resolves to 200 (delivered), 202 (stored) or a refusal. */
+  async receiveMessage(page: PageMessage): Promise<MessageOutcome> {
+    try {
+      return await this.core.receiveMessage(page);
+    } catch (error) {
+      this.#log.error('sip-user.message-failed', { from: page.senderAor, ...errorFields(error) });
+      return { status: 500, reason: 'Server Internal Error' };
+    }
   }
 
   /** RPC from the API: creates or replaces the account; true when it is new. */
   async putAccount(account: Account): Promise<{ created: boolean }> {
-    const now = this.clock.now();
-    const state = this.#load(now);
-    this.store.saveAccount(account, now);
-    this.#state = { ...state, account };
-    return { created: state.account === undefined };
+    return { created: this.core.putAccount(account) };
   }
 
   /** RPC from the API: the account, without its HA1s. */
   async getAccount(): Promise<AccountView | undefined> {
-    const account = this.#load(this.clock.now()).account;
+    const account = this.core.account();
     return account === undefined ? undefined : viewOf(account);
   }
 
-  /** RPC from the API: forgets the user, its bindings and any lock-out; false when there was none. */
+  /** RPC from the API: forgets the user, its bindings, any lock-out and its stored messages; false when there was none. */
   async deleteAccount(): Promise<boolean> {
-    const existed = this.#load(this.clock.now()).account !== undefined;
-    this.store.deleteAll();
-    this.#state = undefined;
-    await this.ctx.storage.deleteAlarm();
-    this.#armed = null;
-    return existed;
+    return this.core.deleteAccount();
   }
 
   /** The current (unexpired) bindings; for the API and tests. */
   async listBindings(): Promise<Binding[]> {
-    const now = this.clock.now();
-    return this.#load(now).bindings.filter((binding) => binding.expiresAt > now);
+    return this.core.bindings();
+  }
+
+  /** The halves of calls this object holds; for the API and tests. */
+  async listCalls(): Promise<HalfCall[]> {
+    return this.core.calls.list();
   }
 
   override async alarm(): Promise<void> {
-    // The alarm that rang is no longer armed.
-    this.#armed = null;
     try {
-      const now = this.clock.now();
-      this.#state = expireBindings(this.#load(now), now, this.store, this.#log);
-      await this.#syncAlarm();
+      await this.core.alarm();
     } catch (error) {
       this.#log.error('sip-user.alarm-failed', errorFields(error));
       // Rethrown so that the runtime retries the alarm.
@@ -128,18 +139,17 @@ export class SipUser extends DurableObject<Env> {
     }
   }
 
-  #load(now: number): UserState {
-    this.#state ??= loadUserState(this.store, now);
-    return this.#state;
-  }
-
-  /** One alarm for every timer (DESIGN.md): armed for the earliest deadline, and only when that changes. */
-  async #syncAlarm(): Promise<void> {
-    const wanted = (this.#state === undefined ? undefined : nextDeadline(this.#state.timers)) ?? null;
-    if (this.#armed === undefined) this.#armed = await this.ctx.storage.getAlarm();
-    if (wanted === this.#armed) return;
-    if (wanted === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(wanted);
-    this.#armed = wanted;
+  #peer(aor: string): UserPeer {
+    let peer = this.#peers.get(aor);
+    if (peer === undefined) {
+      const stub = this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
+      peer = {
+        offerCall: (offer) => stub.offerCall(offer),
+        callEvent: (to, event) => stub.callEvent(to, event),
+        receiveMessage: (page) => stub.receiveMessage(page),
+      };
+      this.#peers.set(aor, peer);
+    }
+    return peer;
   }
 }

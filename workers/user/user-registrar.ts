@@ -14,7 +14,7 @@
  * The alarm: one per object, armed for the earliest deadline of a `TimerSet` holding one timer per
  * binding at its stored bound; when it rings, every binding whose expiry has passed is removed.
  */
-import { createNonceCounts, pruneNonceCounts, type NonceCounts } from '../../shared/auth/index.ts';
+import { createNonceCounts, type NonceCounts } from '../../shared/auth/index.ts';
 import { emptyTimerSet, setTimer, type TimerSet } from '../../shared/clock/index.ts';
 import { parseUri, SipSyntaxError } from '../../shared/grammar/index.ts';
 import { checkRequest, createResponse, type HeaderField, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
@@ -22,11 +22,11 @@ import type { Logger } from '../logger.ts';
 import { DEFAULT_AUTH_GUARD_POLICY, OPEN_GUARD, type AuthGuardPolicy, type AuthGuardState } from '../registrar/auth-guard.ts';
 import type { Binding } from '../registrar/binding.ts';
 import { processRegister } from '../registrar/register.ts';
-import { authenticateRegister } from '../registrar/registrar-auth.ts';
 import { DEFAULT_REGISTRAR_POLICY, type RegistrarPolicy } from '../registrar/registrar-policy.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomTag, reasonFromDetail } from '../sip/wire.ts';
 import type { Account } from './account.ts';
+import { authenticateUser } from './user-auth.ts';
 import type { UserStore } from './user-store.ts';
 
 export interface UserState {
@@ -97,36 +97,10 @@ export function handleRegister(state: UserState, context: RegisterContext): Hand
   // RFC 3261 §10.3 step 1: the Request-URI names the domain whose bindings are asked for.
   if (!namesDomain(request.uri, realm)) return respond(state, 404, 'Domain Not Served Here');
 
-  // Steps 3-4.
-  const auth = authenticateRegister({
-    request,
-    realm,
-    secret: context.nonceSecret,
-    now,
-    credentials: state.account,
-    nonceCounts: pruneNonceCounts(state.nonceCounts, now),
-    guard: state.guard,
-    guardPolicy: context.guardPolicy,
-  });
-  let next: UserState = { ...state, nonceCounts: auth.nonceCounts, guard: auth.guard };
-  if (!auth.ok) {
-    if (auth.event) log[auth.event.level](auth.event.event, { aor: context.aor, remote: context.flow.remoteAddress, ...auth.event.fields });
-    if (auth.guard.locked && !state.guard.locked && state.account !== undefined) {
-      // A lock-out outlives an eviction; slow-downs are short and stay in memory.
-      store.saveLockout(auth.guard.blockedUntil);
-      next = { ...next, lockoutStored: true };
-    }
-    return respond(next, auth.status, auth.reason, auth.headers);
-  }
-  if (next.lockoutStored) {
-    store.clearLockout();
-    next = { ...next, lockoutStored: false };
-  }
-  const account = state.account;
-  if (account === undefined || auth.username !== account.username || context.aor !== account.aor) {
-    // Step 4: the authenticated user may change only its own bindings (no third-party registration).
-    return respond(next, 403, `${auth.username} may not register ${context.aor}`);
-  }
+  // Steps 3-4 (step 4: the authenticated user may change only its own bindings).
+  const auth = authenticateUser(state, { ...context, realm }, 'registrar');
+  const next = auth.state;
+  if (!auth.ok) return { state: next, response: auth.response };
 
   const outcome = processRegister({ request, flow: context.flow, now, bindings: state.bindings, policy: context.policy ?? DEFAULT_REGISTRAR_POLICY });
   for (const key of outcome.removed) store.deleteBinding(key);
@@ -140,8 +114,7 @@ export function handleRegister(state: UserState, context: RegisterContext): Hand
     });
   }
   // On failure `outcome.bindings` is what was there before.
-  next = { ...next, bindings: outcome.bindings, timers: timersFor(outcome.bindings) };
-  return respond(next, outcome.status, outcome.reason, outcome.headers);
+  return respond({ ...next, bindings: outcome.bindings, timers: timersFor(outcome.bindings) }, outcome.status, outcome.reason, outcome.headers);
 }
 
 /** The alarm: removes every binding whose expiry has passed, from memory and storage. */

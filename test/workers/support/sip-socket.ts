@@ -12,6 +12,8 @@ export class SipSocket {
   readonly #queue: (string | ArrayBuffer)[] = [];
   readonly #waiters: ((data: string | ArrayBuffer) => void)[] = [];
   #closed: { code: number; reason: string } | undefined;
+  /** Requests received while a response was awaited. */
+  readonly #stash: SipMessage[] = [];
 
   constructor(ws: WebSocket) {
     this.#ws = ws;
@@ -54,18 +56,32 @@ export class SipSocket {
 
   /** Frames received so far and not yet taken. */
   get pending(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#stash.length;
   }
 
   async nextMessage(timeoutMs = 3000): Promise<SipMessage> {
+    const stashed = this.#stash.shift();
+    if (stashed !== undefined) return stashed;
     const data = await this.next(timeoutMs);
     return parseMessage(typeof data === 'string' ? data : new TextDecoder().decode(data));
   }
 
+  /**
+   * The next response. A request that arrives first (the edge sends stored messages as soon as a
+   * REGISTER succeeds, so one may overtake its 200) is kept for `nextMessage`.
+   */
   async nextResponse(timeoutMs = 3000): Promise<SipResponse> {
-    const message = await this.nextMessage(timeoutMs);
-    if (message.kind !== 'response') throw new Error(`expected a response, got ${message.method}`);
-    return message;
+    const stashed: SipMessage[] = [];
+    try {
+      for (;;) {
+        const data = await this.next(timeoutMs);
+        const message = parseMessage(typeof data === 'string' ? data : new TextDecoder().decode(data));
+        if (message.kind === 'response') return message;
+        stashed.push(message);
+      }
+    } finally {
+      this.#stash.push(...stashed);
+    }
   }
 
   /** Sends a request and waits for its (final) response. */

@@ -1,0 +1,242 @@
+/**
+ * The calls of one SipUser object: finds the half a message or a peer event is for, runs the event
+ * (`runCallEvent`), stores the result, then performs its effects in order through the object's
+ * effect queue, feeding their failures back as events.
+ *
+ * A half is changed only synchronously, between awaits, and always read afresh from the map: the
+ * object may take other events while an effect is under way, and none of them can be lost.
+ */
+import { getCallId, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { serverTransactionKey } from '../../shared/transaction/index.ts';
+import { errorFields, type Logger } from '../logger.ts';
+import { parseNameAddr } from '../../shared/grammar/index.ts';
+import type { Binding } from '../registrar/binding.ts';
+import type { Flow } from '../sip/flow.ts';
+import { randomHex } from '../sip/edge-ua.ts';
+import type { EffectQueue } from '../user/effect-queue.ts';
+import { halfDeadline, halfKey, isFinished, peerRole, type HalfCall, type HalfRole } from './call-half.ts';
+import { runCallEvent, type CallEvent } from './call-events.ts';
+import { DEFAULT_CALL_POLICY, type CallEffect, type CallPolicy, type StepContext } from './call-step.ts';
+import type { CallStore } from './call-store.ts';
+import { createCalleeHalf, type ForkTarget } from './callee-fork.ts';
+import { createCallerHalf } from './caller-setup.ts';
+import { NOBODY_REGISTERED } from './fork-outcome.ts';
+import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from './peer-event.ts';
+
+/** The other party's object, as a call sees it (SipUser RPC, or this very object for a call to oneself). */
+export interface CallPeer {
+  offerCall(offer: CallOffer): Promise<OfferResult>;
+  callEvent(to: HalfAddress, event: PeerEvent): Promise<void>;
+}
+
+export interface CallPorts {
+  readonly domain: string;
+  readonly log: Logger;
+  readonly policy?: CallPolicy;
+  readonly queue: EffectQueue;
+  now(): number;
+  /** This user's unexpired bindings. */
+  bindings(): readonly Binding[];
+  /** Sends on a flow (SipConnection.deliver); false when the flow has failed. */
+  deliver(connectionId: string, wire: string): Promise<boolean>;
+  peer(aor: string): CallPeer;
+  /** The timers changed: re-arm the object's alarm. */
+  timersChanged(): Promise<void>;
+}
+
+export class CallHost {
+  readonly #store: CallStore;
+  readonly #ports: CallPorts;
+  #halves: Map<string, HalfCall> | undefined;
+
+  constructor(store: CallStore, ports: CallPorts) {
+    this.#store = store;
+    this.#ports = ports;
+  }
+
+  #all(): Map<string, HalfCall> {
+    this.#halves ??= this.#store.loadAll();
+    return this.#halves;
+  }
+
+  /** The half whose leg has this Call-ID, preferring one still under way. */
+  #byCallId(callId: string | undefined): string | undefined {
+    if (callId === undefined) return undefined;
+    let found: string | undefined;
+    for (const [key, half] of this.#all()) {
+      if (half.callId !== callId) continue;
+      if (half.phase !== 'ended') return key;
+      found ??= key;
+    }
+    return found;
+  }
+
+  /** True when `request` is an INVITE this object already took (a retransmission, RFC 3261 §17.2.3). */
+  isRetransmission(request: SipRequest): boolean {
+    const key = this.#byCallId(getCallId(request));
+    if (key === undefined) return false;
+    const half = this.#all().get(key);
+    return half !== undefined && Object.hasOwn(half.transactions.transactions, serverTransactionKey(request));
+  }
+
+  /** True when a message with this Call-ID belongs to one of this user's calls. */
+  owns(callId: string | undefined): boolean {
+    return this.#byCallId(callId) !== undefined;
+  }
+
+  /** The caller's INVITE, authenticated: a new call to `calleeAor`. */
+  startCall(request: SipRequest, flow: Flow, aor: string, calleeAor: string): void {
+    const now = this.#ports.now();
+    const binding = this.#ports.bindings().find((each) => each.flow.connectionId === flow.connectionId);
+    const half = createCallerHalf({ id: randomHex(12), aor, peerAor: calleeAor, request, flow, now, ...(binding === undefined ? {} : { bindingKey: binding.key }) });
+    const key = halfKey('caller', half.id);
+    this.#all().set(key, half);
+    this.#run(key, { type: 'device-request', request, flow });
+  }
+
+  /** A request from a device for one of this user's calls; false when no call has its Call-ID. */
+  deviceRequest(request: SipRequest, flow: Flow): boolean {
+    const key = this.#byCallId(getCallId(request));
+    if (key === undefined) return false;
+    this.#run(key, { type: 'device-request', request, flow });
+    return true;
+  }
+
+  /** A response from a device for one of this user's calls; false when no call has its Call-ID. */
+  deviceResponse(response: SipResponse): boolean {
+    const key = this.#byCallId(getCallId(response));
+    if (key === undefined) return false;
+    this.#run(key, { type: 'device-response', response });
+    return true;
+  }
+
+  /** The caller's object offers a call to this user: fork it to every registered contact. */
+  offer(offer: CallOffer): OfferResult {
+    const targets = this.#ports.bindings().flatMap((binding): ForkTarget[] => (isDialable(binding.contact) ? [{ bindingKey: binding.key, contact: binding.contact, path: binding.path, flow: binding.flow }] : []));
+    if (targets.length === 0) return { ok: false, ...NOBODY_REGISTERED };
+    const half = createCalleeHalf(offer, this.#ports.domain, this.#ports.now());
+    const key = halfKey('callee', half.id);
+    if (this.#all().has(key)) return { ok: true };
+    this.#all().set(key, half);
+    this.#run(key, { type: 'fork', offer, targets });
+    return { ok: true };
+  }
+
+  /** An event from the other half of a call; one for a half that is gone is dropped. */
+  peerEvent(role: HalfRole, id: string, event: PeerEvent): void {
+    const key = halfKey(role, id);
+    if (!this.#all().has(key)) {
+      this.#ports.log.info('call.peer-event-unmatched', { role, id, type: event.type });
+      return;
+    }
+    this.#run(key, { type: 'peer', event });
+  }
+
+  /** The alarm: every half with a timer due runs it. */
+  fireTimers(): void {
+    const now = this.#ports.now();
+    for (const [key, half] of [...this.#all()]) {
+      const deadline = halfDeadline(half);
+      if (deadline !== undefined && deadline <= now) this.#run(key, { type: 'timers' });
+    }
+  }
+
+  nextDeadline(): number | undefined {
+    let earliest: number | undefined;
+    for (const half of this.#all().values()) {
+      const deadline = halfDeadline(half);
+      if (deadline !== undefined && (earliest === undefined || deadline < earliest)) earliest = deadline;
+    }
+    return earliest;
+  }
+
+  /** The halves, for the API and tests. */
+  list(): HalfCall[] {
+    return [...this.#all().values()];
+  }
+
+  #context(): StepContext {
+    const bindings = this.#ports.bindings();
+    return {
+      now: this.#ports.now(),
+      domain: this.#ports.domain,
+      policy: this.#ports.policy ?? DEFAULT_CALL_POLICY,
+      flowOf: (bindingKey) => bindings.find((binding) => binding.key === bindingKey)?.flow,
+    };
+  }
+
+  #run(key: string, event: CallEvent): void {
+    const half = this.#all().get(key);
+    if (half === undefined) return;
+    let result;
+    try {
+      result = runCallEvent(half, event, this.#context());
+    } catch (error) {
+      // A bug must not wedge the call forever: drop the half, loudly.
+      this.#ports.log.error('call.step-failed', { call: half.id, role: half.role, event: event.type, ...errorFields(error) });
+      this.#all().delete(key);
+      this.#store.delete(key);
+      return;
+    }
+    const next = result.half;
+    if (isFinished(next)) {
+      this.#all().delete(key);
+      this.#store.delete(key);
+    } else if (next !== half) {
+      this.#all().set(key, next);
+      this.#store.save(key, next, this.#ports.now());
+    }
+    const address: HalfAddress = { aor: next.peerAor, role: peerRole(next.role), id: next.id };
+    const effects = result.effects;
+    this.#ports.queue.push(async () => {
+      for (const effect of effects) await this.#perform(key, address, effect);
+      await this.#ports.timersChanged();
+    });
+  }
+
+  async #perform(key: string, peer: HalfAddress, effect: CallEffect): Promise<void> {
+    switch (effect.type) {
+      case 'send': {
+        let delivered = false;
+        try {
+          delivered = await this.#ports.deliver(effect.connectionId, effect.wire);
+        } catch (error) {
+          this.#ports.log.warn('call.deliver-failed', errorFields(error));
+        }
+        if (!delivered && effect.key !== undefined) this.#run(key, { type: 'transport-error', key: effect.key });
+        return;
+      }
+      case 'peer':
+        try {
+          await this.#ports.peer(peer.aor).callEvent(peer, effect.event);
+        } catch (error) {
+          this.#ports.log.warn('call.peer-failed', { peer: peer.aor, ...errorFields(error) });
+          this.#run(key, { type: 'peer-unreachable' });
+        }
+        return;
+      case 'offer': {
+        let result: OfferResult;
+        try {
+          result = await this.#ports.peer(effect.offer.calleeAor).offerCall(effect.offer);
+        } catch (error) {
+          this.#ports.log.warn('call.offer-failed', { callee: effect.offer.calleeAor, ...errorFields(error) });
+          result = { ok: false, status: 503, reason: 'Service Unavailable' };
+        }
+        if (!result.ok) this.#run(key, { type: 'offer-refused', status: result.status, reason: result.reason });
+        return;
+      }
+      case 'log':
+        this.#ports.log[effect.level](effect.event, effect.fields);
+        return;
+    }
+  }
+}
+
+/** A registered Contact that a request can be sent to (a `*` or a malformed one cannot). */
+function isDialable(contact: string): boolean {
+  try {
+    return parseNameAddr(contact).uri.kind === 'sip';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The caller's half while the call is set up: the edge is the UAS of the caller's INVITE and owns
+ * the call (see `call-half.ts`).
+ *
+ * ```
+ *            INVITE (authenticated): 100 Trying, offer to the callee's object, no-answer timer
+ *              |
+ *              v        answer 18x: 18x to the caller (first one with a tag: early dialog)
+ *   +--------------+ <-----+
+ *   |    setup     |-------+
+ *   +--------------+
+ *     |        |  answer 2xx: 2xx to the caller, retransmitted until ACK  --> confirmed
+ *     |        |  (dialog-relay.ts from then on)
+ *     |  answer 300-699, offer refused, peer unreachable: that answer to the caller
+ *     |  CANCEL: 200 to it, 487 to the INVITE, cancel to the peer
+ *     |  no-answer timer: 480 No Answer, cancel to the peer
+ *     v
+ *   ended
+ * ```
+ */
+import { createUasDialog, sendDialogResponse, terminateDialog } from '../../shared/dialog/index.ts';
+import { createResponse, getCallId, getHeader, serializeMessage, type SipRequest } from '../../shared/message/index.ts';
+import { emptyTimerSet } from '../../shared/clock/index.ts';
+import { cancelledTransactionKey, emptyTransactionTable, serverTransactionKey } from '../../shared/transaction/index.ts';
+import type { Flow } from '../sip/flow.ts';
+import { DIALOG_ALLOW } from '../sip/edge-methods.ts';
+import { edgeContact, identityOf, withoutTag } from '../sip/edge-ua.ts';
+import { randomTag } from '../sip/wire.ts';
+import type { CallerSetup, HalfCall } from './call-half.ts';
+import type { CallStep } from './call-step.ts';
+import { parseRequest, startSuccess } from './dialog-relay.ts';
+import { INVITE_RELAY, type Content } from './peer-event.ts';
+import { bodyOptions, contentOf, passThrough, REQUEST_PASS_THROUGH } from './relay-content.ts';
+
+export interface NewCall {
+  readonly id: string;
+  readonly aor: string;
+  /** The callee's address-of-record. */
+  readonly peerAor: string;
+  /** The caller's INVITE; its body must be UTF-8 text (`contentOf`). */
+  readonly request: SipRequest;
+  readonly flow: Flow;
+  /** The caller's binding over that flow, if it registered. */
+  readonly bindingKey?: string;
+  readonly now: number;
+}
+
+/** The caller's half before its INVITE is handled: pass the INVITE to it as a device request. */
+export function createCallerHalf(call: NewCall): HalfCall {
+  return {
+    id: call.id,
+    role: 'caller',
+    aor: call.aor,
+    peerAor: call.peerAor,
+    phase: 'setup',
+    callId: getCallId(call.request) ?? '',
+    createdAt: call.now,
+    device: { ...(call.bindingKey === undefined ? {} : { bindingKey: call.bindingKey }), connectionId: call.flow.connectionId, transport: call.flow.transport },
+    setup: { kind: 'caller', inviteKey: serverTransactionKey(call.request), invite: serializeMessage(call.request), toTag: randomTag() },
+    transactions: emptyTransactionTable,
+    timers: emptyTimerSet,
+    purposes: {},
+    inbound: {},
+  };
+}
+
+/** The caller's INVITE reached the core: offer the call to the callee's object and start ringing time. */
+export function offerCall(step: CallStep, request: SipRequest, key: string): void {
+  const half = step.half;
+  step.update({ purposes: { ...half.purposes, [key]: { kind: 'invite' } } });
+  step.effects.push({
+    type: 'offer',
+    offer: {
+      id: half.id,
+      callerAor: half.aor,
+      calleeAor: half.peerAor,
+      from: identityOf(half.aor, getHeader(request, 'From')),
+      to: withoutTag(getHeader(request, 'To') ?? `<sip:${half.peerAor}>`),
+      content: contentOf(request) ?? { body: '' },
+      headers: passThrough(request, REQUEST_PASS_THROUGH),
+    },
+  });
+  step.setTimer('no-answer', step.now + step.context.policy.noAnswerMs);
+  step.log('info', 'call.offered', { callee: half.peerAor });
+}
+
+export interface CallerAnswer {
+  readonly status: number;
+  readonly reason: string;
+  readonly content: Content;
+  readonly headers: readonly { readonly name: string; readonly value: string }[];
+}
+
+/** The fork's answer (or one of the edge's own) to the caller's INVITE. */
+export function answerCaller(step: CallStep, answer: CallerAnswer): void {
+  const half = step.half;
+  const setup = callerSetup(half);
+  const { status } = answer;
+  if (half.phase === 'ended') {
+    // The caller gave up while the callee answered: that answer's dialog must end too.
+    if (status >= 200 && status < 300) step.peer({ type: 'bye', reason: 'SIP;cause=487;text="Request Terminated"' });
+    return;
+  }
+  if (half.phase !== 'setup' || status === 100) return;
+  const invite = parseRequest(setup.invite);
+  const contact = status < 300 ? [{ name: 'Contact', value: edgeContact(step.context.domain, half.device.transport) }] : [];
+  const allow = status >= 200 && status < 300 ? [{ name: 'Allow', value: DIALOG_ALLOW }] : [];
+  const response = createResponse(invite, status, answer.reason, {
+    toTag: setup.toTag,
+    headers: [...contact, ...allow, ...answer.headers],
+    ...bodyOptions(answer.content),
+  });
+  step.sendResponse(setup.inviteKey, response);
+  if (status < 200) {
+    // RFC 3261 §12.1.1: a provisional response with a To tag creates the early dialog.
+    if (half.dialog === undefined) step.update({ dialog: createUasDialog(invite, response) });
+    return;
+  }
+  step.clearTimer('no-answer');
+  if (status < 300) {
+    step.update({ dialog: half.dialog === undefined ? createUasDialog(invite, response) : sendDialogResponse(half.dialog, response), phase: 'confirmed' });
+    startSuccess(step, INVITE_RELAY, response);
+    step.log('info', 'call.answered', { status });
+    return;
+  }
+  step.update({ phase: 'ended', ...(half.dialog === undefined ? {} : { dialog: terminateDialog(half.dialog) }) });
+  step.log('info', 'call.failed', { status, reason: answer.reason });
+}
+
+/** Ends the set-up with `status`, telling the callee's half to stop ringing when it may still ring. */
+export function failCall(step: CallStep, status: number, reason: string, cancelPeer: boolean): void {
+  if (step.half.phase !== 'setup') return;
+  answerCaller(step, { status, reason, content: { body: '' }, headers: [] });
+  if (cancelPeer) step.peer({ type: 'cancel', reason: `SIP;cause=${status};text="${reason}"` });
+}
+
+/** RFC 3261 §9.2: the caller's CANCEL. */
+export function onCancel(step: CallStep, cancel: SipRequest, key: string): void {
+  const half = step.half;
+  const setup = half.setup;
+  if (setup.kind !== 'caller' || cancelledTransactionKey(cancel) !== setup.inviteKey) {
+    step.sendResponse(key, createResponse(cancel, 481, undefined, { toTag: randomTag() }));
+    return;
+  }
+  // "the To tag of the response to the CANCEL and the response to the original request SHOULD be the same".
+  step.sendResponse(key, createResponse(cancel, 200, undefined, { toTag: setup.toTag }));
+  if (half.phase !== 'setup') return;
+  // "the UAS ... SHOULD then respond to the original request with a 487 (Request Terminated)".
+  answerCaller(step, { status: 487, reason: 'Request Terminated', content: { body: '' }, headers: [] });
+  const reason = getHeader(cancel, 'Reason');
+  step.peer({ type: 'cancel', ...(reason === undefined ? {} : { reason }) });
+  step.log('info', 'call.cancelled', { by: 'caller' });
+}
+
+/** The callee's devices rang for `noAnswerMs` (the alarm). */
+export function onNoAnswer(step: CallStep): void {
+  if (step.half.phase !== 'setup') return;
+  step.log('info', 'call.no-answer');
+  failCall(step, 480, 'No Answer', true);
+}
+
+function callerSetup(half: HalfCall): CallerSetup {
+  if (half.setup.kind !== 'caller') throw new TypeError('the callee half has no caller set-up');
+  return half.setup;
+}

@@ -1,0 +1,54 @@
+/**
+ * What the two halves of a call say to each other over Durable Object RPC (see `call-half.ts`).
+ * Plain data: structured-cloned between objects, and never stored as such.
+ *
+ * Bodies travel as text: SIP over WebSocket carries UTF-8 text frames (RFC 7118 §5), and SDP and
+ * the message bodies the edge relays are text.
+ */
+import type { HeaderField } from '../../shared/message/index.ts';
+import type { HalfRole } from './call-half.ts';
+
+export interface Content {
+  readonly contentType?: string;
+  readonly body: string;
+}
+
+/** The relay id of a call's initial INVITE; in-dialog requests get random ones. */
+export const INVITE_RELAY = 'invite';
+
+export type PeerEvent =
+  /** A request from the peer's device within the dialog: send it on this leg and answer with `answer`. */
+  | { readonly type: 'request'; readonly relayId: string; readonly method: string; readonly content: Content; readonly headers: readonly HeaderField[] }
+  /** The answer to a request this half relayed (a provisional or a final response). */
+  | { readonly type: 'answer'; readonly relayId: string; readonly status: number; readonly reason: string; readonly content: Content; readonly headers: readonly HeaderField[] }
+  /** The peer's device acknowledged the 2xx to the INVITE `relayId` (RFC 3261 §13.2.2.4): ACK on this leg. */
+  | { readonly type: 'ack'; readonly relayId: string; readonly content: Content }
+  /** The caller gave up before an answer (its CANCEL, or the no-answer timer). */
+  | { readonly type: 'cancel'; readonly reason?: string }
+  /** The peer's leg is over (a BYE, a lost ACK, a failed flow): end this one. */
+  | { readonly type: 'bye'; readonly reason?: string };
+
+/** Where a peer event goes: the half of `role` of call `id` in the object of `aor`. */
+export interface HalfAddress {
+  readonly aor: string;
+  readonly role: HalfRole;
+  readonly id: string;
+}
+
+/** The caller's half asks the callee's object to fork the call. */
+export interface CallOffer {
+  readonly id: string;
+  readonly callerAor: string;
+  /** The callee's address-of-record. */
+  readonly calleeAor: string;
+  /** From of the callee's leg: the caller's AOR, with the display name its device gave. */
+  readonly from: string;
+  /** To of the callee's leg: the To the caller dialled, without a tag. */
+  readonly to: string;
+  /** The offer (SDP), passed through. */
+  readonly content: Content;
+  readonly headers: readonly HeaderField[];
+}
+
+/** The callee's object refused the offer outright (no such user, nobody registered), or took it. */
+export type OfferResult = { readonly ok: true } | { readonly ok: false; readonly status: number; readonly reason: string };

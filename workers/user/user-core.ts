@@ -1,0 +1,303 @@
+/**
+ * Everything one SipUser object does, without the runtime: the registrar, the user's calls (the
+ * B2BUA halves, `workers/call/`), its messages (`workers/message/`), and the one alarm they share.
+ * The Durable Object class builds this with its ports (storage, the clock, RPC stubs, the alarm)
+ * and delegates every handler to it.
+ *
+ * Requests from the user's devices, in order (RFC 3261 §8.2, §16.3 for what the edge checks as
+ * the caller's first hop, §22.3 for its challenges):
+ * - REGISTER: the registrar; a successful one also sends the user's stored messages;
+ * - anything for a call of the user (within its dialogs, a CANCEL, an ACK, a retransmitted
+ *   INVITE): that call;
+ * - INVITE and MESSAGE outside a dialog: checked, challenged (407), then a new call or a message
+ *   to the user named by the Request-URI;
+ * - OPTIONS outside a dialog: answered here; the rest: 481 or 501.
+ */
+import { nextDeadline } from '../../shared/clock/index.ts';
+import { parseUri } from '../../shared/grammar/index.ts';
+import { checkRequest, createResponse, getCallId, getHeader, getTo, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import type { CallPeer } from '../call/call-host.ts';
+import { CallHost } from '../call/call-host.ts';
+import { CallStore } from '../call/call-store.ts';
+import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
+import { contentOf } from '../call/relay-content.ts';
+import type { Logger } from '../logger.ts';
+import { MessageHost } from '../message/message-host.ts';
+import { MessageStore } from '../message/message-store.ts';
+import { readPage, type MessageOutcome, type PageMessage } from '../message/page-message.ts';
+import type { Binding } from '../registrar/binding.ts';
+import { aorOf } from '../sip/address-of-record.ts';
+import { EDGE_ALLOW } from '../sip/edge-methods.ts';
+import type { Flow } from '../sip/flow.ts';
+import { randomTag } from '../sip/wire.ts';
+import type { Account } from './account.ts';
+import { EffectQueue } from './effect-queue.ts';
+import { authenticateUser } from './user-auth.ts';
+import { expireBindings, handleRegister, loadUserState, type UserState } from './user-registrar.ts';
+import type { UserStore } from './user-store.ts';
+
+/** Another user's object, as this one talks to it. */
+export interface UserPeer extends CallPeer {
+  receiveMessage(page: PageMessage): Promise<MessageOutcome>;
+}
+
+export interface UserCorePorts {
+  readonly domain: string;
+  readonly log: Logger;
+  readonly sql: SqlStorage;
+  readonly store: UserStore;
+  now(): number;
+  /** SIPEDGE_NONCE_SECRET, read when needed. */
+  nonceSecret(): string | undefined;
+  /** Sends on a flow (SipConnection.deliver); false when the flow has failed. */
+  deliver(connectionId: string, wire: string): Promise<boolean>;
+  peer(aor: string): UserPeer;
+  readonly alarm: {
+    get(): Promise<number | null>;
+    set(at: number): Promise<void>;
+    clear(): Promise<void>;
+  };
+}
+
+/** Methods a request outside any dialog may not use here yet (presence and transfer arrive with the rest of issue 3). */
+const NOT_YET = new Set(['SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'REFER', 'PRACK']);
+
+export class UserCore {
+  readonly calls: CallHost;
+  readonly messages: MessageHost;
+  readonly #ports: UserCorePorts;
+  readonly #queue: EffectQueue;
+  #state: UserState | undefined;
+  /** The alarm as last set or read; undefined until read once. */
+  #armed: number | null | undefined;
+
+  constructor(ports: UserCorePorts) {
+    this.#ports = ports;
+    this.#queue = new EffectQueue(ports.log);
+    const common = {
+      domain: ports.domain,
+      log: ports.log,
+      queue: this.#queue,
+      now: () => ports.now(),
+      bindings: () => this.bindings(),
+      deliver: (connectionId: string, wire: string) => ports.deliver(connectionId, wire),
+      timersChanged: () => this.#syncAlarm(),
+    };
+    this.calls = new CallHost(new CallStore(ports.sql), { ...common, peer: (aor) => this.#peer(aor) });
+    this.messages = new MessageHost(new MessageStore(ports.sql), common);
+  }
+
+  /** Creates or replaces the account; true when it is new. */
+  putAccount(account: Account): boolean {
+    const now = this.#ports.now();
+    const state = this.#load(now);
+    this.#ports.store.saveAccount(account, now);
+    this.#state = { ...state, account };
+    return state.account === undefined;
+  }
+
+  account(): Account | undefined {
+    return this.#load(this.#ports.now()).account;
+  }
+
+  /** Forgets the user: account, bindings, lock-out, stored messages; false when there was none. */
+  async deleteAccount(): Promise<boolean> {
+    const existed = this.account() !== undefined;
+    this.#ports.store.deleteAll();
+    this.messages.deleteStored();
+    this.#state = undefined;
+    await this.#ports.alarm.clear();
+    this.#armed = null;
+    return existed;
+  }
+
+  /** The unexpired bindings. */
+  bindings(): Binding[] {
+    const now = this.#ports.now();
+    return this.#load(now).bindings.filter((binding) => binding.expiresAt > now);
+  }
+
+  /** A request from one of this user's devices (or for this AOR, for REGISTER). */
+  async receiveRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
+    const answer = (status: number, reason?: string, headers: SipResponse['headers'] = []): SipResponse =>
+      createResponse(request, status, reason, { toTag: randomTag(), headers });
+    if (request.method === 'REGISTER') return this.#register(aor, request, flow);
+    const inDialog = getTo(request)?.tag !== undefined;
+    if (this.calls.owns(getCallId(request)) && (inDialog || request.method === 'CANCEL' || request.method === 'ACK' || this.calls.isRetransmission(request))) {
+      this.calls.deviceRequest(request, flow);
+      await this.#queue.drain();
+      return undefined;
+    }
+    if (request.method === 'ACK') return undefined;
+    // RFC 3261 §12.2.2 and §9.2: no call of this user has it.
+    if (inDialog || request.method === 'CANCEL' || request.method === 'BYE') return answer(481);
+    switch (request.method) {
+      case 'INVITE':
+      case 'MESSAGE':
+        return this.#relay(aor, request, flow);
+      case 'OPTIONS':
+        // RFC 3261 §11.2: what the edge would do with an INVITE, without one.
+        return answer(200, undefined, [{ name: 'Allow', value: EDGE_ALLOW }]);
+      default:
+        // RFC 3261 §21.5.2 (501) for what the edge does not implement, §21.4.6 (405) for what it knows.
+        return answer(NOT_YET.has(request.method) ? 501 : 405, undefined, [{ name: 'Allow', value: EDGE_ALLOW }]);
+    }
+  }
+
+  /** A response from one of this user's devices. */
+  async receiveResponse(response: SipResponse): Promise<void> {
+    if (!this.calls.deviceResponse(response) && !this.messages.deviceResponse(response)) {
+      this.#ports.log.info('sip-user.response-unmatched', { status: response.status, callId: getCallId(response) });
+    }
+    await this.#queue.drain();
+  }
+
+  /** RPC from the caller's object: a call for this user. */
+  offerCall(offer: CallOffer): OfferResult {
+    if (this.#load(this.#ports.now()).account === undefined) return { ok: false, status: 404, reason: 'Not Found' };
+    return this.calls.offer(offer);
+  }
+
+  /** RPC from the other half of a call. */
+  callEvent(to: HalfAddress, event: PeerEvent): void {
+    this.calls.peerEvent(to.role, to.id, event);
+  }
+
+  /** RPC from the sender's object: a MESSAGE for this user. */
+  async receiveMessage(page: PageMessage): Promise<MessageOutcome> {
+    if (this.#load(this.#ports.now()).account === undefined) return { status: 404, reason: 'Not Found' };
+    const outcome = this.messages.receive(page);
+    await this.#syncAlarm();
+    return outcome;
+  }
+
+  async alarm(): Promise<void> {
+    // The alarm that rang is no longer armed.
+    this.#armed = null;
+    const now = this.#ports.now();
+    this.#state = expireBindings(this.#load(now), now, this.#ports.store, this.#ports.log);
+    this.calls.fireTimers();
+    this.messages.fireTimers();
+    await this.#queue.drain();
+    await this.#syncAlarm();
+  }
+
+  async #register(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse> {
+    const nonceSecret = this.#nonceSecret();
+    if (nonceSecret === undefined) return createResponse(request, 500, 'Server Misconfigured', { toTag: randomTag() });
+    const now = this.#ports.now();
+    const handled = handleRegister(this.#load(now), {
+      aor,
+      request,
+      flow,
+      now,
+      domain: this.#ports.domain,
+      nonceSecret,
+      store: this.#ports.store,
+      log: this.#ports.log,
+    });
+    this.#state = handled.state;
+    await this.#syncAlarm();
+    // RFC 3428 §7: messages stored while the user was away go out once a device is back. Not
+    // awaited: the 200 OK goes first.
+    if (handled.response.status === 200 && this.bindings().length > 0) this.messages.deliverStored();
+    return handled.response;
+  }
+
+  /** INVITE or MESSAGE outside a dialog: checked, authenticated, then relayed to the user the Request-URI names. */
+  async #relay(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
+    const answer = (status: number, reason?: string, headers: SipResponse['headers'] = []): SipResponse =>
+      createResponse(request, status, reason, { toTag: randomTag(), headers });
+    const isInvite = request.method === 'INVITE';
+    // RFC 3261 §8.2.2.3 (Require), §8.2.3 (the body): the edge relays SDP for calls and any text for messages.
+    const rejection = checkRequest(request, { role: 'uas', ...(isInvite ? {} : { contentTypes: [contentTypeOf(request)] }) });
+    if (rejection) return answer(rejection.status, rejection.reason, rejection.headers);
+    if (contentOf(request) === undefined) return answer(415, 'Body Is Not UTF-8 Text');
+    const nonceSecret = this.#nonceSecret();
+    if (nonceSecret === undefined) return answer(500, 'Server Misconfigured');
+    const now = this.#ports.now();
+    const realm = this.#ports.domain.toLowerCase();
+    const auth = authenticateUser(this.#load(now), { aor, request, flow, now, realm, nonceSecret, store: this.#ports.store, log: this.#ports.log }, 'proxy');
+    this.#state = auth.state;
+    if (!auth.ok) return auth.response;
+    const target = calleeOf(request.uri, this.#ports.domain);
+    if (!target.ok) return answer(target.status, target.reason);
+    if (isInvite) {
+      this.calls.startCall(request, flow, aor, target.aor);
+      await this.#queue.drain();
+      return undefined;
+    }
+    const page = readPage(request, aor, now);
+    if (page === undefined) return answer(415, 'Body Is Not UTF-8 Text');
+    let outcome: MessageOutcome;
+    try {
+      outcome = await this.#peer(target.aor).receiveMessage(page);
+    } catch (error) {
+      this.#ports.log.warn('message.peer-failed', { to: target.aor, error: String(error) });
+      outcome = { status: 503, reason: 'Service Unavailable' };
+    }
+    return answer(outcome.status, outcome.reason);
+  }
+
+  #peer(aor: string): UserPeer {
+    if (aor !== this.#load(this.#ports.now()).account?.aor) return this.#ports.peer(aor);
+    // A call or a message to oneself (another device of the same user) stays in this object.
+    return {
+      offerCall: (offer) => Promise.resolve(this.offerCall(offer)),
+      callEvent: (to, event) => Promise.resolve(this.callEvent(to, event)),
+      receiveMessage: (page) => this.receiveMessage(page),
+    };
+  }
+
+  #nonceSecret(): string | undefined {
+    const secret = this.#ports.nonceSecret();
+    if (typeof secret === 'string' && secret.length >= 16) return secret;
+    this.#ports.log.error('config.nonce-secret-missing', { detail: 'set SIPEDGE_NONCE_SECRET (16 characters or more): wrangler secret put SIPEDGE_NONCE_SECRET' });
+    return undefined;
+  }
+
+  #load(now: number): UserState {
+    this.#state ??= loadUserState(this.#ports.store, now);
+    return this.#state;
+  }
+
+  /** One alarm for every timer (DESIGN.md): armed for the earliest deadline, and only when that changes. */
+  async #syncAlarm(): Promise<void> {
+    const deadlines = [this.#state === undefined ? undefined : nextDeadline(this.#state.timers), this.calls.nextDeadline(), this.messages.nextDeadline()];
+    const due = deadlines.filter((deadline): deadline is number => deadline !== undefined);
+    const wanted = due.length === 0 ? null : Math.min(...due);
+    if (this.#armed === undefined) this.#armed = await this.#ports.alarm.get();
+    if (wanted === this.#armed) return;
+    if (wanted === null) await this.#ports.alarm.clear();
+    else await this.#ports.alarm.set(wanted);
+    this.#armed = wanted;
+  }
+}
+
+/** The media type of a request's body: a MESSAGE may carry any (RFC 3428 §7), and the edge relays it as it is. */
+function contentTypeOf(request: SipRequest): string {
+  return (getHeader(request, 'Content-Type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? 'text/plain';
+}
+
+type Callee = { readonly ok: true; readonly aor: string } | { readonly ok: false; readonly status: number; readonly reason: string };
+
+/** The user a request is for, from its Request-URI (RFC 3261 §16.5: the target set comes from it). */
+function calleeOf(requestUri: string, domain: string): Callee {
+  let uri;
+  try {
+    uri = parseUri(requestUri);
+  } catch {
+    return { ok: false, status: 400, reason: 'Bad Request-URI' };
+  }
+  const target = aorOf(uri, domain);
+  if (target.ok) return { ok: true, aor: target.aor };
+  switch (target.reason) {
+    case 'not-sip':
+      return { ok: false, status: 416, reason: 'Unsupported URI Scheme' };
+    case 'no-user':
+      return { ok: false, status: 484, reason: 'Address Incomplete' };
+    case 'foreign-domain':
+      // Trunks and PBX links (PbxLink) arrive with their own issue; until then nothing is routed off the domain.
+      return { ok: false, status: 404, reason: 'Not Found (no route off this domain)' };
+  }
+}
