@@ -5,21 +5,13 @@
  * candidates (so its candidates are this machine's own addresses), no background networking. When
  * Chromium is missing the tests skip loudly, unless SIPEDGE_REQUIRE_PEERS=1 makes that an error.
  */
-import { accessSync, constants } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { PEERS, peerAvailable } from '../../support/peers.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = PEERS.chromium.binary;
 
 export function chromiumAvailable(): boolean {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return true;
-  } catch {
-    const message = `${CHROMIUM} is not installed: apt-get install chromium`;
-    if (process.env.SIPEDGE_REQUIRE_PEERS === '1') throw new Error(`SIPEDGE_REQUIRE_PEERS=1 but ${message}`);
-    process.stderr.write(`\n!!! SKIPPING real-browser media tests: ${message}\n\n`);
-    return false;
-  }
+  return peerAvailable('chromium');
 }
 
 export interface HeadlessChromium {
