@@ -75,7 +75,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** Room for the 1,000-connection level: open files (each edge socket holds ~6 descriptors) and memory. */
+/** Room for the 1,000-connection level: open files (each edge socket holds ~5 descriptors: 2 sockets and its object's SQLite files) and memory. */
 function roomFor(connections: number): string | undefined {
   const limits = readFileSync('/proc/self/limits', 'utf8').split('\n').find((line) => line.startsWith('Max open files'));
   const soft = Number(limits?.split(/\s+/)[3] ?? Number.NaN);

@@ -1,5 +1,5 @@
 /**
- * `npm start`: runs sipedge locally. The edge Worker runs in workerd (Miniflare, via wrangler) on
+ * `npm start`: runs sipedge locally. The edge Worker runs in workerd (through the Miniflare API, configured from wrangler.toml) on
  * http://127.0.0.1:8787 with its Durable Object state kept in `.sipedge/state`, so it survives
  * restarts, and SIP over WebSocket at ws://127.0.0.1:8787/sip. The first start generates the nonce
  * secret, an operator token and two demo users, kept in `.sipedge/local.json`; every start makes

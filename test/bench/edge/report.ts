@@ -92,7 +92,7 @@ export function renderTable(report: BenchReport): string {
   out.push(`bench:edge  ${report.startedAt}  (${report.durationS.toFixed(0)} s)`);
   out.push(`machine     ${machine.cores} cores shared with other work; load average ${machine.loadAverageStart.join(' ')} at start, ${machine.loadAverageEnd.join(' ')} at end; Node ${machine.node}`);
   out.push(`load        the rig's loadgen.mjs, one process on the same cores (${report.loadgen.ws})`);
-  out.push(`sipedge     ${edge.url}  domain ${edge.domain}  (startEdge: wrangler's dev proxy + workerd, state in a temporary folder)`);
+  out.push(`sipedge     ${edge.url}  domain ${edge.domain}  (startEdge: ${edgeShape(edge)}, state in a temporary folder)`);
   if (kam !== undefined) out.push(`Kamailio    ${kam.url}  domain ${kam.domain}  (rig's start-kamailio.sh + kamailio.cfg)`);
   else {
     out.push('');
@@ -101,7 +101,7 @@ export function renderTable(report: BenchReport): string {
   }
   out.push('');
   out.push('REGISTER -> 401 -> REGISTER (MD5 digest, qop=auth) -> 200, looped on each connection; latency = first REGISTER sent to 200');
-  out.push('CPU us = server CPU per registration from /proc (sipedge: both workerd processes; Kamailio: all its processes)');
+  out.push('CPU us = server CPU per registration from /proc (sipedge: its workerd process(es); Kamailio: all its processes)');
   const sideWidth = SIDE.reduce((a, b) => a + b + 1, -1);
   const ratioWidth = RATIO.reduce((a, b) => a + b + 1, -1);
   out.push(`${'conns'.padStart(5)} | ${'sipedge'.padEnd(sideWidth)} | ${'Kamailio'.padEnd(sideWidth)} | ${'sipedge / Kamailio'.padEnd(ratioWidth)}`);
@@ -145,8 +145,8 @@ export function renderTable(report: BenchReport): string {
     const shm = (kh.sharedMemoryKiB.registered - kh.sharedMemoryKiB.before) / kh.registered;
     out.push(row('Kamailio shm per socket (kamcmd)', '', `${fmt(shm, 1)} KiB`, ''));
   }
-  out.push('(memory = growth of the server processes over the idle sockets divided by their number; sipedge: both workerd processes,');
-  out.push(' wrangler\'s dev proxy only exists locally; PSS shares pages among the processes that map them, which matters for');
+  out.push('(memory = growth of the server processes over the idle sockets divided by their number; sipedge: its workerd process(es),');
+  out.push(' not the Node process hosting Miniflare; PSS shares pages among the processes that map them, which matters for');
   out.push(' Kamailio\'s processes sharing one shm segment: their summed RSS counts it once per process)');
 
   out.push('');
@@ -174,6 +174,17 @@ export function renderTable(report: BenchReport): string {
     }
   }
   return out.join('\n');
+}
+
+/** How the edge ran, from the roles its processes were measured under. */
+function edgeShape(edge: TargetReport): string {
+  const roles = new Set([
+    ...Object.keys(edge.hold?.baseline ?? {}),
+    ...edge.levels.flatMap((level) => Object.keys(level.result?.serverCpuS ?? {})),
+  ]);
+  if (roles.has('workerd (dev proxy)')) return "wrangler's dev proxy + workerd";
+  if (roles.has('workerd')) return 'one workerd through the Miniflare API';
+  return 'workerd';
 }
 
 function memoryLine(hold: HoldResult): string {

@@ -20,7 +20,7 @@ export interface ServerProcess {
   readonly role: string;
   readonly pid: number;
   /**
-   * Part of the server proper. False for the Node process that hosts wrangler locally: it exists
+   * Part of the server proper. False for the Node process that hosts Miniflare locally: it exists
    * only in local runs, so its CPU and memory are reported apart from the server's.
    */
   readonly core: boolean;
@@ -102,16 +102,18 @@ async function createUsers(base: URL, token: string, count: number): Promise<voi
 }
 
 /**
- * The workerd processes this process started: wrangler's dev proxy (it holds the public port and
- * relays every WebSocket) and the one that runs the Worker and its Durable Objects; and this Node
- * process, which hosts wrangler and drains workerd's log pipe.
+ * The workerd processes this process started and this Node process, which hosts Miniflare (and
+ * follows workerd's log file). `startEdge` runs one workerd, which listens on the port itself; when
+ * there are two (wrangler's dev proxy in front, as `startEdge` once did), the one holding the port is
+ * the proxy.
  */
 function edgeProcesses(port: number): ServerProcess[] {
   const workerds = descendants(process.pid).filter((pid) => processName(pid) === 'workerd');
-  const proxy = listenerOf(port, workerds);
+  const listener = listenerOf(port, workerds);
+  const roleOf = (pid: number): string => (workerds.length === 1 ? 'workerd' : pid === listener ? 'workerd (dev proxy)' : 'workerd (worker)');
   return [
-    ...workerds.map((pid) => ({ role: pid === proxy ? 'workerd (dev proxy)' : 'workerd (worker)', pid, core: true })),
-    { role: 'node (wrangler host)', pid: process.pid, core: false },
+    ...workerds.map((pid) => ({ role: roleOf(pid), pid, core: true })),
+    { role: 'node (edge host)', pid: process.pid, core: false },
   ];
 }
 
