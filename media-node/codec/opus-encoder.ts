@@ -45,7 +45,9 @@ export class OpusPcmEncoder {
 
   /**
    * Encodes one frame of 8 kHz samples (2.5, 5, 10, 20, 40 or 60 ms: 20, 40, 80, 160, 320 or 480
-   * samples) into one Opus packet, a fresh array the caller may keep.
+   * samples) into one Opus packet. The packet is a view into the binding's output buffer, which
+   * every encoder shares: it is valid until the next `encode` call on any encoder, so a caller that
+   * keeps it (or sends it asynchronously) copies it first.
    */
   encode(pcm: Int16Array): Uint8Array {
     // Passed as octets: the WASM fallback reads the frame size from the octet length.
