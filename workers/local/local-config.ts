@@ -16,6 +16,8 @@ export interface LocalUser {
 export interface LocalConfig {
   readonly nonceSecret: string;
   readonly operatorToken: string;
+  /** Signs the control API between the edge and the media node (both ways); older files lack it. */
+  readonly mediaSecret?: string;
   readonly users: readonly LocalUser[];
   /** Written by `npm start` once the edge runs. */
   readonly domain?: string;
@@ -43,11 +45,14 @@ export function loadOrCreateLocalConfig(path: string): { config: LocalConfig; cr
   if (existsSync(path)) {
     const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
     if (!isLocalConfig(parsed)) throw new Error(`${path} is not a sipedge local configuration; move it away to start afresh`);
-    return { config: parsed, created: false };
+    // A file from before the media node joined `npm start` gets its secret now.
+    const config = parsed.mediaSecret === undefined ? { ...parsed, mediaSecret: secret(32) } : parsed;
+    return { config, created: false };
   }
   const config: LocalConfig = {
     nonceSecret: secret(32),
     operatorToken: secret(24),
+    mediaSecret: secret(32),
     users: DEMO_USERS.map((user) => ({ ...user, password: secret(12) })),
   };
   saveLocalConfig(path, config);
