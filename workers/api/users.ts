@@ -5,6 +5,7 @@
  *   PUT    /users/:username  {"password": "...", "displayName": "..."}  create (201) or replace (200)
  *   GET    /users/:username  the user, without secrets
  *   DELETE /users/:username  204; the user's bindings go with it
+ *   GET    /users/:username/trace?callId=&since=&limit=  the user's SIP trace (`workers/trace/`), oldest first
  *
  * The password is turned into HA1s here and goes no further (RFC 7616 §3.4.2).
  */
@@ -61,6 +62,20 @@ users.delete('/:username', async (c) => {
   const username = parseParameter(usernameSchema, 'username', c.req.param('username'));
   if (!(await userStub(c.env, username).deleteAccount())) throw notFound(username);
   return c.body(null, 204);
+});
+
+const traceQuerySchema = z.strictObject({
+  callId: z.string().min(1).max(256).optional(),
+  since: z.coerce.number().int().nonnegative().optional(),
+  limit: z.coerce.number().int().min(1).max(2000).optional(),
+});
+
+users.get('/:username/trace', async (c) => {
+  const username = parseParameter(usernameSchema, 'username', c.req.param('username'));
+  const query = parseBody(traceQuerySchema, c.req.query());
+  const stub = userStub(c.env, username);
+  if ((await stub.getAccount()) === undefined) throw notFound(username);
+  return c.json({ records: await stub.readTrace(query) });
 });
 
 function notFound(username: string): Error {

@@ -28,6 +28,7 @@ import {
   type Outcome,
 } from './dialog-relay.ts';
 import { INVITE_RELAY, type CallOffer, type PeerEvent } from './peer-event.ts';
+import { onPrack, onReliableTimer } from './reliable-provisional.ts';
 
 export type CallEvent =
   /** A request from this half's device (its INVITE, CANCEL, ACK, or a request within the dialog). */
@@ -121,6 +122,7 @@ function onDeviceRequest(step: CallStep, request: SipRequest, key: string): void
     return;
   }
   if (request.method === 'CANCEL') return onCancel(step, request, key);
+  if (request.method === 'PRACK') return onPrack(step, request, key);
   onDialogRequest(step, request, key);
 }
 
@@ -177,12 +179,21 @@ function onPeerUnreachable(step: CallStep): void {
   endCall(step, { tellPeer: false });
 }
 
+/** RFC 4028 §10: no session refresh came within the interval (`session-timer.ts`). */
+function onSessionExpired(step: CallStep): void {
+  if (step.half.phase !== 'confirmed') return;
+  step.log('warn', 'call.session-expired');
+  endCall(step, { reason: 'SIP;cause=408;text="Session Timer Expired"', byeDevice: true, tellPeer: true });
+}
+
 function onHalfTimers(step: CallStep): void {
   const { set, due } = takeDue(step.half.timers, step.now);
   step.update({ timers: set });
   for (const entry of due) {
     if (entry.key === 'no-answer') onNoAnswer(step);
     else if (entry.key === 'success') onSuccessTimer(step);
+    else if (entry.key === 'session') onSessionExpired(step);
+    else if (entry.key === 'reliable') onReliableTimer(step, () => failCall(step, 500, 'Provisional Response Not Acknowledged', true));
     else if (entry.key.startsWith('relay ')) onRelayTimeout(step, entry.key.slice('relay '.length));
   }
 }

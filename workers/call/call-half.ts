@@ -38,6 +38,11 @@
  *   best failure (all busy 486, nobody reachable 480, 603 wins), an unreachable peer (503).
  * ```
  *
+ * In-call features, each in its own module over the same half: blind transfer (RFC 3515 REFER and
+ * its NOTIFYs, `refer-transfer.ts`), session timers (RFC 4028, `session-timer.ts`: a `session`
+ * timer per leg on the alarm), and reliable provisional responses with PRACK (RFC 3262,
+ * `reliable-provisional.ts`: the caller's pending one in `reliable`, each branch's early dialog).
+ *
  * A half is removed once ended and its transactions are over. Because the whole half is stored
  * after every change, an evicted object, or a device whose socket dropped and which registered
  * again over a new flow, carries on with the dialog: requests to a device go over the current flow
@@ -48,6 +53,7 @@ import type { Dialog } from '../../shared/dialog/index.ts';
 import type { SuccessRetransmission } from '../../shared/dialog/index.ts';
 import type { TransactionTable } from '../../shared/transaction/index.ts';
 import type { Flow } from '../sip/flow.ts';
+import type { PendingReliable } from './reliable-provisional.ts';
 
 export type HalfRole = 'caller' | 'callee';
 
@@ -78,6 +84,12 @@ export interface Branch {
   /** calling: nothing heard; trying: 100 only; ringing: 101-199; answered: 2xx; failed: 300-699, timeout, flow failure. */
   readonly state: 'calling' | 'trying' | 'ringing' | 'answered' | 'failed';
   readonly status?: number;
+  /** RFC 4028 §6: the Min-SE of the branch's 422, passed to the caller if 422 is the fork's answer. */
+  readonly minSe?: number;
+  /** RFC 3262: the early dialog of the branch's reliable provisional responses, in which PRACKs go. */
+  readonly early?: Dialog;
+  /** RFC 3262 §4: the highest RSeq received on the branch; a response at or below it is a retransmission. */
+  readonly rseq?: number;
   /**
    * RFC 3261 §9.1: a CANCEL may go only once a provisional response came back; until then it is
    * `wanted`, and goes with the first one.
@@ -104,6 +116,8 @@ export interface CalleeSetup {
   readonly winner?: number;
   /** The branch whose early SDP (183) the caller got: only one early answer can reach the caller's one dialog. */
   readonly earlyMedia?: number;
+  /** The branch whose reliable provisional responses (RFC 3262) reach the caller, and which gets its PRACKs. */
+  readonly reliableBranch?: number;
 }
 
 /** A request from this half's device that waits for the peer's answer. */
@@ -146,7 +160,7 @@ export interface HalfCall {
   readonly dialog?: Dialog;
   readonly setup: CallerSetup | CalleeSetup;
   readonly transactions: TransactionTable;
-  /** The half's own timers: `no-answer`, `relay <id>`, `success`. Transaction timers live in `transactions`. */
+  /** The half's own timers: `no-answer`, `relay <id>`, `success`, `session`, `reliable`. Transaction timers live in `transactions`. */
   readonly timers: TimerSet;
   readonly purposes: Readonly<Record<string, Purpose>>;
   readonly inbound: Readonly<Record<string, InboundRelay>>;
@@ -156,6 +170,8 @@ export interface HalfCall {
   readonly awaitingAck?: string;
   /** The last ACK sent for a 2xx, sent again when the device retransmits that 2xx. */
   readonly lastAck?: string;
+  /** RFC 3262 §3: the reliable provisional response to the caller's INVITE awaiting its PRACK (`reliable-provisional.ts`). */
+  readonly reliable?: PendingReliable;
 }
 
 /** The key of a half in its object: both halves of a call to oneself live in one object. */

@@ -42,6 +42,8 @@ export interface CallPorts {
   peer(aor: string): CallPeer;
   /** The timers changed: re-arm the object's alarm. */
   timersChanged(): Promise<void>;
+  /** A half was stepped (presence's `dialog` package watches the phases, `workers/presence/`). */
+  halfChanged?(half: HalfCall): void;
 }
 
 export class CallHost {
@@ -176,6 +178,7 @@ export class CallHost {
       this.#ports.log.error('call.step-failed', { call: half.id, role: half.role, event: event.type, ...errorFields(error) });
       this.#all().delete(key);
       this.#store.delete(key);
+      this.#ports.halfChanged?.({ ...half, phase: 'ended' });
       return;
     }
     const next = result.half;
@@ -186,6 +189,7 @@ export class CallHost {
       this.#all().set(key, next);
       this.#store.save(key, next, this.#ports.now());
     }
+    this.#ports.halfChanged?.(next);
     const address: HalfAddress = { aor: next.peerAor, role: peerRole(next.role), id: next.id };
     const effects = result.effects;
     this.#ports.queue.push(async () => {

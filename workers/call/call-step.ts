@@ -27,9 +27,11 @@ export interface CallPolicy {
   readonly noAnswerMs: number;
   /** How long a request relayed to the peer may wait for its answer before the device is answered 408. */
   readonly relayTimeoutMs: number;
+  /** RFC 4028 §5: the smallest session interval (seconds) the edge accepts; a smaller Session-Expires gets 422 with this as Min-SE. */
+  readonly minSessionExpires: number;
 }
 
-export const DEFAULT_CALL_POLICY: CallPolicy = { noAnswerMs: 60_000, relayTimeoutMs: 40_000 };
+export const DEFAULT_CALL_POLICY: CallPolicy = { noAnswerMs: 60_000, relayTimeoutMs: 40_000, minSessionExpires: 90 };
 
 export interface StepContext {
   readonly now: number;

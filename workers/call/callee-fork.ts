@@ -19,7 +19,7 @@
  * reach the caller's one dialog, so later branches' 183 bodies are dropped.
  */
 import { emptyTimerSet } from '../../shared/clock/index.ts';
-import { createDialogAck, createDialogRequest, createUacDialog } from '../../shared/dialog/index.ts';
+import { createDialogAck, createDialogRequest } from '../../shared/dialog/index.ts';
 import { parseNameAddr, serializeUri } from '../../shared/grammar/index.ts';
 import { serializeMessage, type HeaderField, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { createCancel, emptyTransactionTable, generateBranch } from '../../shared/transaction/index.ts';
@@ -33,6 +33,8 @@ import { endCall, parseRequest, type Outcome } from './dialog-relay.ts';
 import { forkFailure } from './fork-outcome.ts';
 import { INVITE_RELAY, type CallOffer } from './peer-event.ts';
 import { contentOf, EMPTY_CONTENT, passThrough, RESPONSE_PASS_THROUGH, withHeader } from './relay-content.ts';
+import { confirmedDialog, receiveBranchProvisional, withoutReliability } from './reliable-provisional.ts';
+import { minSeOf, noteSessionRefresh } from './session-timer.ts';
 
 /** A registered contact of the callee, as the fork needs it. */
 export interface ForkTarget {
@@ -130,7 +132,8 @@ export function onBranchResponse(step: CallStep, index: number, outcome: Outcome
     if (branch.state !== 'answered') return answeredElsewhere(step, branch, outcome.response);
     return;
   }
-  updateBranch(step, index, { state: 'failed', status });
+  const minSe = status === 422 && outcome.response !== undefined ? minSeOf(outcome.response) : undefined;
+  updateBranch(step, index, { state: 'failed', status, ...(minSe === undefined ? {} : { minSe }) });
   if (status >= 600 && step.half.phase === 'setup' && setup.winner === undefined) {
     // RFC 3261 §16.7 step 5: after a 6xx "the stateful proxy SHOULD cancel all client pending
     // transactions"; the 6xx then wins (fork-outcome.ts).
@@ -142,7 +145,10 @@ export function onBranchResponse(step: CallStep, index: number, outcome: Outcome
   const best = forkFailure(branches.map((each) => each.status ?? 480));
   step.update({ phase: 'ended' });
   step.log('info', 'call.fork-failed', { status: best.status, branches: branches.map((each) => each.status) });
-  step.peer({ type: 'answer', relayId: INVITE_RELAY, status: best.status, reason: best.reason, content: EMPTY_CONTENT, headers: [] });
+  // RFC 4028 §6: a 422 carries the Min-SE the caller must meet when it tries again.
+  const minSes = branches.flatMap((each) => (each.minSe === undefined ? [] : [each.minSe]));
+  const headers = best.status === 422 && minSes.length > 0 ? [{ name: 'Min-SE', value: String(Math.max(...minSes)) }] : [];
+  step.peer({ type: 'answer', relayId: INVITE_RELAY, status: best.status, reason: best.reason, content: EMPTY_CONTENT, headers });
 }
 
 function onProvisional(step: CallStep, branch: Branch, outcome: Outcome): void {
@@ -150,23 +156,30 @@ function onProvisional(step: CallStep, branch: Branch, outcome: Outcome): void {
   if (branch.state === 'calling' || (ringing && branch.state === 'trying')) updateBranch(step, branch.index, { state: ringing ? 'ringing' : 'trying' });
   // RFC 3261 §9.1: the CANCEL held back until a provisional response goes now.
   if (branch.cancel === 'wanted') return sendCancel(step, branch.index);
-  const setup = calleeSetup(step.half);
-  if (!ringing || step.half.phase !== 'setup' || setup.winner !== undefined || branch.cancel !== 'no') return;
+  let setup = calleeSetup(step.half);
+  const live = step.half.phase === 'setup' && setup.winner === undefined && branch.cancel === 'no';
+  // RFC 3262: who acknowledges a reliable provisional response (reliable-provisional.ts).
+  const reliability = outcome.response === undefined || !ringing ? { kind: 'unreliable' as const } : receiveBranchProvisional(step, calleeSetup(step.half).branches[branch.index] ?? branch, outcome.response, live);
+  if (reliability.kind === 'duplicate' || (reliability.kind === 'absorbed' && reliability.callerRequires)) return;
+  setup = calleeSetup(step.half);
+  if (!ringing || !live) return;
   let content = outcome.response === undefined ? EMPTY_CONTENT : (contentOf(outcome.response) ?? EMPTY_CONTENT);
   if (content.body.length > 0) {
     if (setup.earlyMedia === undefined) step.update({ setup: { ...setup, earlyMedia: branch.index } });
     else if (setup.earlyMedia !== branch.index) content = EMPTY_CONTENT;
   }
-  const headers = outcome.response === undefined ? [] : passThrough(outcome.response, RESPONSE_PASS_THROUGH);
+  const passed = outcome.response === undefined ? [] : passThrough(outcome.response, RESPONSE_PASS_THROUGH);
+  const headers = reliability.kind === 'relay' ? [...passed, { name: 'RSeq', value: String(reliability.rseq) }] : withoutReliability(passed);
   step.peer({ type: 'answer', relayId: INVITE_RELAY, status: outcome.status, reason: outcome.reason, content, headers });
 }
 
 /** The first 2xx: this branch is the call; every other branch is cancelled. */
 function win(step: CallStep, branch: Branch, response: SipResponse): void {
-  const dialog = createUacDialog(parseRequest(branch.request), response);
+  const dialog = confirmedDialog(branch, response);
   updateBranch(step, branch.index, { state: 'answered', status: response.status });
   const setup = calleeSetup(step.half);
   step.update({ dialog, phase: 'confirmed', device: branch.device, awaitingAck: INVITE_RELAY, setup: { ...setup, winner: branch.index } });
+  noteSessionRefresh(step, 'INVITE', response);
   for (const other of setup.branches) if (other.index !== branch.index) cancelBranch(step, other.index, COMPLETED_ELSEWHERE);
   step.log('info', 'call.answered', { branch: branch.index, status: response.status });
   step.peer({
@@ -182,7 +195,7 @@ function win(step: CallStep, branch: Branch, response: SipResponse): void {
 /** RFC 3261 §13.2.2.4: a 2xx from a branch that lost the race is ACKed, and its dialog ended with BYE. */
 function answeredElsewhere(step: CallStep, branch: Branch, response: SipResponse): void {
   updateBranch(step, branch.index, { state: 'answered', status: response.status });
-  const dialog = createUacDialog(parseRequest(branch.request), response);
+  const dialog = confirmedDialog(branch, response);
   const { connectionId, transport } = branch.device;
   const via = edgeVia(step.context.domain, transport);
   step.sendDirect(createDialogAck(dialog, { via }), connectionId);

@@ -12,6 +12,7 @@
  *     |        |  answer 2xx: 2xx to the caller, retransmitted until ACK  --> confirmed
  *     |        |  (dialog-relay.ts from then on)
  *     |  answer 300-699, offer refused, peer unreachable: that answer to the caller
+ *     |  Session-Expires below the edge's Min-SE: 422 at once (RFC 4028 §9, session-timer.ts)
  *     |  CANCEL: 200 to it, 487 to the INVITE, cancel to the peer
  *     |  no-answer timer: 480 No Answer, cancel to the peer
  *     v
@@ -31,6 +32,8 @@ import type { CallStep } from './call-step.ts';
 import { parseRequest, startSuccess } from './dialog-relay.ts';
 import { INVITE_RELAY, type Content } from './peer-event.ts';
 import { bodyOptions, contentOf, passThrough, REQUEST_PASS_THROUGH } from './relay-content.ts';
+import { isReliable, startReliable, stopReliable } from './reliable-provisional.ts';
+import { intervalTooSmall, noteSessionRefresh, sessionTimerForCaller } from './session-timer.ts';
 
 export interface NewCall {
   readonly id: string;
@@ -68,6 +71,11 @@ export function createCallerHalf(call: NewCall): HalfCall {
 export function offerCall(step: CallStep, request: SipRequest, key: string): void {
   const half = step.half;
   step.update({ purposes: { ...half.purposes, [key]: { kind: 'invite' } } });
+  const tooSmall = intervalTooSmall(request, step.context.policy.minSessionExpires);
+  if (tooSmall !== undefined) {
+    step.log('info', 'call.interval-too-small', { sessionExpires: getHeader(request, 'Session-Expires') });
+    return answerCaller(step, { ...tooSmall, content: { body: '' } });
+  }
   step.effects.push({
     type: 'offer',
     offer: {
@@ -105,21 +113,26 @@ export function answerCaller(step: CallStep, answer: CallerAnswer): void {
   const invite = parseRequest(setup.invite);
   const contact = status < 300 ? [{ name: 'Contact', value: edgeContact(step.context.domain, half.device.transport) }] : [];
   const allow = status >= 200 && status < 300 ? [{ name: 'Allow', value: DIALOG_ALLOW }] : [];
+  const timer = status >= 200 && status < 300 ? sessionTimerForCaller(invite, answer.headers) : [];
   const response = createResponse(invite, status, answer.reason, {
     toTag: setup.toTag,
-    headers: [...contact, ...allow, ...answer.headers],
+    headers: [...contact, ...allow, ...answer.headers, ...timer],
     ...bodyOptions(answer.content),
   });
   step.sendResponse(setup.inviteKey, response);
   if (status < 200) {
     // RFC 3261 §12.1.1: a provisional response with a To tag creates the early dialog.
     if (half.dialog === undefined) step.update({ dialog: createUasDialog(invite, response) });
+    // RFC 3262 §3: a reliable one is sent again until its PRACK.
+    if (isReliable(response)) startReliable(step, response);
     return;
   }
+  stopReliable(step);
   step.clearTimer('no-answer');
   if (status < 300) {
     step.update({ dialog: half.dialog === undefined ? createUasDialog(invite, response) : sendDialogResponse(half.dialog, response), phase: 'confirmed' });
     startSuccess(step, INVITE_RELAY, response);
+    noteSessionRefresh(step, 'INVITE', response);
     step.log('info', 'call.answered', { status });
     return;
   }

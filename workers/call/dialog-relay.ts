@@ -10,6 +10,10 @@
  *   the edge's 2xx, and only then does the edge ACK the other device's 2xx (the ACK may carry the
  *   answer of a delayed offer, RFC 3261 §13.2.2.4). The edge's own 2xx is retransmitted until the
  *   ACK (RFC 3261 §13.3.1.4); without one for 64*T1 the call is ended with BYE.
+ * - REFER (RFC 3515) is vetted first (`refer-transfer.ts`), then relayed like the rest; the
+ *   transferee's NOTIFYs come back the same way.
+ * - Session refreshes (RFC 4028: a re-INVITE or UPDATE, Session-Expires end to end) are checked
+ *   against the edge's Min-SE and re-arm each leg's session timer (`session-timer.ts`).
  * - RFC 3261 §14.2: one INVITE at a time in a dialog; a second one, from either side, gets 491.
  */
 import {
@@ -29,6 +33,9 @@ import { edgeContact, edgeVia, randomHex } from '../sip/edge-ua.ts';
 import type { HalfCall, Purpose } from './call-half.ts';
 import type { CallStep } from './call-step.ts';
 import type { Content, PeerEvent } from './peer-event.ts';
+import { checkRefer } from './refer-transfer.ts';
+import { prackToBranch } from './reliable-provisional.ts';
+import { intervalTooSmall, noteSessionRefresh } from './session-timer.ts';
 import { bodyOptions, contentOf, EMPTY_CONTENT, passThrough, REQUEST_PASS_THROUGH, RESPONSE_PASS_THROUGH } from './relay-content.ts';
 
 /** What came back for a request the edge sent to a device: its response, or a timeout (408) or failed flow (430). */
@@ -70,15 +77,29 @@ export function onDialogRequest(step: CallStep, request: SipRequest, key: string
   }
   if (!RELAYED_DIALOG_METHODS.has(request.method)) return respond(405, undefined, [{ name: 'Allow', value: DIALOG_ALLOW }]);
   if (request.method === 'INVITE' && inviteInProgress(step.half)) return respond(491);
+  const tooSmall = intervalTooSmall(request, step.context.policy.minSessionExpires);
+  if (tooSmall !== undefined) return respond(tooSmall.status, tooSmall.reason, tooSmall.headers);
   const content = contentOf(request);
   if (content === undefined) return respond(415, 'Body Is Not UTF-8 Text');
+  let headers = passThrough(request, REQUEST_PASS_THROUGH);
+  if (request.method === 'REFER') {
+    const refer = checkRefer(request, half.aor, step.context.domain);
+    if (!refer.ok) return respond(refer.status, refer.reason);
+    headers = [...headers, ...refer.headers];
+    step.log('info', 'call.refer', { target: refer.target });
+  }
+  relayToPeer(step, request, key, content, headers);
+}
+
+/** Relays a request of this half's device to the peer; the peer's answer comes back to `answerDevice`. */
+export function relayToPeer(step: CallStep, request: SipRequest, key: string, content: Content, headers: readonly HeaderField[]): void {
   const relayId = randomHex(8);
   step.update({
     inbound: { ...step.half.inbound, [relayId]: { relayId, key, method: request.method, request: serializeMessage(request) } },
     purposes: { ...step.half.purposes, [key]: { kind: 'inbound', relayId } },
   });
   step.setTimer(`relay ${relayId}`, step.now + step.context.policy.relayTimeoutMs);
-  step.peer({ type: 'request', relayId, method: request.method, content, headers: passThrough(request, REQUEST_PASS_THROUGH) });
+  step.peer({ type: 'request', relayId, method: request.method, content, headers });
 }
 
 /** The peer relays a request from its device: the same request on this leg's dialog. */
@@ -86,6 +107,7 @@ export function relayToDevice(step: CallStep, event: RequestEvent): void {
   const half = step.half;
   const refuse = (status: number, reason: string): void =>
     step.peer({ type: 'answer', relayId: event.relayId, status, reason, content: EMPTY_CONTENT, headers: [] });
+  if (event.method === 'PRACK') return prackToBranch(step, event);
   if (half.dialog === undefined || half.phase !== 'confirmed' || half.dialog.state !== 'confirmed') return refuse(481, 'Call/Transaction Does Not Exist');
   if (event.method === 'INVITE' && inviteInProgress(half)) return refuse(491, 'Request Pending');
   const flow = step.deviceFlow();
@@ -113,6 +135,7 @@ export function onOutboundResponse(step: CallStep, key: string, purpose: Extract
   step.update({ purposes: { ...half.purposes, [key]: { ...purpose, answered: true } } });
   const dialog = half.dialog !== undefined && outcome.response !== undefined ? receiveDialogResponse(half.dialog, outcome.response) : half.dialog;
   step.update({ dialog, ...(outcome.status < 300 && purpose.method === 'INVITE' ? { awaitingAck: purpose.relayId } : {}) });
+  noteSessionRefresh(step, purpose.method, outcome.response);
   const content = outcome.response === undefined ? EMPTY_CONTENT : (contentOf(outcome.response) ?? EMPTY_CONTENT);
   const headers = outcome.response === undefined ? [] : passThrough(outcome.response, RESPONSE_PASS_THROUGH);
   step.peer({ type: 'answer', relayId: purpose.relayId, status: outcome.status, reason: outcome.reason, content, headers });
@@ -140,6 +163,7 @@ export function answerDevice(step: CallStep, event: AnswerEvent): void {
   const { [event.relayId]: _answered, ...inbound } = half.inbound;
   step.update({ inbound, ...(half.dialog === undefined ? {} : { dialog: sendDialogResponse(half.dialog, response) }) });
   step.clearTimer(`relay ${event.relayId}`);
+  noteSessionRefresh(step, relay.method, response);
   if (success && relay.method === 'INVITE') startSuccess(step, event.relayId, response);
 }
 
@@ -227,6 +251,8 @@ export function endCall(step: CallStep, options: EndOptions): void {
   step.update({ inbound: {}, phase: 'ended', success: undefined });
   step.clearTimer('success');
   step.clearTimer('no-answer');
+  // An ended leg has no session to keep alive (RFC 4028): the half must not linger for its timer.
+  step.clearTimer('session');
   const reasonHeader = options.reason === undefined ? [] : [{ name: 'Reason', value: options.reason }];
   if (options.byeDevice !== false && half.dialog !== undefined && half.dialog.state !== 'terminated') {
     // RFC 3261 §13.2.2.4: a 2xx is ACKed before the dialog it confirmed is torn down.

@@ -13,14 +13,17 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
-import { createResponse, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { createResponse, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import type { HalfCall } from '../call/call-half.ts';
 import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { MessageOutcome, PageMessage } from '../message/page-message.ts';
+import type { NotifyAnswer, SubscribeAnswer, SubscribeInput } from '../presence/subscription.ts';
 import type { Binding } from '../registrar/binding.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomTag } from '../sip/wire.ts';
+import type { TraceQuery } from '../trace/sip-trace.ts';
+import type { TraceRecord } from '../trace/trace-record.ts';
 import { viewOf, type Account, type AccountView } from './account.ts';
 import { UserCore, type UserPeer } from './user-core.ts';
 import { UserStore } from './user-store.ts';
@@ -57,16 +60,21 @@ export class SipUser extends DurableObject<Env> {
 
   /** RPC from a SipConnection: a request of (or for) this AOR. Resolves to the response to send at once, if any. */
   async receiveRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
+    this.#record('in', request, flow);
+    let response: SipResponse | undefined;
     try {
-      return await this.core.receiveRequest(aor, request, flow);
+      response = await this.core.receiveRequest(aor, request, flow);
     } catch (error) {
       this.#log.error('sip-user.request-failed', { aor, method: request.method, ...errorFields(error) });
-      return request.method === 'ACK' ? undefined : createResponse(request, 500, undefined, { toTag: randomTag() });
+      response = request.method === 'ACK' ? undefined : createResponse(request, 500, undefined, { toTag: randomTag() });
     }
+    if (response !== undefined) this.#record('out', response, flow);
+    return response;
   }
 
   /** RPC from a SipConnection: a response from one of this user's devices. */
-  async receiveResponse(aor: string, response: SipResponse, _flow: Flow): Promise<void> {
+  async receiveResponse(aor: string, response: SipResponse, flow: Flow): Promise<void> {
+    this.#record('in', response, flow);
     try {
       await this.core.receiveResponse(response);
     } catch (error) {
@@ -101,6 +109,30 @@ export class SipUser extends DurableObject<Env> {
       this.#log.error('sip-user.message-failed', { from: page.senderAor, ...errorFields(error) });
       return { status: 500, reason: 'Server Internal Error' };
     }
+  }
+
+  /** RPC from the watcher's SipUser: an authenticated SUBSCRIBE to this user (`workers/presence/`). */
+  async subscribe(input: SubscribeInput): Promise<SubscribeAnswer> {
+    try {
+      return this.core.presence.accept(input);
+    } catch (error) {
+      this.#log.error('sip-user.subscribe-failed', { watcher: input.watcherAor, ...errorFields(error) });
+      return { status: 500 };
+    }
+  }
+
+  /** RPC from the watcher's SipUser: its device answered a NOTIFY of this user. */
+  async notifyAnswered(answer: NotifyAnswer): Promise<void> {
+    try {
+      this.core.presence.notifyAnswered(answer);
+    } catch (error) {
+      this.#log.error('sip-user.notify-answer-failed', errorFields(error));
+    }
+  }
+
+  /** RPC from the API: the user's SIP trace, oldest first (`workers/trace/`). */
+  async readTrace(query: TraceQuery = {}): Promise<TraceRecord[]> {
+    return this.core.trace.read(query);
   }
 
   /** RPC from the API: creates or replaces the account; true when it is new. */
@@ -139,6 +171,15 @@ export class SipUser extends DurableObject<Env> {
     }
   }
 
+  /** Records a message in the user's trace; the trace never fails the message. */
+  #record(direction: 'in' | 'out', message: SipMessage, flow: Flow): void {
+    try {
+      this.core.trace.record({ direction, transport: flow.transport, flow: flow.connectionId, remote: flow.remoteAddress, wire: serializeMessage(message) });
+    } catch (error) {
+      this.#log.warn('sip-user.trace-failed', errorFields(error));
+    }
+  }
+
   #peer(aor: string): UserPeer {
     let peer = this.#peers.get(aor);
     if (peer === undefined) {
@@ -147,6 +188,8 @@ export class SipUser extends DurableObject<Env> {
         offerCall: (offer) => stub.offerCall(offer),
         callEvent: (to, event) => stub.callEvent(to, event),
         receiveMessage: (page) => stub.receiveMessage(page),
+        subscribe: (input) => stub.subscribe(input),
+        notifyAnswered: (answer) => stub.notifyAnswered(answer),
       };
       this.#peers.set(aor, peer);
     }

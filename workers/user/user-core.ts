@@ -20,14 +20,18 @@ import type { CallPeer } from '../call/call-host.ts';
 import { CallHost } from '../call/call-host.ts';
 import { CallStore } from '../call/call-store.ts';
 import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
-import { contentOf } from '../call/relay-content.ts';
+import { contentOf, RELAYED_OPTION_TAGS } from '../call/relay-content.ts';
 import type { Logger } from '../logger.ts';
 import { MessageHost } from '../message/message-host.ts';
 import { MessageStore } from '../message/message-store.ts';
+import { PresenceHost, type PresencePeer } from '../presence/presence-host.ts';
+import { PresenceStore } from '../presence/presence-store.ts';
 import { readPage, type MessageOutcome, type PageMessage } from '../message/page-message.ts';
 import type { Binding } from '../registrar/binding.ts';
 import { aorOf } from '../sip/address-of-record.ts';
 import { EDGE_ALLOW } from '../sip/edge-methods.ts';
+import { SipTrace } from '../trace/sip-trace.ts';
+import { TraceStore } from '../trace/trace-store.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomTag } from '../sip/wire.ts';
 import type { Account } from './account.ts';
@@ -37,7 +41,7 @@ import { expireBindings, handleRegister, loadUserState, type UserState } from '.
 import type { UserStore } from './user-store.ts';
 
 /** Another user's object, as this one talks to it. */
-export interface UserPeer extends CallPeer {
+export interface UserPeer extends CallPeer, PresencePeer {
   receiveMessage(page: PageMessage): Promise<MessageOutcome>;
 }
 
@@ -60,11 +64,14 @@ export interface UserCorePorts {
 }
 
 /** Methods a request outside any dialog may not use here yet (presence and transfer arrive with the rest of issue 3). */
-const NOT_YET = new Set(['SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'REFER', 'PRACK']);
+const NOT_YET = new Set(['NOTIFY', 'PRACK']);
 
 export class UserCore {
   readonly calls: CallHost;
   readonly messages: MessageHost;
+  readonly presence: PresenceHost;
+  /** Every SIP message in and out of this object (`workers/trace/`); the SipUser class records what it receives and answers. */
+  readonly trace: SipTrace;
   readonly #ports: UserCorePorts;
   readonly #queue: EffectQueue;
   #state: UserState | undefined;
@@ -74,17 +81,24 @@ export class UserCore {
   constructor(ports: UserCorePorts) {
     this.#ports = ports;
     this.#queue = new EffectQueue(ports.log);
+    this.trace = new SipTrace({ store: new TraceStore(ports.sql), now: () => ports.now(), timersChanged: () => this.#queue.push(() => this.#syncAlarm()) });
     const common = {
       domain: ports.domain,
       log: ports.log,
       queue: this.#queue,
       now: () => ports.now(),
       bindings: () => this.bindings(),
-      deliver: (connectionId: string, wire: string) => ports.deliver(connectionId, wire),
+      deliver: (connectionId: string, wire: string) => {
+        const flow = this.bindings().find((binding) => binding.flow.connectionId === connectionId)?.flow;
+        this.trace.record({ direction: 'out', transport: flow?.transport ?? 'WS', flow: connectionId, remote: flow?.remoteAddress, wire });
+        return ports.deliver(connectionId, wire);
+      },
       timersChanged: () => this.#syncAlarm(),
     };
-    this.calls = new CallHost(new CallStore(ports.sql), { ...common, peer: (aor) => this.#peer(aor) });
+    this.calls = new CallHost(new CallStore(ports.sql), { ...common, peer: (aor) => this.#peer(aor), halfChanged: (half) => this.presence.halfChanged(half) });
     this.messages = new MessageHost(new MessageStore(ports.sql), common);
+    const presencePorts = { aor: () => this.account()?.aor, registered: () => this.bindings().length > 0, calls: () => this.calls.list() };
+    this.presence = new PresenceHost(new PresenceStore(ports.sql), { ...common, ...presencePorts, peer: (aor) => this.#peer(aor) });
   }
 
   /** Creates or replaces the account; true when it is new. */
@@ -103,6 +117,8 @@ export class UserCore {
   /** Forgets the user: account, bindings, lock-out, stored messages; false when there was none. */
   async deleteAccount(): Promise<boolean> {
     const existed = this.account() !== undefined;
+    this.presence.resourceGone();
+    this.trace.clear();
     this.#ports.store.deleteAll();
     this.messages.deleteStored();
     this.#state = undefined;
@@ -129,6 +145,11 @@ export class UserCore {
       return undefined;
     }
     if (request.method === 'ACK') return undefined;
+    if (request.method === 'SUBSCRIBE' || request.method === 'PUBLISH') {
+      const response = await this.presence.deviceRequest(aor, request, flow, () => this.#authenticate(aor, request, flow));
+      await this.#queue.drain();
+      return response;
+    }
     // RFC 3261 §12.2.2 and §9.2: no call of this user has it.
     if (inDialog || request.method === 'CANCEL' || request.method === 'BYE') return answer(481);
     switch (request.method) {
@@ -138,6 +159,10 @@ export class UserCore {
       case 'OPTIONS':
         // RFC 3261 §11.2: what the edge would do with an INVITE, without one.
         return answer(200, undefined, [{ name: 'Allow', value: EDGE_ALLOW }]);
+      case 'REFER':
+        // RFC 3515 §2.4.2 leaves acceptance to policy: an out-of-dialog REFER is never forwarded to
+        // a client, which would follow it unasked (issue 8, `allowOutOfDialogRefers`).
+        return answer(403, 'Out-of-Dialog REFER Not Allowed');
       default:
         // RFC 3261 §21.5.2 (501) for what the edge does not implement, §21.4.6 (405) for what it knows.
         return answer(NOT_YET.has(request.method) ? 501 : 405, undefined, [{ name: 'Allow', value: EDGE_ALLOW }]);
@@ -146,7 +171,7 @@ export class UserCore {
 
   /** A response from one of this user's devices. */
   async receiveResponse(response: SipResponse): Promise<void> {
-    if (!this.calls.deviceResponse(response) && !this.messages.deviceResponse(response)) {
+    if (!this.calls.deviceResponse(response) && !this.messages.deviceResponse(response) && !this.presence.deviceResponse(response)) {
       this.#ports.log.info('sip-user.response-unmatched', { status: response.status, callId: getCallId(response) });
     }
     await this.#queue.drain();
@@ -175,9 +200,13 @@ export class UserCore {
     // The alarm that rang is no longer armed.
     this.#armed = null;
     const now = this.#ports.now();
+    const online = this.bindings().length > 0;
     this.#state = expireBindings(this.#load(now), now, this.#ports.store, this.#ports.log);
+    if (online !== this.bindings().length > 0) this.presence.presenceChanged();
     this.calls.fireTimers();
     this.messages.fireTimers();
+    this.presence.fireTimers();
+    this.trace.fireTimers();
     await this.#queue.drain();
     await this.#syncAlarm();
   }
@@ -186,6 +215,7 @@ export class UserCore {
     const nonceSecret = this.#nonceSecret();
     if (nonceSecret === undefined) return createResponse(request, 500, 'Server Misconfigured', { toTag: randomTag() });
     const now = this.#ports.now();
+    const online = this.bindings().length > 0;
     const handled = handleRegister(this.#load(now), {
       aor,
       request,
@@ -197,6 +227,8 @@ export class UserCore {
       log: this.#ports.log,
     });
     this.#state = handled.state;
+    // RFC 3856 §6.6: without a publication, registration is the presence (open while a device is registered).
+    if (online !== this.bindings().length > 0) this.presence.presenceChanged();
     await this.#syncAlarm();
     // RFC 3428 §7: messages stored while the user was away go out once a device is back. Not
     // awaited: the 200 OK goes first.
@@ -210,7 +242,7 @@ export class UserCore {
       createResponse(request, status, reason, { toTag: randomTag(), headers });
     const isInvite = request.method === 'INVITE';
     // RFC 3261 §8.2.2.3 (Require), §8.2.3 (the body): the edge relays SDP for calls and any text for messages.
-    const rejection = checkRequest(request, { role: 'uas', ...(isInvite ? {} : { contentTypes: [contentTypeOf(request)] }) });
+    const rejection = checkRequest(request, { role: 'uas', ...(isInvite ? { extensions: RELAYED_OPTION_TAGS } : { contentTypes: [contentTypeOf(request)] }) });
     if (rejection) return answer(rejection.status, rejection.reason, rejection.headers);
     if (contentOf(request) === undefined) return answer(415, 'Body Is Not UTF-8 Text');
     const nonceSecret = this.#nonceSecret();
@@ -246,7 +278,19 @@ export class UserCore {
       offerCall: (offer) => Promise.resolve(this.offerCall(offer)),
       callEvent: (to, event) => Promise.resolve(this.callEvent(to, event)),
       receiveMessage: (page) => this.receiveMessage(page),
+      subscribe: (input) => Promise.resolve(this.presence.accept(input)),
+      notifyAnswered: (answer) => Promise.resolve(this.presence.notifyAnswered(answer)),
     };
+  }
+
+  /** RFC 3261 §22.3: the edge challenges the requests it handles for the user (407); undefined once authenticated. */
+  #authenticate(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined {
+    const nonceSecret = this.#nonceSecret();
+    if (nonceSecret === undefined) return createResponse(request, 500, 'Server Misconfigured', { toTag: randomTag() });
+    const now = this.#ports.now();
+    const auth = authenticateUser(this.#load(now), { aor, request, flow, now, realm: this.#ports.domain.toLowerCase(), nonceSecret, store: this.#ports.store, log: this.#ports.log }, 'proxy');
+    this.#state = auth.state;
+    return auth.ok ? undefined : auth.response;
   }
 
   #nonceSecret(): string | undefined {
@@ -263,7 +307,7 @@ export class UserCore {
 
   /** One alarm for every timer (DESIGN.md): armed for the earliest deadline, and only when that changes. */
   async #syncAlarm(): Promise<void> {
-    const deadlines = [this.#state === undefined ? undefined : nextDeadline(this.#state.timers), this.calls.nextDeadline(), this.messages.nextDeadline()];
+    const deadlines = [this.#state === undefined ? undefined : nextDeadline(this.#state.timers), this.calls.nextDeadline(), this.messages.nextDeadline(), this.presence.nextDeadline(), this.trace.nextDeadline()];
     const due = deadlines.filter((deadline): deadline is number => deadline !== undefined);
     const wanted = due.length === 0 ? null : Math.min(...due);
     if (this.#armed === undefined) this.#armed = await this.#ports.alarm.get();

@@ -8,7 +8,7 @@ import * as JsSIP from 'jssip';
 import type { MessageFailedEvent } from 'jssip/lib/Message';
 import type { OutgoingEvent, RTCSession } from 'jssip/lib/RTCSession';
 import type { IncomingMessageEvent, OutgoingMessageEvent, RTCSessionEvent } from 'jssip/lib/UA';
-import { Inviter, Messager, Registerer, UserAgent, type Invitation } from 'sip.js';
+import { Inviter, Messager, Registerer, UserAgent, type Invitation, type UserAgentOptions } from 'sip.js';
 import { Inbox } from './inbox.ts';
 import { staticDescriptionHandlers, webRtcSdp, type StaticDescriptionHandler } from './static-media.ts';
 
@@ -50,6 +50,8 @@ export interface PhoneOptions {
   readonly domain: string;
   readonly username: string;
   readonly password: string;
+  /** More SIP.js UserAgent options (e.g. `sipExtension100rel`); JsSIP ignores them. */
+  readonly sipJs?: Partial<UserAgentOptions>;
 }
 
 /** A MESSAGE a phone received. */
@@ -92,6 +94,7 @@ export class SipJsPhone {
       sessionDescriptionHandlerFactory: staticDescriptionHandlers(this.sdp, this.media),
       logLevel: 'error',
       logBuiltinEnabled: false,
+      ...options.sipJs,
       delegate: {
         onDisconnect: (error) => {
           if (error !== undefined && !this.#stopped) void this.#reconnect();

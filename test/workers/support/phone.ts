@@ -121,8 +121,8 @@ export class Phone {
     return response;
   }
 
-  /** Sends an INVITE to `callee`, answers the 407 challenge, and waits for 100 Trying. */
-  async call(callee: string, sdp = OFFER_SDP): Promise<OutgoingCall> {
+  /** Sends an INVITE to `callee` (with `headers` besides its own), answers the 407 challenge, and waits for 100 Trying. */
+  async call(callee: string, sdp = OFFER_SDP, headers: readonly HeaderField[] = []): Promise<OutgoingCall> {
     const callId = `${unique('call')}@test`;
     const fromTag = unique('ft');
     const build = (cseq: number, credentials?: string): SipRequest => ({
@@ -139,6 +139,7 @@ export class Phone {
         { name: 'CSeq', value: `${cseq} INVITE` },
         { name: 'Contact', value: this.contact },
         ...(credentials === undefined ? [] : [{ name: 'Proxy-Authorization', value: credentials }]),
+        ...headers,
         { name: 'Content-Type', value: 'application/sdp' },
         { name: 'Content-Length', value: String(new TextEncoder().encode(sdp).length) },
       ],
@@ -275,8 +276,8 @@ export class IncomingCall {
     return this.phone.respond(this.invite, status, { toTag: this.toTag, contact: true, ...(body === undefined ? {} : { body }) });
   }
 
-  answer(body = ANSWER_SDP): SipResponse {
-    const response = this.phone.respond(this.invite, 200, { toTag: this.toTag, contact: true, body });
+  answer(body = ANSWER_SDP, headers: HeaderField[] = []): SipResponse {
+    const response = this.phone.respond(this.invite, 200, { toTag: this.toTag, contact: true, body, headers });
     this.dialog = createUasDialog(this.invite, response);
     return response;
   }

@@ -1,0 +1,89 @@
+/**
+ * Session timers (RFC 4028) through the B2BUA. The devices negotiate the interval and the refresher
+ * end to end: Session-Expires, Min-SE and the `timer` option tag pass from one leg to the other
+ * (`relay-content.ts`), and since the edge is the UAC of the callee's leg on the caller's behalf
+ * (and the other way round for a request from the callee), `refresher=uac` and `refresher=uas`
+ * name the same device on both legs. What the edge adds:
+ *
+ * - RFC 4028 §9 (as UAS of every INVITE and UPDATE a device sends it): a Session-Expires below the
+ *   edge's minimum is refused with 422 (Session Interval Too Small) and a Min-SE naming that
+ *   minimum; §4: it is never below 90 seconds.
+ * - RFC 4028 §8.2, what a session-timer-aware proxy does with the 2xx: when the caller asked for a
+ *   session timer and said `Supported: timer`, but the callee's device answered without one, the
+ *   edge puts Session-Expires (the caller's interval, `refresher=uac`) and `Require: timer` into
+ *   the 2xx, so the caller refreshes (§7.2) and the edge can still tell a live call from a dead one.
+ * - RFC 4028 §10: "If the side not performing refreshes does not receive a session refresh request
+ *   before the session expiration, it SHOULD send a BYE". Each half keeps its leg's expiry as the
+ *   `session` timer on the alarm, re-armed by every 2xx to an INVITE or UPDATE on the leg (a 2xx
+ *   without Session-Expires turns it off, §7.2). A device does that itself slightly before the
+ *   expiry; the edge waits for the expiry proper and then ends the call with BYE on both legs, for
+ *   the devices that are gone (a closed tab sends no BYE).
+ */
+import { getHeader, getHeaders, type HeaderField, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import type { CallStep } from './call-step.ts';
+
+/** RFC 4028 §4: "the minimum value of the session interval is 90 seconds" (and Min-SE's default). */
+export const MIN_SE_FLOOR = 90;
+
+export interface SessionExpires {
+  readonly seconds: number;
+  readonly refresher?: 'uac' | 'uas';
+}
+
+/** RFC 4028 §4: `Session-Expires: delta-seconds *(;se-params)`; undefined when absent or malformed. */
+export function sessionExpiresOf(message: SipMessage): SessionExpires | undefined {
+  const value = getHeader(message, 'Session-Expires');
+  if (value === undefined) return undefined;
+  const [delta, ...params] = value.split(';').map((part) => part.trim());
+  if (delta === undefined || !/^\d{1,10}$/.test(delta)) return undefined;
+  const refresher = params.map((param) => param.split('=').map((side) => side.trim().toLowerCase())).find(([name]) => name === 'refresher')?.[1];
+  return { seconds: Number(delta), ...(refresher === 'uac' || refresher === 'uas' ? { refresher } : {}) };
+}
+
+/** RFC 4028 §5: `Min-SE: delta-seconds`; undefined when absent or malformed. */
+export function minSeOf(message: SipMessage): number | undefined {
+  const delta = getHeader(message, 'Min-SE')?.split(';')[0]?.trim();
+  return delta !== undefined && /^\d{1,10}$/.test(delta) ? Number(delta) : undefined;
+}
+
+/**
+ * The 422 a session refresh (or the INVITE that starts the session) gets when its Session-Expires
+ * is below what the edge allows; undefined when it may go on.
+ */
+export function intervalTooSmall(request: SipRequest, minimumSeconds: number): { readonly status: 422; readonly reason: string; readonly headers: readonly HeaderField[] } | undefined {
+  if (request.method !== 'INVITE' && request.method !== 'UPDATE') return undefined;
+  const expires = sessionExpiresOf(request);
+  if (expires === undefined) return undefined;
+  const minimum = Math.max(minimumSeconds, MIN_SE_FLOOR, minSeOf(request) ?? 0);
+  if (expires.seconds >= minimum) return undefined;
+  return { status: 422, reason: 'Session Interval Too Small', headers: [{ name: 'Min-SE', value: String(minimum) }] };
+}
+
+/**
+ * RFC 4028 §8.2: the header fields the 2xx to the caller's INVITE gets when the callee's device
+ * answered without a session timer that the caller asked for: none when the answer has one, or
+ * when the caller cannot refresh (no `Supported: timer`).
+ */
+export function sessionTimerForCaller(invite: SipRequest, answerHeaders: readonly HeaderField[]): HeaderField[] {
+  if (answerHeaders.some((field) => field.name.toLowerCase() === 'session-expires' || field.name.toLowerCase() === 'x')) return [];
+  const asked = sessionExpiresOf(invite);
+  if (asked === undefined || !getHeaders(invite, 'Supported').some((tag) => tag.toLowerCase() === 'timer')) return [];
+  return [
+    { name: 'Session-Expires', value: `${asked.seconds};refresher=uac` },
+    { name: 'Require', value: 'timer' },
+  ];
+}
+
+/** A 2xx to an INVITE or UPDATE went through this half's leg: the session's expiry starts again (RFC 4028 §7.2, §9). */
+export function noteSessionRefresh(step: CallStep, method: string, response: SipResponse | undefined): void {
+  if (response === undefined || response.status < 200 || response.status >= 300) return;
+  if (method !== 'INVITE' && method !== 'UPDATE') return;
+  const expires = sessionExpiresOf(response);
+  if (expires === undefined) {
+    // RFC 4028 §7.2: "If the 2xx response did not contain a Session-Expires header field, there is
+    // no session expiration."
+    if (step.half.timers.some((entry) => entry.key === 'session')) step.clearTimer('session');
+    return;
+  }
+  step.setTimer('session', step.now + expires.seconds * 1000);
+}

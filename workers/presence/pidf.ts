@@ -1,0 +1,24 @@
+/**
+ * The presence document the edge composes when a user's devices publish nothing (RFC 3856 §6.6,
+ * PIDF RFC 3863 §4): one tuple whose basic status is `open` while some device is registered and
+ * `closed` when none is.
+ */
+export type BasicStatus = 'open' | 'closed';
+
+export function pidfDocument(entity: string, basic: BasicStatus): string {
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${xmlEscape(entity)}">`,
+    '  <tuple id="sipedge-registration">',
+    `    <status><basic>${basic}</basic></status>`,
+    `    <contact>${xmlEscape(entity)}</contact>`,
+    '  </tuple>',
+    '</presence>',
+    '',
+  ].join('\r\n');
+}
+
+/** XML 1.0 §2.4: text and attribute values with the five markup characters escaped. */
+export function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}

@@ -1,0 +1,282 @@
+/**
+ * Presence in one SipUser object, in both of its roles:
+ * - **notifier** for its own user (RFC 6665 §4.2): keeps the subscriptions to the user, answers
+ *   them, sends a NOTIFY at once and on every change of the user's state, ends them on expiry
+ *   (the object's one alarm), on unsubscribe, or when the user is deleted; and the event state
+ *   compositor (RFC 3903) for the user's own PUBLISHes;
+ * - **watcher's proxy** for its user's devices: reads and authenticates their SUBSCRIBEs (407,
+ *   like INVITE and MESSAGE), passes them to the watched user's object over RPC, and passes the
+ *   devices' answers to NOTIFYs back to it (RFC 6665 §4.2.2: a failed NOTIFY ends the subscription).
+ *
+ * The NOTIFYs go straight from the notifier's object to the watcher's device over the flow its
+ * SUBSCRIBE came on; the device's answer is routed by To, to the watcher's object, which is why
+ * that object passes it on.
+ *
+ * State (RFC 3856 §6.6 for presence): the most recent live publication's PIDF when a device
+ * published one; otherwise `open` while some device is registered and `closed` when none is.
+ * For the `dialog` package (RFC 4235) the user's call halves (`dialog-info.ts`).
+ */
+import { createResponse, getCallId, getCSeq, getFrom, serializeMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { halfKey, type HalfCall } from '../call/call-half.ts';
+import { errorFields, type Logger } from '../logger.ts';
+import { aorOf } from '../sip/address-of-record.ts';
+import { edgeContact } from '../sip/edge-ua.ts';
+import type { Flow } from '../sip/flow.ts';
+import { randomTag } from '../sip/wire.ts';
+import type { EffectQueue } from '../user/effect-queue.ts';
+import { dialogInfoDocument, dialogStateOf, dialogViewOf, type DialogState, type DialogView } from './dialog-info.ts';
+import { pidfDocument } from './pidf.ts';
+import type { PresenceStore } from './presence-store.ts';
+import { handlePublish, type Publication } from './publication.ts';
+import { readSubscribe } from './subscribe-request.ts';
+import {
+  newSubscription,
+  notifyRequest,
+  refreshed,
+  subscriptionKey,
+  type NotifyAnswer,
+  type SubscribeAnswer,
+  type SubscribeInput,
+  type Subscription,
+  type SubscriptionState,
+} from './subscription.ts';
+
+/** Another user's object, as presence talks to it. */
+export interface PresencePeer {
+  subscribe(input: SubscribeInput): Promise<SubscribeAnswer>;
+  notifyAnswered(answer: NotifyAnswer): Promise<void>;
+}
+
+export interface PresencePorts {
+  readonly domain: string;
+  readonly log: Logger;
+  readonly queue: EffectQueue;
+  now(): number;
+  /** This object's user, when it has an account. */
+  aor(): string | undefined;
+  /** Some device of the user is registered. */
+  registered(): boolean;
+  /** The user's call halves (the `dialog` package). */
+  calls(): readonly HalfCall[];
+  deliver(connectionId: string, wire: string): Promise<boolean>;
+  peer(aor: string): PresencePeer;
+  timersChanged(): Promise<void>;
+}
+
+/** Authenticates the request (RFC 3261 §22.3); a response when it is refused or challenged. */
+export type Authenticate = () => SipResponse | undefined;
+
+export class PresenceHost {
+  readonly #store: PresenceStore;
+  readonly #ports: PresencePorts;
+  #subscriptions: Map<string, Subscription> | undefined;
+  #publications: Publication[] | undefined;
+  /** The dialog state last reported per call half, to notify changes only. */
+  readonly #reported = new Map<string, DialogState>();
+
+  constructor(store: PresenceStore, ports: PresencePorts) {
+    this.#store = store;
+    this.#ports = ports;
+  }
+
+  #subs(): Map<string, Subscription> {
+    this.#subscriptions ??= this.#store.loadSubscriptions();
+    return this.#subscriptions;
+  }
+
+  #pubs(): Publication[] {
+    this.#publications ??= this.#store.loadPublications();
+    return this.#publications;
+  }
+
+  /** The subscriptions to this user, for tests and the API. */
+  subscriptions(): Subscription[] {
+    return [...this.#subs().values()];
+  }
+
+  // --- the watcher's side and the publisher's side: requests from this user's devices ---
+
+  /** SUBSCRIBE or PUBLISH from one of this user's devices. */
+  async deviceRequest(aor: string, request: SipRequest, flow: Flow, authenticate: Authenticate): Promise<SipResponse> {
+    const answer = (status: number, reason?: string, headers: SipResponse['headers'] = []): SipResponse => createResponse(request, status, reason, { toTag: randomTag(), headers });
+    if (request.method === 'PUBLISH') {
+      const refusal = authenticate();
+      if (refusal !== undefined) return refusal;
+      const result = handlePublish(request, this.#pubs(), aor, this.#ports.domain, this.#ports.now());
+      if (result.removed !== undefined) {
+        this.#store.deletePublication(result.removed);
+        this.#publications = this.#pubs().filter((each) => each.etag !== result.removed);
+      }
+      if (result.saved !== undefined) {
+        this.#store.savePublication(result.saved);
+        this.#publications = [...this.#pubs(), result.saved];
+      }
+      if (result.changed) this.presenceChanged();
+      this.#ports.queue.push(() => this.#ports.timersChanged());
+      return answer(result.status, result.reason, [...result.headers]);
+    }
+    const read = readSubscribe(request, aor, flow, this.#ports.domain);
+    if (!read.ok) return answer(read.status, read.reason, [...(read.headers ?? [])]);
+    const refusal = authenticate();
+    if (refusal !== undefined) return refusal;
+    let result: SubscribeAnswer;
+    try {
+      result = await this.#ports.peer(read.notifierAor).subscribe(read.input);
+    } catch (error) {
+      this.#ports.log.warn('presence.peer-failed', { to: read.notifierAor, ...errorFields(error) });
+      result = { status: 503 };
+    }
+    const ok = result.status >= 200 && result.status < 300;
+    return createResponse(request, result.status, result.reason, {
+      toTag: result.toTag ?? randomTag(),
+      // RFC 6665 §4.2.1.1: the 200 carries the Expires granted, and a Contact for the dialog.
+      headers: ok ? [{ name: 'Expires', value: String(result.expires ?? 0) }, { name: 'Contact', value: edgeContact(this.#ports.domain, flow.transport) }] : [],
+    });
+  }
+
+  /** A response from one of this user's devices to a NOTIFY: passed to the notifier's object; false when it is no NOTIFY's. */
+  deviceResponse(response: SipResponse): boolean {
+    if (getCSeq(response)?.method !== 'NOTIFY' || response.status < 200) return false;
+    const from = getFrom(response);
+    const callId = getCallId(response);
+    if (from?.tag === undefined || callId === undefined || from.uri.kind !== 'sip') return false;
+    const notifier = aorOf(from.uri, this.#ports.domain);
+    if (!notifier.ok) return false;
+    const answer: NotifyAnswer = { callId, notifierTag: from.tag, status: response.status };
+    this.#ports.queue.push(async () => {
+      try {
+        await this.#ports.peer(notifier.aor).notifyAnswered(answer);
+      } catch (error) {
+        this.#ports.log.warn('presence.peer-failed', { to: notifier.aor, ...errorFields(error) });
+      }
+    });
+    return true;
+  }
+
+  // --- the notifier's side ---
+
+  /** RPC from the watcher's object: an authenticated SUBSCRIBE to this user (RFC 6665 §4.2.1). */
+  accept(input: SubscribeInput): SubscribeAnswer {
+    const aor = this.#ports.aor();
+    if (aor === undefined) return { status: 404 };
+    const now = this.#ports.now();
+    if (input.notifierTag !== undefined) {
+      const current = this.#subs().get(subscriptionKey(input.callId, input.notifierTag));
+      // RFC 6665 §4.2.1.2: a refresh of a subscription the notifier does not know gets 481.
+      if (current === undefined || current.watcherTag !== input.watcherTag || current.watcherAor !== input.watcherAor || current.expiresAt <= now) return { status: 481 };
+      const next = refreshed(current, input, now);
+      if (input.expires === 0) this.#notify(next, { kind: 'terminated', reason: 'timeout' });
+      else this.#notify(next, { kind: 'active', expiresIn: input.expires });
+      return { status: 200, toTag: current.notifierTag, expires: input.expires };
+    }
+    const created = newSubscription(input, randomTag(), now);
+    // RFC 6665 §4.4.3: Expires 0 on a new subscription is a fetch: one NOTIFY, terminated, nothing kept.
+    this.#notify(created, input.expires === 0 ? { kind: 'terminated', reason: 'timeout' } : { kind: 'active', expiresIn: input.expires });
+    this.#ports.log.info('presence.subscribed', { watcher: input.watcherAor, package: input.package, expires: input.expires });
+    return { status: 200, toTag: created.notifierTag, expires: input.expires };
+  }
+
+  /** RPC from the watcher's object: the device's answer to a NOTIFY. */
+  notifyAnswered(answer: NotifyAnswer): void {
+    const key = subscriptionKey(answer.callId, answer.notifierTag);
+    if (!this.#subs().has(key) || answer.status < 300 || answer.status === 401 || answer.status === 407) return;
+    // RFC 6665 §4.2.2: a NOTIFY refused with 481 (or failing otherwise) ends the subscription.
+    this.#ports.log.info('presence.notify-refused', { status: answer.status });
+    this.#forget(key);
+  }
+
+  /** The user's presence changed (registration, publication): every `presence` watcher is told. */
+  presenceChanged(): void {
+    const now = this.#ports.now();
+    for (const subscription of this.subscriptions()) {
+      if (subscription.package === 'presence') this.#notify(subscription, activeState(subscription, now));
+    }
+  }
+
+  /** A call half changed (the hook in `workers/call/call-host.ts`): `dialog` watchers are told of a new state. */
+  halfChanged(half: HalfCall): void {
+    const key = halfKey(half.role, half.id);
+    const state = dialogStateOf(half);
+    if (this.#reported.get(key) === state) return;
+    this.#reported.set(key, state);
+    if (this.#reported.size > 256) for (const [each, seen] of this.#reported) if (seen === 'terminated' && each !== key) this.#reported.delete(each);
+    const now = this.#ports.now();
+    const extra = state === 'terminated' ? [dialogViewOf(half, 'terminated')] : [];
+    for (const subscription of this.subscriptions()) {
+      if (subscription.package === 'dialog') this.#notify(subscription, activeState(subscription, now), extra);
+    }
+  }
+
+  /** The user is being deleted: RFC 6665 §4.1.3, `noresource` to every watcher; publications go. */
+  resourceGone(): void {
+    for (const subscription of this.subscriptions()) this.#notify(subscription, { kind: 'terminated', reason: 'noresource' });
+    this.#store.deleteAll();
+    this.#subscriptions = new Map();
+    this.#publications = [];
+  }
+
+  fireTimers(): void {
+    const now = this.#ports.now();
+    for (const subscription of this.subscriptions()) {
+      // RFC 6665 §4.2.2: an expired subscription ends with a NOTIFY, reason=timeout.
+      if (subscription.expiresAt <= now) this.#notify(subscription, { kind: 'terminated', reason: 'timeout' });
+    }
+    const expired = this.#pubs().filter((publication) => publication.expiresAt <= now);
+    if (expired.length > 0) {
+      for (const publication of expired) this.#store.deletePublication(publication.etag);
+      this.#publications = this.#pubs().filter((publication) => publication.expiresAt > now);
+      // RFC 3903 §6: an expired publication no longer counts towards the composed state.
+      this.presenceChanged();
+    }
+  }
+
+  nextDeadline(): number | undefined {
+    const deadlines = [...[...this.#subs().values()].map((each) => each.expiresAt), ...this.#pubs().map((each) => each.expiresAt)];
+    return deadlines.length === 0 ? undefined : Math.min(...deadlines);
+  }
+
+  #notify(subscription: Subscription, state: SubscriptionState, extraDialogs: readonly DialogView[] = []): void {
+    const aor = this.#ports.aor();
+    if (aor === undefined) return;
+    const version = subscription.version + 1;
+    const next: Subscription = { ...subscription, cseq: subscription.cseq + 1, version };
+    const body = next.package === 'presence' ? this.#presenceDocument(aor) : this.#dialogDocument(aor, version, extraDialogs);
+    const wire = serializeMessage(notifyRequest(next, aor, this.#ports.domain, state, body));
+    if (state.kind === 'terminated') this.#forget(next.key);
+    else {
+      this.#subs().set(next.key, next);
+      this.#store.saveSubscription(next);
+    }
+    this.#ports.queue.push(async () => {
+      let delivered = false;
+      try {
+        delivered = await this.#ports.deliver(next.connectionId, wire);
+      } catch (error) {
+        this.#ports.log.warn('presence.deliver-failed', errorFields(error));
+      }
+      // RFC 5626 §5.3: the flow failed; the device subscribes again once it is back.
+      if (!delivered && this.#subs().has(next.key)) this.#forget(next.key);
+      await this.#ports.timersChanged();
+    });
+  }
+
+  #forget(key: string): void {
+    if (this.#subs().delete(key)) this.#store.deleteSubscription(key);
+  }
+
+  #presenceDocument(aor: string): string {
+    const now = this.#ports.now();
+    const live = this.#pubs().filter((publication) => publication.expiresAt > now);
+    const latest = live.reduce<Publication | undefined>((best, each) => (best === undefined || each.updatedAt >= best.updatedAt ? each : best), undefined);
+    return latest?.body ?? pidfDocument(`sip:${aor}`, this.#ports.registered() ? 'open' : 'closed');
+  }
+
+  #dialogDocument(aor: string, version: number, extra: readonly DialogView[]): string {
+    const live = this.#ports.calls().filter((half) => half.phase !== 'ended').map((half) => dialogViewOf(half));
+    return dialogInfoDocument(`sip:${aor}`, version, [...live, ...extra]);
+  }
+}
+
+function activeState(subscription: Subscription, now: number): SubscriptionState {
+  return { kind: 'active', expiresIn: Math.max(0, Math.ceil((subscription.expiresAt - now) / 1000)) };
+}
