@@ -27,6 +27,7 @@ export default defineConfig({
               bindings: {
                 SIPEDGE_NONCE_SECRET: 'test-nonce-secret-0123456789abcdef',
                 SIPEDGE_OPERATOR_TOKEN: 'test-operator-token',
+                SIPEDGE_MEDIA_SECRET: 'test-media-secret-0123456789abcdef',
               },
             },
           }),

@@ -11,5 +11,6 @@ export * from './auth/index.ts';
 export * from './clock/index.ts';
 export * from './transaction/index.ts';
 export * from './dialog/index.ts';
+export * from './signing/index.ts';
 export * as sdp from './sdp/index.ts';
 export { VERSION } from './version.ts';

@@ -14,6 +14,7 @@ import { problemResponse } from './api/problem.ts';
 import { checkSipUpgrade } from './connection/websocket-upgrade.ts';
 
 export { SipConnection } from './connection/sip-connection.ts';
+export { MediaFleet } from './media/media-fleet.ts';
 export { PbxLink } from './pbx/pbx-link.ts';
 export { SipUser } from './user/sip-user.ts';
 

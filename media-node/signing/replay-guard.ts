@@ -7,8 +7,7 @@
  */
 import type { Clock } from '../../shared/clock/index.ts';
 import { systemClock } from '../../shared/clock/index.ts';
-
-export const DEFAULT_MAX_SKEW_MS = 30_000;
+import { DEFAULT_MAX_SKEW_MS, nonceExpiry, type NonceGuard } from '../../shared/signing/index.ts';
 
 export interface ReplayGuardOptions {
   /** Default 30 s. */
@@ -16,7 +15,7 @@ export interface ReplayGuardOptions {
   readonly clock?: Clock;
 }
 
-export class ReplayGuard {
+export class ReplayGuard implements NonceGuard {
   readonly maxSkewMs: number;
   readonly #clock: Clock;
   /** Nonce -> when it may be forgotten; in insertion order, which is close to expiry order. */
@@ -41,9 +40,8 @@ export class ReplayGuard {
     const now = this.#clock.now();
     this.#forgetExpired(now);
     if (this.#seen.has(nonce)) return false;
-    // Past this, `isFresh` refuses the timestamp, so the nonce need not be kept (a second's margin
-    // for the timestamp's rounding).
-    this.#seen.set(nonce, timestampSeconds * 1000 + this.maxSkewMs + 1000);
+    // Past this, `isFresh` refuses the timestamp, so the nonce need not be kept.
+    this.#seen.set(nonce, nonceExpiry(timestampSeconds, this.maxSkewMs));
     return true;
   }
 

@@ -1,10 +1,12 @@
 /**
- * `/api/v1`: the operator API. Every route needs the operator token; every error is an RFC 9457
- * problem document. Resources are sub-apps, one per file.
+ * `/api/v1`: the operator API. Every route needs the operator token, except the media nodes'
+ * signed requests (`media-nodes.ts`); every error is an RFC 9457 problem document. Resources are
+ * sub-apps, one per file.
  */
 import { Hono, type ErrorHandler, type NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { createLogger, errorFields } from '../logger.ts';
+import { mediaNodes } from './media-nodes.ts';
 import { operatorAuth } from './operator-auth.ts';
 import { pbxLinks } from './pbx-links.ts';
 import { problemResponse } from './problem.ts';
@@ -14,6 +16,8 @@ const log = createLogger({ component: 'api' });
 
 export const api = new Hono<{ Bindings: Env }>();
 
+// Before the operator token: media nodes sign their requests instead (its GET listing checks the token itself).
+api.route('/media-nodes', mediaNodes);
 api.use('*', operatorAuth());
 api.route('/users', users);
 api.route('/pbx-links', pbxLinks);

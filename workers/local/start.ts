@@ -20,7 +20,7 @@ const persistTo = process.env.SIPEDGE_STATE ?? `${ROOT}.sipedge/state`;
 const configPath = process.env.SIPEDGE_LOCAL_CONFIG ?? `${ROOT}.sipedge/local.json`;
 
 const { config, created } = loadOrCreateLocalConfig(configPath);
-const secrets = { SIPEDGE_NONCE_SECRET: config.nonceSecret, SIPEDGE_OPERATOR_TOKEN: config.operatorToken };
+const secrets = { SIPEDGE_NONCE_SECRET: config.nonceSecret, SIPEDGE_OPERATOR_TOKEN: config.operatorToken, SIPEDGE_MEDIA_SECRET: config.mediaSecret ?? '' };
 // wrangler checks wrangler.toml's required secrets against the environment; the edge gets them as vars.
 Object.assign(process.env, secrets);
 const edge = await startEdge({ port, persistTo, vars: secrets });
@@ -107,5 +107,9 @@ try {
   await stop(1);
 }
 
+// Whoever ends this process (a library's own signal handler included), the media node goes with it.
+process.on('exit', () => {
+  if (mediaNode !== undefined && mediaNode.exitCode === null) mediaNode.kill('SIGTERM');
+});
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));

@@ -47,6 +47,7 @@ export async function startEdgeTarget(options: { readonly stateDir: string; read
   const secrets = {
     SIPEDGE_NONCE_SECRET: randomBytes(24).toString('hex'),
     SIPEDGE_OPERATOR_TOKEN: randomBytes(24).toString('hex'),
+    SIPEDGE_MEDIA_SECRET: randomBytes(32).toString('hex'),
   };
   // As `npm start` does: wrangler checks wrangler.toml's required secrets against the environment.
   Object.assign(process.env, secrets);

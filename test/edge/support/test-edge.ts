@@ -20,7 +20,7 @@ export interface TestEdge {
 
 export async function startTestEdge(): Promise<TestEdge> {
   const stateDir = mkdtempSync(join(tmpdir(), 'sipedge-edge-test-'));
-  const vars = { SIPEDGE_NONCE_SECRET: randomBytes(24).toString('base64url'), SIPEDGE_OPERATOR_TOKEN: randomBytes(18).toString('base64url') };
+  const vars = { SIPEDGE_NONCE_SECRET: randomBytes(24).toString('base64url'), SIPEDGE_OPERATOR_TOKEN: randomBytes(18).toString('base64url'), SIPEDGE_MEDIA_SECRET: randomBytes(32).toString('base64url') };
   let edge = await startEdge({ port: 0, persistTo: stateDir, vars });
   const port = Number(edge.url.port);
   const health = (await (await fetch(new URL('/health', edge.url))).json()) as { domain: string };

@@ -49,7 +49,7 @@ export async function startLinkEdge(): Promise<LinkEdge> {
   const token = randomBytes(18).toString('base64url');
   const edge: RunningEdge = await startEdge({
     port: 0,
-    vars: { SIPEDGE_NONCE_SECRET: randomBytes(24).toString('base64url'), SIPEDGE_OPERATOR_TOKEN: token },
+    vars: { SIPEDGE_NONCE_SECRET: randomBytes(24).toString('base64url'), SIPEDGE_OPERATOR_TOKEN: token, SIPEDGE_MEDIA_SECRET: randomBytes(32).toString('base64url') },
   });
   const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
   const url = (id: string) => new URL(`/api/v1/pbx-links/${encodeURIComponent(id)}`, edge.url);

@@ -9,7 +9,8 @@
  * The timestamp bounds how long a captured request stays usable and the nonce, remembered for that
  * long, makes it usable once (see `replay-guard.ts`). The body is signed as sent, byte for byte.
  *
- * WebCrypto only (no `node:` imports), so the edge can sign and verify with this same module.
+ * WebCrypto only, in `shared/` so both sides sign and verify with this same module: the media node
+ * (its control API, its reports to the edge) and the edge Worker (heartbeats, session ends).
  */
 
 export const TIMESTAMP_HEADER = 'sipedge-timestamp';

@@ -1,0 +1,141 @@
+/**
+ * `/api/v1/media-nodes`: the media nodes' side of the API and the operator's view of the fleet.
+ *
+ *   POST /media-nodes/heartbeat      signed by a node: its heartbeat (`media-node/edge/heartbeat.ts`)
+ *   POST /media-nodes/session-ended  signed by a node: a session it ended on its own
+ *   GET  /media-nodes                operator token: every known node with its health
+ *
+ * Nodes do not hold the operator token: their requests carry `Sipedge-Timestamp`,
+ * `Sipedge-Nonce` and `Sipedge-Signature` (HMAC-SHA-256 with SIPEDGE_MEDIA_SECRET,
+ * `shared/signing/`), and a refusal is a 401 problem whose `reason` is the node's own vocabulary
+ * (`unsigned`, `malformed`, `stale`, `bad-signature`, `replayed`). Nonces are kept by the MediaFleet
+ * object for the replay window.
+ *
+ * The bodies are read tolerantly (unknown members are dropped, not refused): nodes and edge are
+ * upgraded separately, and a newer node's extra field must not cost it its heartbeats.
+ */
+import { Hono, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { DEFAULT_MAX_SKEW_MS, RequestSigner, verifySignedRequest, type AuthFailureReason } from '../../shared/signing/index.ts';
+import { createLogger } from '../logger.ts';
+import { mediaFleet } from '../media/media-fleet.ts';
+import { operatorAuth } from './operator-auth.ts';
+import { problemException, type Problem } from './problem.ts';
+import { parseBody } from './validation.ts';
+
+type MediaNodesEnv = { Bindings: Env; Variables: { signedBody: Uint8Array } };
+
+const log = createLogger({ component: 'api.media-nodes' });
+
+/** The node refuses shorter secrets too (`media-node/config/`). */
+const MIN_SECRET_LENGTH = 32;
+/** A session-end report with its statistics is a few kilobytes. */
+const MAX_BODY_OCTETS = 64 * 1024;
+
+const nodeIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores');
+const count = z.int('must be a whole number').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000');
+const instant = z.iso.datetime({ message: 'must be an ISO 8601 date and time' });
+
+const heartbeatSchema = z.object({
+  nodeId: nodeIdSchema,
+  region: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  state: z.enum(['up', 'stopping'], "must be 'up' or 'stopping'"),
+  controlUrl: z.url({ protocol: /^https?$/, message: 'must be an http: or https: URL' }).max(512, 'must be at most 512 characters'),
+  pbxAddress: z.string().min(1, 'must not be empty').max(253, 'must be at most 253 characters'),
+  capacity: count,
+  sessions: count,
+  load: z.number('must be a number').min(0, 'must not be negative'),
+  cpu: z.number('must be a number').min(0, 'must not be negative').nullish().transform((cpu) => cpu ?? null),
+  startedAt: instant,
+  sentAt: instant,
+});
+
+const sessionEndedSchema = z.object({
+  nodeId: nodeIdSchema,
+  sessionId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be 1-128 letters, digits, or . _ ~ -'),
+  reason: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a lower-case token'),
+  endedAt: instant,
+  detail: z.unknown().optional(),
+  stats: z.unknown().optional(),
+});
+
+export const mediaNodes = new Hono<MediaNodesEnv>();
+
+mediaNodes.get('/', operatorAuth(), async (c) => c.json(await mediaFleet(c.env).listNodes()));
+
+mediaNodes.post('/heartbeat', mediaSignature(), async (c) => {
+  const beat = parseBody(heartbeatSchema, signedJson(c.var.signedBody));
+  const node = await mediaFleet(c.env).heartbeat(beat);
+  return c.json({ nodeId: node.nodeId, health: node.health });
+});
+
+mediaNodes.post('/session-ended', mediaSignature(), async (c) => {
+  const report = parseBody(sessionEndedSchema, signedJson(c.var.signedBody));
+  const { duplicate } = await mediaFleet(c.env).sessionEnded(report);
+  return c.json({ accepted: true, duplicate });
+});
+
+/**
+ * Lets through only requests a media node signed, once each; puts the body, as signed, in
+ * `signedBody`. Cheapest checks first (`verifySignedRequest`): only a request whose MAC verifies
+ * reaches the fleet object to have its nonce recorded, so strangers cannot fill the record.
+ */
+function mediaSignature(): MiddlewareHandler<MediaNodesEnv> {
+  return async (c, next) => {
+    const secret = c.env.SIPEDGE_MEDIA_SECRET;
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+      throw problemException({
+        status: 503,
+        title: 'Media nodes not configured',
+        detail: `set the SIPEDGE_MEDIA_SECRET secret (at least ${MIN_SECRET_LENGTH} characters, the media nodes' own) to accept media nodes`,
+      });
+    }
+    if (Number(c.req.header('Content-Length') ?? 0) > MAX_BODY_OCTETS) throw tooLarge();
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    if (body.length > MAX_BODY_OCTETS) throw tooLarge();
+    const url = new URL(c.req.url);
+    const fleet = mediaFleet(c.env);
+    const verdict = await verifySignedRequest(signerFor(secret), {
+      maxSkewMs: DEFAULT_MAX_SKEW_MS,
+      isFresh: (timestamp) => Math.abs(Date.now() - timestamp * 1000) <= DEFAULT_MAX_SKEW_MS,
+      remember: (nonce, timestamp) => fleet.rememberNonce(nonce, timestamp),
+    }, {
+      method: c.req.method,
+      path: url.pathname + url.search,
+      body,
+      header: (name) => c.req.header(name),
+    });
+    if (!verdict.ok) {
+      log.warn('media-node.request-refused', { path: url.pathname, reason: verdict.error.reason });
+      throw refused(verdict.error.reason, verdict.error.detail);
+    }
+    c.set('signedBody', body);
+    await next();
+  };
+}
+
+/** One signer per secret, so the HMAC key is imported once per isolate, not per request. */
+let signer: { readonly secret: string; readonly signer: RequestSigner } | undefined;
+
+function signerFor(secret: string): RequestSigner {
+  if (signer?.secret !== secret) signer = { secret, signer: new RequestSigner(secret) };
+  return signer.signer;
+}
+
+function signedJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw problemException({ status: 400, title: 'Invalid JSON', detail: 'the request body must be a JSON object' });
+  }
+}
+
+function refused(reason: AuthFailureReason, detail: string): Error {
+  // RFC 9457 §3.2: `reason` is an extension member, the token the media node uses for the same refusals.
+  const problem: Problem & { readonly reason: AuthFailureReason } = { status: 401, title: 'Unauthorized', detail, reason };
+  return problemException(problem, { 'WWW-Authenticate': 'Sipedge-HMAC-SHA256' });
+}
+
+function tooLarge(): Error {
+  return problemException({ status: 413, title: 'Content Too Large', detail: `a media node's request body is at most ${MAX_BODY_OCTETS} octets` });
+}

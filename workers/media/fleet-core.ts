@@ -1,0 +1,88 @@
+/**
+ * The media fleet's logic, over its store (`fleet-store.ts`) and the rules in
+ * `media-node-record.ts`: heartbeats in, a node out per call, nonces remembered for the replay
+ * window, session-end reports kept briefly. Time is a parameter, so tests choose it.
+ *
+ * Staleness is computed when asked (listing, picking), never scheduled: a node that stops beating
+ * becomes stale by the clock alone, with no alarm and no write.
+ */
+import { DEFAULT_MAX_SKEW_MS, nonceExpiry } from '../../shared/signing/index.ts';
+import type { Logger } from '../logger.ts';
+import type { FleetStore, SessionEndedReport } from './fleet-store.ts';
+import { healthOf, pickNode, viewOf, type Heartbeat, type MediaNodeView } from './media-node-record.ts';
+
+export interface FleetListing {
+  /** A node silent for longer is stale. */
+  readonly staleAfterMs: number;
+  readonly nodes: readonly MediaNodeView[];
+}
+
+export class FleetCore {
+  readonly #store: FleetStore;
+  readonly #log: Logger;
+  readonly #staleAfterMs: number;
+  /**
+   * Calls given to each node since its last heartbeat. In memory only: the next heartbeat brings
+   * the node's own count, and losing this on eviction costs at most one interval of less even spread.
+   */
+  readonly #picked = new Map<string, number>();
+
+  constructor(store: FleetStore, log: Logger, staleAfterMs: number) {
+    this.#store = store;
+    this.#log = log;
+    this.#staleAfterMs = staleAfterMs;
+  }
+
+  /** The replay record of signed requests (`shared/signing/`): false if `nonce` was seen within the window. */
+  rememberNonce(nonce: string, timestampSeconds: number, now: number): boolean {
+    return this.#store.rememberNonce(nonce, nonceExpiry(timestampSeconds, DEFAULT_MAX_SKEW_MS), now);
+  }
+
+  heartbeat(beat: Heartbeat, now: number): MediaNodeView {
+    const before = this.#store.node(beat.nodeId);
+    const node = this.#store.saveHeartbeat(beat, now);
+    this.#picked.delete(beat.nodeId);
+    const fields = { node: beat.nodeId, region: beat.region, controlUrl: beat.controlUrl, sessions: beat.sessions, capacity: beat.capacity };
+    if (before === undefined) {
+      this.#log.info('media-node.joined', fields);
+    } else if (before.startedAt !== beat.startedAt) {
+      // Its sessions died with the old process; ending their calls (BYE on both legs) belongs to
+      // the call code, which will learn of it here once calls use media nodes (the PBX issue).
+      this.#log.warn('media-node.restarted', { ...fields, startedAt: beat.startedAt, previousStartedAt: before.startedAt });
+    } else if (healthOf(before, now, this.#staleAfterMs) === 'stale') {
+      this.#log.info('media-node.back', { ...fields, silentMs: now - before.lastSeen });
+    }
+    if (beat.state === 'stopping' && before?.state !== 'stopping') this.#log.info('media-node.stopping', fields);
+    return viewOf(node, now, this.#staleAfterMs);
+  }
+
+  /**
+   * A session the node ended on its own (media timeout, browser gone, shutdown). Stored and logged;
+   * routing it to the call that owns the session, to BYE both legs, is for the PBX issue, when
+   * calls start using media nodes. A retry of a stored report is a duplicate, answered the same.
+   */
+  sessionEnded(report: SessionEndedReport, now: number): { readonly duplicate: boolean } {
+    const stored = this.#store.saveSessionEnd(report, now);
+    if (stored) this.#log.info('media-session.ended-by-node', { node: report.nodeId, session: report.sessionId, reason: report.reason, endedAt: report.endedAt });
+    return { duplicate: !stored };
+  }
+
+  list(now: number): FleetListing {
+    return {
+      staleAfterMs: this.#staleAfterMs,
+      nodes: this.#store.nodes().map((node) => viewOf(node, now, this.#staleAfterMs, this.#picked.get(node.nodeId))),
+    };
+  }
+
+  /** The node for a new call in `region` (falling back to any region), counted as one more call on it; undefined when none is healthy. */
+  pick(region: string | undefined, now: number): MediaNodeView | undefined {
+    const node = pickNode(this.#store.nodes(), region, now, this.#staleAfterMs, this.#picked);
+    if (node === undefined) {
+      this.#log.warn('media-node.none-available', { region });
+      return undefined;
+    }
+    const picked = (this.#picked.get(node.nodeId) ?? 0) + 1;
+    this.#picked.set(node.nodeId, picked);
+    return viewOf(node, now, this.#staleAfterMs, picked);
+  }
+}
