@@ -1,6 +1,16 @@
 import { defineConfig } from 'vitest/config';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 
+/** Test values of the secrets wrangler.toml requires (never used outside tests). */
+const TEST_SECRETS = {
+  SIPEDGE_NONCE_SECRET: 'test-nonce-secret-0123456789abcdef',
+  SIPEDGE_OPERATOR_TOKEN: 'test-operator-token',
+  SIPEDGE_MEDIA_SECRET: 'test-media-secret-0123456789abcdef',
+};
+// wrangler checks the required secrets against the environment when the workers project reads
+// wrangler.toml; without them it warns once per test file.
+for (const [name, value] of Object.entries(TEST_SECRETS)) process.env[name] ??= value;
+
 // Two kinds of tests:
 // - `node`: the SIP core, the media node, and integration tests that start the edge in Miniflare
 //   and drive it with real peers (sipp, Kamailio, baresip, Chromium) over real sockets.
@@ -23,13 +33,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             // The secrets wrangler.toml requires, with test values.
-            miniflare: {
-              bindings: {
-                SIPEDGE_NONCE_SECRET: 'test-nonce-secret-0123456789abcdef',
-                SIPEDGE_OPERATOR_TOKEN: 'test-operator-token',
-                SIPEDGE_MEDIA_SECRET: 'test-media-secret-0123456789abcdef',
-              },
-            },
+            miniflare: { bindings: TEST_SECRETS },
           }),
         ],
         test: {
