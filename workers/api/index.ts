@@ -10,6 +10,7 @@ import { mediaNodes } from './media-nodes.ts';
 import { operatorAuth } from './operator-auth.ts';
 import { pbxLinks } from './pbx-links.ts';
 import { problemResponse } from './problem.ts';
+import { usersImport } from './users-import.ts';
 import { users } from './users.ts';
 
 const log = createLogger({ component: 'api' });
@@ -19,6 +20,7 @@ export const api = new Hono<{ Bindings: Env }>();
 // Before the operator token: media nodes sign their requests instead (its GET listing checks the token itself).
 api.route('/media-nodes', mediaNodes);
 api.use('*', operatorAuth());
+api.route('/users/import', usersImport);
 api.route('/users', users);
 api.route('/pbx-links', pbxLinks);
 

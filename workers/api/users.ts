@@ -24,7 +24,7 @@ export const usernameSchema = z
   .string()
   .regex(/^[A-Za-z0-9+][A-Za-z0-9._+-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_", "-" or "+", not starting with ".", "_" or "-"');
 
-const putUserSchema = z.strictObject({
+export const putUserSchema = z.strictObject({
   password: z.string().min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters'),
   displayName: z
     .string()
