@@ -5,6 +5,7 @@
  *   GET /sip      SIP over WebSocket (RFC 7118), one URL for every user: each WebSocket gets its
  *                 own SipConnection object, which hands each message to the SipUser object of its
  *                 address-of-record
+ *   GET /sip/<user>  the same, landing directly in that user's SipUser object (workers/connection/user-socket.ts)
  *   /api/v1/...   the operator API (workers/api/)
  */
 import { Hono } from 'hono';
@@ -12,6 +13,7 @@ import { VERSION } from '../shared/version.ts';
 import { api, problemNotFound, problemOnError } from './api/index.ts';
 import { problemResponse } from './api/problem.ts';
 import { checkSipUpgrade } from './connection/websocket-upgrade.ts';
+import { userSocketEntry } from './connection/user-socket.ts';
 
 export { SipConnection } from './connection/sip-connection.ts';
 export { MediaFleet } from './media/media-fleet.ts';
@@ -34,6 +36,9 @@ app.get('/sip', (c) => {
 app.all('/sip', () =>
   problemResponse({ status: 405, title: 'Method Not Allowed', detail: '/sip takes only GET with a WebSocket upgrade' }, { Allow: 'GET' }),
 );
+
+// The per-user form: the WebSocket lands in the user's SipUser object, no SipConnection hop.
+app.all('/sip/:user', (c) => userSocketEntry(c.req.raw, c.req.param('user'), c.env));
 
 app.route('/api/v1', api);
 app.notFound(problemNotFound);

@@ -15,11 +15,14 @@ import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
 import type { SipMessage } from '../../shared/message/index.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { Flow } from '../sip/flow.ts';
+import type { SipUser } from '../user/sip-user.ts';
 import { encodeForWebSocket } from '../sip/wire.ts';
 import { handleWebSocketMessage } from './connection-handler.ts';
 
 export class SipConnection extends DurableObject<Env> {
   readonly #log: Logger;
+  /** The SipUser stubs this socket talks to (usually one): `idFromName` hashes the name, so once per AOR, not per message. */
+  readonly #users = new Map<string, DurableObjectStub<SipUser>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -100,7 +103,12 @@ export class SipConnection extends DurableObject<Env> {
     }
   }
 
-  #user(aor: string) {
-    return this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
+  #user(aor: string): DurableObjectStub<SipUser> {
+    let stub = this.#users.get(aor);
+    if (stub === undefined) {
+      stub = this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
+      this.#users.set(aor, stub);
+    }
+    return stub;
   }
 }

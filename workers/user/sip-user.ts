@@ -4,8 +4,10 @@
  * says which half owns what), and the messages waiting for it.
  *
  * Messages from devices arrive over RPC from SipConnection objects (`receiveRequest` returns the
- * response to send back on the same flow, when there is one at once); the object reaches a device
- * through the flow of its binding (`SipConnection.deliver`, by connection id), and the other party
+ * response to send back on the same flow, when there is one at once), or on a WebSocket the object
+ * holds itself: one opened on the per-user URL `/sip/<user>` (`workers/connection/user-socket.ts`),
+ * which costs no object hop. The object reaches a device through the flow of its binding (its own
+ * socket, `SipConnection.deliver`, or the holding SipUser's `deliverOnFlow`), and the other party
  * of a call or message through that user's object (`offerCall`, `callEvent`, `receiveMessage`).
  *
  * Thin by design (STYLE.md): each handler delegates to `UserCore` and catches and logs. Time comes
@@ -13,8 +15,11 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
+import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
 import { createResponse, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import type { HalfCall } from '../call/call-half.ts';
+import { handleWebSocketMessage } from '../connection/connection-handler.ts';
+import { USER_SOCKET_AOR_HEADER, userSocketFlowId, userSocketHolder, type UserSocketAttachment } from '../connection/user-socket.ts';
 import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { MessageOutcome, PageMessage } from '../message/page-message.ts';
@@ -36,9 +41,14 @@ export class SipUser extends DurableObject<Env> {
   readonly #log: Logger;
   /** One stub per peer: calls on one stub arrive in the order they were made. */
   readonly #peers = new Map<string, UserPeer>();
+  /** Stubs of other AORs whose messages arrive on this object's sockets. */
+  readonly #users = new Map<string, DurableObjectStub<SipUser>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    // RFC 5626 §4.4.1 on the sockets this object holds (`/sip/<user>`): the runtime answers a
+    // CRLFCRLF ping with CRLF without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
     this.store = new UserStore(ctx.storage.sql);
     this.#log = createLogger({ object: 'SipUser' });
     this.core = new UserCore({
@@ -48,7 +58,7 @@ export class SipUser extends DurableObject<Env> {
       store: this.store,
       now: () => this.clock.now(),
       nonceSecret: () => env.SIPEDGE_NONCE_SECRET,
-      deliver: (connectionId, wire) => env.SIP_CONNECTION.get(env.SIP_CONNECTION.idFromString(connectionId)).deliver(wire),
+      deliver: (connectionId, wire) => this.#deliver(connectionId, wire),
       peer: (aor) => this.#peer(aor),
       alarm: {
         get: () => ctx.storage.getAlarm(),
@@ -56,6 +66,73 @@ export class SipUser extends DurableObject<Env> {
         clear: () => ctx.storage.deleteAlarm(),
       },
     });
+  }
+
+  /**
+   * A WebSocket on the per-user URL `/sip/<user>`, checked and passed on by the Worker
+   * (`userSocketEntry`), which names this object's AOR in a header.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const aor = request.headers.get(USER_SOCKET_AOR_HEADER);
+    if (aor === null || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('a SipUser object takes only WebSockets the Worker passes on', { status: 400 });
+    }
+    const pair = new WebSocketPair();
+    const client = pair[0];
+    const server = pair[1];
+    const connectionId = userSocketFlowId(this.ctx.id.toString(), randomTag());
+    const flow: Flow = {
+      connectionId,
+      transport: new URL(request.url).protocol === 'https:' ? 'WSS' : 'WS',
+      remoteAddress: request.headers.get('CF-Connecting-IP') ?? '',
+      openedAt: Date.now(),
+    };
+    // The tag finds the socket again by its flow (`#deliver`); the attachment survives hibernation.
+    this.ctx.acceptWebSocket(server, [connectionId]);
+    const attachment: UserSocketAttachment = { flow, aor };
+    server.serializeAttachment(attachment);
+    this.#log.info('sip.flow.opened', { aor, flow: connectionId, transport: flow.transport, remote: flow.remoteAddress });
+    // RFC 7118 §4.1: the server echoes the one subprotocol it picked.
+    return new Response(null, { status: 101, webSocket: client, headers: { 'Sec-WebSocket-Protocol': 'sip' } });
+  }
+
+  /** A message on a socket this object holds: as a SipConnection does, but this AOR's requests stay here. */
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      const { flow, aor: own } = ws.deserializeAttachment() as UserSocketAttachment;
+      await handleWebSocketMessage(message, {
+        domain: this.env.SIPEDGE_DOMAIN,
+        flow,
+        log: this.#log,
+        send: (data) => ws.send(data),
+        forwardRequest: (aor, request, from) => (aor === own ? this.receiveRequest(aor, request, from) : this.#userStub(aor).receiveRequest(aor, request, from)),
+        forwardResponse: (aor, response, from) => (aor === own ? this.receiveResponse(aor, response, from) : this.#userStub(aor).receiveResponse(aor, response, from)),
+      });
+    } catch (error) {
+      this.#log.error('sip.connection.message-failed', errorFields(error));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> {
+    // As on `/sip`: bindings over this flow stay until they expire or the device re-registers.
+    this.#log.info('sip.flow.closed', { code, reason, wasClean });
+    try {
+      ws.close(code, reason);
+    } catch {
+      // Already closed by the runtime's automatic close reply.
+    }
+  }
+
+  override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
+    this.#log.warn('sip.flow.error', errorFields(error));
+  }
+
+  /**
+   * RPC from another SipUser: sends `wire` on flow `connectionId`, a socket this object holds.
+   * False when it is gone (RFC 5626 §5.3: the flow has failed).
+   */
+  async deliverOnFlow(connectionId: string, wire: string): Promise<boolean> {
+    return this.#sendOnOwnSocket(connectionId, wire);
   }
 
   /** RPC from a SipConnection: a request of (or for) this AOR. Resolves to the response to send at once, if any. */
@@ -178,6 +255,36 @@ export class SipUser extends DurableObject<Env> {
     } catch (error) {
       this.#log.warn('sip-user.trace-failed', errorFields(error));
     }
+  }
+
+  /** Sends on a flow: a socket of this object, one another SipUser holds, or a SipConnection's. */
+  #deliver(connectionId: string, wire: string): Promise<boolean> {
+    const holder = userSocketHolder(connectionId);
+    if (holder === undefined) return this.env.SIP_CONNECTION.get(this.env.SIP_CONNECTION.idFromString(connectionId)).deliver(wire);
+    if (holder === this.ctx.id.toString()) return Promise.resolve(this.#sendOnOwnSocket(connectionId, wire));
+    return this.env.SIP_USER.get(this.env.SIP_USER.idFromString(holder)).deliverOnFlow(connectionId, wire);
+  }
+
+  #sendOnOwnSocket(connectionId: string, wire: string): boolean {
+    const ws = this.ctx.getWebSockets(connectionId)[0];
+    if (ws === undefined || ws.readyState !== WebSocket.READY_STATE_OPEN) return false;
+    try {
+      ws.send(wire);
+      return true;
+    } catch (error) {
+      this.#log.info('sip.flow.send-failed', errorFields(error));
+      return false;
+    }
+  }
+
+  /** The object of another AOR, for messages of that AOR on a socket of this object. */
+  #userStub(aor: string): DurableObjectStub<SipUser> {
+    let stub = this.#users.get(aor);
+    if (stub === undefined) {
+      stub = this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
+      this.#users.set(aor, stub);
+    }
+    return stub;
   }
 
   #peer(aor: string): UserPeer {
