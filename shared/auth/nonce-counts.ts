@@ -59,14 +59,21 @@ export function checkNonceCount(counts: NonceCounts, nonce: string, issuedAt: nu
 export function recordNonceCount(counts: NonceCounts, nonce: string, nc: number, expiresAt: number, issuedAt: number): NonceCounts {
   const previous = entryOf(counts, nonce);
   if (previous !== undefined && previous.nc >= nc) return counts;
-  const nonces = { ...counts.nonces, [nonce]: { nc, expiresAt, issuedAt } };
-  const names = Object.keys(nonces);
-  if (names.length <= MAX_TRACKED_NONCES) return { since: counts.since, nonces };
-  const byAge = names.sort((a, b) => (nonces[a]?.issuedAt ?? 0) - (nonces[b]?.issuedAt ?? 0));
+  const nonces: Record<string, NonceCountEntry> = { ...counts.nonces, [nonce]: { nc, expiresAt, issuedAt } };
+  let size = Object.keys(nonces).length;
   let since = counts.since;
-  for (const name of byAge.slice(0, names.length - MAX_TRACKED_NONCES)) {
-    since = Math.max(since, (nonces[name]?.issuedAt ?? 0) + 1);
-    delete nonces[name];
+  // Usually one entry over: a linear scan for the oldest beats sorting on every request.
+  while (size > MAX_TRACKED_NONCES) {
+    let oldest: string | undefined;
+    let oldestIssuedAt = Infinity;
+    for (const name in nonces) {
+      const issued = nonces[name]?.issuedAt ?? 0;
+      if (issued < oldestIssuedAt) [oldest, oldestIssuedAt] = [name, issued];
+    }
+    if (oldest === undefined) break;
+    since = Math.max(since, oldestIssuedAt + 1);
+    delete nonces[oldest];
+    size--;
   }
   return { since, nonces };
 }
