@@ -42,7 +42,10 @@ export interface LoadTarget {
   readonly users: number;
 }
 
-export type Phase = 'registering' | 'all-registered' | 'hold-done' | 'summary';
+/** `traffic`: the MESSAGE or call loop starts (call mode logs `placing ...`; message mode has no such line, so its `opening ...` line, before 20 connects and REGISTERs, marks it). */
+export type Phase = 'registering' | 'traffic' | 'all-registered' | 'hold-done' | 'summary';
+
+export type LoadgenMode = 'register' | 'hold' | 'message' | 'call';
 
 export interface LoadgenResult {
   readonly summary: Readonly<Record<string, unknown>>;
@@ -54,10 +57,11 @@ export interface LoadgenResult {
 }
 
 /**
- * Runs `node loadgen.mjs <mode> ...args` against `target`. `onPhase` is called synchronously when
+ * Runs `node loadgen.mjs <mode> ...args` against `target` (`args` come last, so they may override
+ * `--users`). `onPhase` is called synchronously when
  * the line that marks a phase arrives.
  */
-export function runLoadgen(mode: 'register' | 'hold', args: readonly string[], target: LoadTarget, onPhase: (phase: Phase) => void): Promise<LoadgenResult> {
+export function runLoadgen(mode: LoadgenMode, args: readonly string[], target: LoadTarget, onPhase: (phase: Phase) => void): Promise<LoadgenResult> {
   const argv = [
     '--import', WS_FALLBACK,
     LOADGEN, mode,
@@ -89,6 +93,7 @@ export function runLoadgen(mode: 'register' | 'hold', args: readonly string[], t
     tail.push(line);
     if (tail.length > 8) tail.shift();
     if (line.startsWith('running ')) onPhase('registering');
+    else if (line.startsWith('placing ') || (mode === 'message' && line.startsWith('opening '))) onPhase('traffic');
     else if (line.startsWith('ALL_REGISTERED')) onPhase('all-registered');
     else if (line.startsWith('HOLD_DONE')) onPhase('hold-done');
   });

@@ -17,7 +17,7 @@ export interface Latency {
   readonly max: number | undefined;
 }
 
-function latencyAt(summary: Readonly<Record<string, unknown>>, key: string): Latency {
+export function latencyAt(summary: Readonly<Record<string, unknown>>, key: string): Latency {
   return {
     n: numberAt(summary, key, 'n') ?? 0,
     p50: numberAt(summary, key, 'p50'),
@@ -28,15 +28,15 @@ function latencyAt(summary: Readonly<Record<string, unknown>>, key: string): Lat
 }
 
 /** CPU seconds per role, summed over that role's processes. */
-type CpuByRole = Record<string, number>;
+export type CpuByRole = Record<string, number>;
 
-function cpuByRole(processes: readonly ServerProcess[]): CpuByRole {
+export function cpuByRole(processes: readonly ServerProcess[]): CpuByRole {
   const byRole: CpuByRole = {};
   for (const { role, pid } of processes) byRole[role] = (byRole[role] ?? 0) + cpuSeconds(pid);
   return byRole;
 }
 
-function cpuDelta(before: CpuByRole, after: CpuByRole): CpuByRole {
+export function cpuDelta(before: CpuByRole, after: CpuByRole): CpuByRole {
   const delta: CpuByRole = {};
   for (const role of new Set([...Object.keys(before), ...Object.keys(after)])) delta[role] = round((after[role] ?? 0) - (before[role] ?? 0), 3);
   return delta;
@@ -138,7 +138,7 @@ export async function registerLevel(target: Target, level: Level): Promise<Level
   };
 }
 
-function noteFor(result: LoadgenResult): string | undefined {
+export function noteFor(result: LoadgenResult): string | undefined {
   const error = result.summary.error;
   if (typeof error === 'string') return `${error}; loadgen said: ${result.stderrTail.join(' | ')}`;
   if (result.exitCode !== 0) return `loadgen exited ${result.exitCode}: ${result.stderrTail.join(' | ')}`;

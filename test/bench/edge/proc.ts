@@ -147,6 +147,18 @@ export function portInUse(port: number): boolean {
   return false;
 }
 
+/** True when some socket on this machine is bound to UDP `port` (rtpengine's fixed control port). */
+export function udpPortInUse(port: number): boolean {
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    const text = readText(table) ?? '';
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local !== undefined && Number.parseInt(local.slice(local.indexOf(':') + 1), 16) === port) return true;
+    }
+  }
+  return false;
+}
+
 /** 1-, 5- and 15-minute load averages. */
 export function loadAverage(): [number, number, number] {
   const parts = (readText('/proc/loadavg') ?? '0 0 0').split(' ').map(Number);

@@ -5,11 +5,23 @@
 import type { HoldResult, LevelResult } from './measure.ts';
 import { round } from './measure.ts';
 import type { Memory } from './proc.ts';
+import type { CallResult, MessageResult } from './traffic.ts';
 
 export interface LevelOutcome {
   readonly connections: number;
   readonly result?: LevelResult;
   /** Why the level was not run for this target. */
+  readonly skipped?: string;
+}
+
+export interface MessageOutcome {
+  readonly result?: MessageResult;
+  readonly skipped?: string;
+}
+
+export interface CallOutcome {
+  readonly callers: number;
+  readonly result?: CallResult;
   readonly skipped?: string;
 }
 
@@ -19,6 +31,10 @@ export interface TargetReport {
   readonly domain: string;
   readonly levels: readonly LevelOutcome[];
   readonly hold: HoldResult | undefined;
+  readonly message: MessageOutcome | undefined;
+  readonly calls: readonly CallOutcome[];
+  /** The callee user and what it counted (INVITEs answered, ACKs, BYEs). */
+  readonly callee: { readonly user: string; readonly counts: Readonly<Record<string, number>> } | undefined;
   readonly extra: Readonly<Record<string, unknown>>;
 }
 
@@ -32,6 +48,10 @@ export interface BenchReport {
     readonly node: string;
   };
   readonly loadgen: { readonly path: string; readonly ws: string; readonly processes: number };
+  /** Which parts ran: `register` (levels + hold), `message`, `call`. */
+  readonly parts: readonly string[];
+  /** How the reference was set up for these parts, and anything measured one-sided. */
+  readonly notes: readonly string[];
   readonly sipedge: TargetReport;
   readonly kamailio: TargetReport | undefined;
   /** Why Kamailio was not measured. */
@@ -99,6 +119,15 @@ export function renderTable(report: BenchReport): string {
     out.push(`!!! REFERENCE NOT AVAILABLE: Kamailio was not measured (${report.referenceUnavailable ?? 'unknown reason'}).`);
     out.push('!!! sipedge figures only; no ratios. BENCHMARKS.md has older Kamailio figures, not comparable side by side.');
   }
+  for (const note of report.notes) out.push(`note        ${note}`);
+  if (report.parts.includes('register')) renderRegister(out, report);
+  renderTraffic(out, report);
+  return out.join('\n');
+}
+
+function renderRegister(out: string[], report: BenchReport): void {
+  const edge = report.sipedge;
+  const kam = report.kamailio;
   out.push('');
   out.push('REGISTER -> 401 -> REGISTER (MD5 digest, qop=auth) -> 200, looped on each connection; latency = first REGISTER sent to 200');
   out.push('CPU us = server CPU per registration from /proc (sipedge: its workerd process(es); Kamailio: all its processes)');
@@ -173,7 +202,86 @@ export function renderTable(report: BenchReport): string {
       out.push(`  ${target.name} hold: memory by process at start / registered / end of idle: ${memoryLine(hold)}; settled in ${hold.settleS} s${errors}${note}`);
     }
   }
-  return out.join('\n');
+}
+
+function cpuSplit(byRole: Readonly<Record<string, number>>, unit: string): string {
+  return Object.entries(byRole).map(([role, value]) => `${role} ${fmt(value, unit === 'ms' ? 2 : 0)} ${unit}`).join(', ');
+}
+
+function renderTraffic(out: string[], report: BenchReport): void {
+  const edge = report.sipedge;
+  const kam = report.kamailio;
+  const sideWidth = SIDE.reduce((a, b) => a + b + 1, -1);
+  const notMeasured = (outcome: { readonly skipped?: string } | undefined): string =>
+    (kam === undefined ? 'not measured' : outcome?.skipped === undefined ? 'not run' : 'skipped').padStart(sideWidth);
+
+  if (report.parts.includes('message')) {
+    const e = edge.message?.result;
+    const k = kam?.message?.result;
+    const side = (r: MessageResult | undefined, outcome: MessageOutcome | undefined): string =>
+      r === undefined ? notMeasured(outcome) : cells([fmt(r.msgPerS), fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p99), fmt(r.cpuPerMsgUs), fmt(r.failed)], SIDE);
+    out.push('');
+    out.push('MESSAGE between pairs of registered WebSocket users: MESSAGE -> 407 -> MESSAGE (digest) -> 200 relayed from the receiver, looped per pair;');
+    out.push('latency = first MESSAGE sent to 200; CPU us = server CPU per message (window includes opening and registering the pairs)');
+    out.push(`${'pairs'.padStart(5)} | ${'sipedge'.padEnd(sideWidth)} | ${'Kamailio'.padEnd(sideWidth)} | ${'sipedge / Kamailio'.padEnd(RATIO.reduce((a, b) => a + b + 1, -1))}`);
+    out.push(`${''.padStart(5)} | ${cells(['msg/s', 'p50 ms', 'p99 ms', 'CPU us', 'failed'], SIDE)} | ${cells(['msg/s', 'p50 ms', 'p99 ms', 'CPU us', 'failed'], SIDE)} | ${cells(['msg/s', 'p50', 'p99', 'CPU'], RATIO)}`);
+    const ratios = [ratio(e?.msgPerS, k?.msgPerS), ratio(e?.latencyMs.p50, k?.latencyMs.p50), ratio(e?.latencyMs.p99, k?.latencyMs.p99), ratio(e?.cpuPerMsgUs, k?.cpuPerMsgUs)].map(fmtRatio);
+    const pairs = e?.pairs ?? k?.pairs ?? 0;
+    out.push(`${String(pairs).padStart(5)} | ${e === undefined ? 'not run'.padStart(sideWidth) : side(e, edge.message)} | ${side(k, kam?.message)} | ${cells(ratios, RATIO)}`);
+    for (const target of [edge, kam]) {
+      const outcome = target?.message;
+      if (target === undefined || outcome === undefined) continue;
+      const r = outcome.result;
+      if (r === undefined) {
+        out.push(`  ${target.name} message: ${outcome.skipped ?? 'not run'}`);
+        continue;
+      }
+      const errors = Object.keys(r.errors).length > 0 ? `; errors ${JSON.stringify(r.errors)}` : '';
+      out.push(
+        `  ${target.name} message: load ${r.loadAverage1.toFixed(2)}, machine ${(r.machineBusy * 100).toFixed(0)} % busy, ${r.ok}/${r.attempted} in ${r.elapsedS.toFixed(1)} s, ` +
+          `${r.received} delivered, ${r.authChallenges} challenged, loadgen ${r.loadgenCpuS.toFixed(1)} s CPU; per msg: ${cpuSplit(r.cpuPerMsgUsByRole, 'us')}; settled in ${r.settleS} s${errors}${r.note === undefined ? '' : `; ${r.note}`}`,
+      );
+    }
+  }
+
+  if (report.parts.includes('call')) {
+    const CALL = [7, 8, 8, 8, 7];
+    const callWidth = CALL.reduce((a, b) => a + b + 1, -1);
+    const side = (r: CallResult | undefined, outcome: CallOutcome | undefined, other: boolean): string =>
+      r === undefined
+        ? (other && kam === undefined ? 'not measured' : outcome?.skipped === undefined ? 'not run' : 'skipped').padStart(callWidth)
+        : cells([fmt(r.callsPerS), fmtMs(r.inviteTo200Ms.p50), fmtMs(r.inviteTo200Ms.p99), fmt(r.cpuPerCallMs, 2), fmt(r.failed)], CALL);
+    out.push('');
+    out.push('Call set-ups between two registered WebSocket users: INVITE (WebRTC offer) -> 407 -> ACK, INVITE (digest) -> 100/180/200 (WebRTC answer)');
+    out.push(`-> ACK -> BYE -> 200, looped per caller; callee = test/bench/edge/callee.ts (${edge.callee?.user ?? kam?.callee?.user ?? '-'}, one WebSocket, auto-answer)`);
+    out.push('latency = first INVITE sent to 200; CPU ms = server CPU per call (sipedge: workerd; Kamailio: kamailio + rtpengine, split below)');
+    out.push(`${'calls'.padStart(5)} | ${'sipedge'.padEnd(callWidth)} | ${'Kamailio'.padEnd(callWidth)} | ${'sipedge / Kamailio'.padEnd(RATIO.reduce((a, b) => a + b + 1, -1))}`);
+    out.push(`${'c'.padStart(5)} | ${cells(['calls/s', 'p50 ms', 'p99 ms', 'CPU ms', 'failed'], CALL)} | ${cells(['calls/s', 'p50 ms', 'p99 ms', 'CPU ms', 'failed'], CALL)} | ${cells(['calls/s', 'p50', 'p99', 'CPU'], RATIO)}`);
+    for (const outcome of edge.calls) {
+      const other = kam?.calls.find((c) => c.callers === outcome.callers);
+      const e = outcome.result;
+      const k = other?.result;
+      const ratios = [ratio(e?.callsPerS, k?.callsPerS), ratio(e?.inviteTo200Ms.p50, k?.inviteTo200Ms.p50), ratio(e?.inviteTo200Ms.p99, k?.inviteTo200Ms.p99), ratio(e?.cpuPerCallMs, k?.cpuPerCallMs)].map(fmtRatio);
+      out.push(`${String(outcome.callers).padStart(5)} | ${side(e, outcome, false)} | ${side(k, other, true)} | ${cells(ratios, RATIO)}`);
+    }
+    for (const target of [edge, kam]) {
+      if (target === undefined) continue;
+      for (const outcome of target.calls) {
+        const r = outcome.result;
+        if (r === undefined) {
+          out.push(`  ${target.name} c${outcome.callers}: ${outcome.skipped ?? 'not run'}`);
+          continue;
+        }
+        const errors = Object.keys(r.errors).length > 0 ? `; errors ${JSON.stringify(r.errors)}` : '';
+        out.push(
+          `  ${target.name} c${r.callers}: load ${r.loadAverage1.toFixed(2)}, machine ${(r.machineBusy * 100).toFixed(0)} % busy, ${r.ok}/${r.attempted} in ${r.elapsedS.toFixed(1)} s, ` +
+            `BYE ok ${r.byeOk}, ${r.authChallenges} challenged, WebRTC answers ${r.answerSdpWebrtc}; INVITE->180 p50 ${fmtMs(r.inviteTo180Ms.p50)} ms, BYE->200 p50/p99 ${fmtMs(r.byeTo200Ms.p50)}/${fmtMs(r.byeTo200Ms.p99)} ms; ` +
+            `loadgen ${r.loadgenCpuS.toFixed(1)} s, callee ${r.calleeCpuS === undefined ? '-' : r.calleeCpuS.toFixed(1)} s CPU; per call: ${cpuSplit(r.cpuPerCallMsByRole, 'ms')}; settled in ${r.settleS} s${errors}${r.note === undefined ? '' : `; ${r.note}`}`,
+        );
+      }
+      if (target.callee !== undefined) out.push(`  ${target.name} callee ${target.callee.user}: ${JSON.stringify(target.callee.counts)}`);
+    }
+  }
 }
 
 /** How the edge ran, from the roles its processes were measured under. */
@@ -231,6 +339,24 @@ export function renderJson(report: BenchReport): string {
         registered: ratio(report.sipedge.hold?.perSocketKiB.registered?.pssKiB, kam.hold?.perSocketKiB.registered?.pssKiB),
         idle: ratio(report.sipedge.hold?.perSocketKiB.idle?.pssKiB, kam.hold?.perSocketKiB.idle?.pssKiB),
       },
+      message: (() => {
+        const e = report.sipedge.message?.result;
+        const k = kam.message?.result;
+        return e === undefined || k === undefined
+          ? undefined
+          : { msgPerS: ratio(e.msgPerS, k.msgPerS), p50: ratio(e.latencyMs.p50, k.latencyMs.p50), p99: ratio(e.latencyMs.p99, k.latencyMs.p99), cpuPerMsg: ratio(e.cpuPerMsgUs, k.cpuPerMsgUs) };
+      })(),
+      calls: report.sipedge.calls.map((outcome) => {
+        const e = outcome.result;
+        const k = kam.calls.find((c) => c.callers === outcome.callers)?.result;
+        return {
+          callers: outcome.callers,
+          callsPerS: ratio(e?.callsPerS, k?.callsPerS),
+          p50: ratio(e?.inviteTo200Ms.p50, k?.inviteTo200Ms.p50),
+          p99: ratio(e?.inviteTo200Ms.p99, k?.inviteTo200Ms.p99),
+          cpuPerCall: ratio(e?.cpuPerCallMs, k?.cpuPerCallMs),
+        };
+      }),
     };
   return JSON.stringify({
     bench: 'edge',

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { startEdge } from '../../../workers/local/edge-runner.ts';
 import type { LoadTarget } from './loadgen.ts';
 import { RIG_DIR } from './loadgen.ts';
-import { descendants, isAlive, listenerOf, portInUse, processName } from './proc.ts';
+import { descendants, isAlive, listenerOf, portInUse, processName, udpPortInUse } from './proc.ts';
 
 export interface ServerProcess {
   /** What the process does, e.g. `workerd (worker)`; CPU and memory are reported per role. */
@@ -124,18 +124,24 @@ export const KAMAILIO_BINARY = '/usr/sbin/kamailio';
 const KAMAILIO_WS_PORT = 8080;
 const KAMAILIO_SIP_PORT = 5060;
 
+/** Why the reference cannot run here; `busy` when only a fixed port is taken (worth waiting for). */
+export interface Unavailable {
+  readonly reason: string;
+  readonly busy: boolean;
+}
+
 /** Why the reference cannot run here, or undefined when it can. */
-export function kamailioUnavailable(): string | undefined {
+export function kamailioUnavailable(): Unavailable | undefined {
   try {
     accessSync(KAMAILIO_BINARY, constants.X_OK);
   } catch {
-    return `${KAMAILIO_BINARY} is not installed (apt-get install --no-install-recommends kamailio kamailio-websocket-modules)`;
+    return { reason: `${KAMAILIO_BINARY} is not installed (apt-get install --no-install-recommends kamailio kamailio-websocket-modules)`, busy: false };
   }
   for (const script of ['scripts/start-kamailio.sh', 'scripts/stop.sh', 'kamailio.cfg']) {
-    if (!existsSync(`${RIG_DIR}/${script}`)) return `the reference rig has no ${script} (looked in ${RIG_DIR})`;
+    if (!existsSync(`${RIG_DIR}/${script}`)) return { reason: `the reference rig has no ${script} (looked in ${RIG_DIR})`, busy: false };
   }
   for (const port of [KAMAILIO_WS_PORT, KAMAILIO_SIP_PORT]) {
-    if (portInUse(port)) return `port ${port} is taken (another Kamailio rig running?); the rig's config listens on it`;
+    if (portInUse(port)) return { reason: `port ${port} is taken (another Kamailio rig running?); the rig's config listens on it`, busy: true };
   }
   return undefined;
 }
@@ -146,9 +152,13 @@ export interface KamailioTarget extends Target {
   sharedMemoryUsedKiB(): Promise<number | undefined>;
 }
 
-export async function startKamailioTarget(options: { readonly runDir: string; readonly users: number }): Promise<KamailioTarget> {
+/**
+ * `args` go to kamailio through the rig's script, e.g. `-A WITH_CALLAUTH` (407 on initial INVITE
+ * and MESSAGE from local users, as the edge does; REGISTER is unaffected).
+ */
+export async function startKamailioTarget(options: { readonly runDir: string; readonly users: number; readonly args?: readonly string[] }): Promise<KamailioTarget> {
   const env = { ...process.env, RUN_DIR: options.runDir };
-  const started = await run('bash', [`${RIG_DIR}/scripts/start-kamailio.sh`], env);
+  const started = await run('bash', [`${RIG_DIR}/scripts/start-kamailio.sh`, ...(options.args ?? [])], env);
   const pidFile = `${options.runDir}/kamailio.pid`;
   const mainPid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : Number.NaN;
   if (started.code !== 0 || !Number.isInteger(mainPid) || !isAlive(mainPid)) {
@@ -174,6 +184,50 @@ export async function startKamailioTarget(options: { readonly runDir: string; re
     stop: async () => {
       const stopped = await run('bash', [`${RIG_DIR}/scripts/stop.sh`, 'kamailio'], env);
       if (stopped.code !== 0) process.stderr.write(`stop.sh kamailio: ${stopped.output}\n`);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- rtpengine
+
+const RTPENGINE_NG_PORT = 2223;
+
+/** Why the rig's rtpengine cannot start here, or undefined when it can. */
+export function rtpengineUnavailable(): Unavailable | undefined {
+  if (!existsSync(`${RIG_DIR}/scripts/start-rtpengine.sh`)) return { reason: `the reference rig has no scripts/start-rtpengine.sh (looked in ${RIG_DIR})`, busy: false };
+  try {
+    accessSync('/usr/bin/rtpengine', constants.X_OK);
+  } catch {
+    return { reason: '/usr/bin/rtpengine is not installed', busy: false };
+  }
+  if (udpPortInUse(RTPENGINE_NG_PORT)) return { reason: `UDP port ${RTPENGINE_NG_PORT} (rtpengine ng) is taken (another rig running?)`, busy: true };
+  return undefined;
+}
+
+export interface Rtpengine {
+  readonly process: ServerProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * The rig's rtpengine (`scripts/start-rtpengine.sh`, `rtpengine.conf`: ng on udp 127.0.0.1:2223), which
+ * kamailio.cfg asks to anchor the media of every INVITE with SDP; without it each call set-up would
+ * wait on rtpengine timeouts. Stopped by its pid file.
+ */
+export async function startRtpengine(runDir: string): Promise<Rtpengine> {
+  const env = { ...process.env, RUN_DIR: runDir };
+  const started = await run('bash', [`${RIG_DIR}/scripts/start-rtpengine.sh`], env);
+  const pidFile = `${runDir}/rtpengine.pid`;
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : Number.NaN;
+  if (started.code !== 0 || !Number.isInteger(pid) || !isAlive(pid)) {
+    await run('bash', [`${RIG_DIR}/scripts/stop.sh`, 'rtpengine'], env);
+    throw new Error(`the rig's start-rtpengine.sh failed (exit ${started.code}): ${started.output.trim().slice(-600)}`);
+  }
+  return {
+    process: { role: 'rtpengine', pid, core: true },
+    stop: async () => {
+      const stopped = await run('bash', [`${RIG_DIR}/scripts/stop.sh`, 'rtpengine'], env);
+      if (stopped.code !== 0) process.stderr.write(`stop.sh rtpengine: ${stopped.output}\n`);
     },
   };
 }
