@@ -16,7 +16,7 @@ import {
  * message (a Durable Object is single-threaded: one slow parse blocks every call of that user).
  *
  * Each case builds a pathological input at sizes n, 4n and 16n and takes the best of several
- * timings of each (the minimum is the measurement least disturbed by the other engineers' load on
+ * timings of each (the minimum is the measurement least disturbed by other load on
  * the two shared cores). A linear parser grows ~4x and ~16x; a quadratic one ~16x and ~256x. The
  * bound at 16n sits at the geometric mean of the two, 64x: linear cases measured 5-22x here (GC
  * and cache effects push some above 16x), and the one quadratic case found measured 135-230x.

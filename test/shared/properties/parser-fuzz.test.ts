@@ -78,8 +78,8 @@ function checkText(text: string): void {
 
 const FUZZ_RUNS = propertyRuns(100_000);
 /**
- * About 0.1 ms a case (measured: 100,000 cases in 10 s on an idle machine, 24 s with the other
- * engineers' load on the two cores), mostly the parse and fast-check's generation; about one
+ * About 0.1 ms a case (measured: 100,000 cases in 10 s on an idle machine, 24 s with other load on
+ * the two cores), mostly the parse and fast-check's generation; about one
  * damaged message in seven still parses and also goes through every typed view. The limit scales
  * with the run count so that a soak run (SIPEDGE_PROPERTY_RUNS=1000000) is not cut short.
  */

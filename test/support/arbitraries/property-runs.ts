@@ -17,7 +17,7 @@ export function propertyRuns(defaultRuns: number): number {
 
 /**
  * A test time limit for `runs` cases that each take about `msPerRun` on an idle machine: four
- * times that, for the other engineers' load on the shared cores, and never below vitest's 30 s.
+ * times that, for other load on the machine's cores, and never below vitest's 30 s.
  */
 export function propertyTimeout(runs: number, msPerRun: number): number {
   return Math.max(30_000, Math.ceil(runs * msPerRun * 4));
