@@ -6,6 +6,7 @@
  * call. Every statement is bound, never interpolated.
  */
 import type { HalfCall } from './call-half.ts';
+import { LazyTables } from '../sql/lazy-tables.ts';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS call_half (
   key TEXT PRIMARY KEY,
@@ -16,20 +17,16 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS call_half (
 
 export class CallStore {
   readonly #sql: SqlStorage;
-  #ready = false;
+  readonly #tables: LazyTables;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-  }
-
-  #exists(): boolean {
-    this.#ready ||= this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", 'call_half').toArray().length > 0;
-    return this.#ready;
+    this.#tables = new LazyTables(sql, SCHEMA, 'call_half');
   }
 
   loadAll(): Map<string, HalfCall> {
     const halves = new Map<string, HalfCall>();
-    if (!this.#exists()) return halves;
+    if (!this.#tables.exist()) return halves;
     for (const row of this.#sql.exec<{ key: string; state: string }>('SELECT key, state FROM call_half').toArray()) {
       halves.set(row.key, JSON.parse(row.state) as HalfCall);
     }
@@ -37,11 +34,7 @@ export class CallStore {
   }
 
   save(key: string, half: HalfCall, now: number): void {
-    if (!this.#exists()) {
-      this.#sql.exec(SCHEMA);
-      this.#ready = true;
-    }
-    this.#sql.exec(
+    this.#tables.write(
       'INSERT OR REPLACE INTO call_half (key, call_id, state, updated_at) VALUES (?, ?, ?, ?)',
       key,
       half.callId,
@@ -51,7 +44,7 @@ export class CallStore {
   }
 
   delete(key: string): void {
-    if (!this.#exists()) return;
+    if (!this.#tables.exist()) return;
     this.#sql.exec('DELETE FROM call_half WHERE key = ?', key);
   }
 }

@@ -5,6 +5,7 @@
  * user; statements are bound, never interpolated.
  */
 import type { PageMessage } from './page-message.ts';
+import { LazyTables } from '../sql/lazy-tables.ts';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS stored_message (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -33,32 +34,24 @@ export interface StoredMessage {
 
 export class MessageStore {
   readonly #sql: SqlStorage;
-  #ready = false;
+  readonly #tables: LazyTables;
   /** How many rows there are, once counted: a REGISTER then costs no read when there are none. */
   #count: number | undefined;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-  }
-
-  #exists(): boolean {
-    this.#ready ||= this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", 'stored_message').toArray().length > 0;
-    return this.#ready;
+    this.#tables = new LazyTables(sql, SCHEMA, 'stored_message');
   }
 
   count(): number {
-    this.#count ??= this.#exists() ? Number(this.#sql.exec('SELECT count(*) AS n FROM stored_message').one().n) : 0;
+    this.#count ??= this.#tables.exist() ? Number(this.#sql.exec('SELECT count(*) AS n FROM stored_message').one().n) : 0;
     return this.#count;
   }
 
   save(page: PageMessage): number {
-    if (!this.#exists()) {
-      this.#sql.exec(SCHEMA);
-      this.#ready = true;
-    }
     const before = this.count();
-    const row = this.#sql
-      .exec<{ id: number }>(
+    const row = this.#tables
+      .write<{ id: number }>(
         'INSERT INTO stored_message (sender_aor, from_value, to_value, content_type, body, received_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
         page.senderAor,
         page.from,
@@ -85,13 +78,13 @@ export class MessageStore {
   }
 
   delete(id: number): void {
-    if (!this.#exists()) return;
+    if (!this.#tables.exist()) return;
     const { rowsWritten } = this.#sql.exec('DELETE FROM stored_message WHERE id = ?', id);
     if (rowsWritten > 0 && this.#count !== undefined) this.#count = Math.max(0, this.#count - 1);
   }
 
   deleteAll(): void {
-    if (!this.#exists()) return;
+    if (!this.#tables.exist()) return;
     this.#sql.exec('DELETE FROM stored_message');
     this.#count = 0;
   }

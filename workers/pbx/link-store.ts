@@ -11,6 +11,7 @@
  */
 import type { LinkIdentity, PbxLinkConfig } from './link-config.ts';
 import type { RegistrationRecord } from './registration-record.ts';
+import { LazyTables } from '../sql/lazy-tables.ts';
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS link (
@@ -37,32 +38,19 @@ export interface StoredLink {
 
 export class LinkStore {
   readonly #sql: SqlStorage;
-  #schemaReady: boolean | undefined;
-  #rowsWritten = 0;
+  readonly #tables: LazyTables;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
+    this.#tables = new LazyTables(sql, SCHEMA, 'link');
   }
 
   get rowsWritten(): number {
-    return this.#rowsWritten;
-  }
-
-  #exists(): boolean {
-    this.#schemaReady ??= this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", 'link').toArray().length > 0;
-    return this.#schemaReady;
-  }
-
-  #write(query: string, ...bindings: (string | number | null)[]): void {
-    if (!this.#exists()) {
-      for (const statement of SCHEMA) this.#sql.exec(statement);
-      this.#schemaReady = true;
-    }
-    this.#rowsWritten += this.#sql.exec(query, ...bindings).rowsWritten;
+    return this.#tables.rowsWritten;
   }
 
   loadLink(): StoredLink | undefined {
-    if (!this.#exists()) return undefined;
+    if (!this.#tables.exist()) return undefined;
     const row = this.#sql.exec<LinkRow>('SELECT config, password, identity FROM link WHERE id = 1').toArray()[0];
     if (row === undefined) return undefined;
     return {
@@ -73,7 +61,7 @@ export class LinkStore {
   }
 
   saveLink(link: StoredLink, now: number): void {
-    this.#write(
+    this.#tables.write(
       `INSERT INTO link (id, link_id, config, password, identity, updated_at) VALUES (1, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET link_id = excluded.link_id, config = excluded.config, password = excluded.password,
          identity = excluded.identity, updated_at = excluded.updated_at`,
@@ -86,19 +74,19 @@ export class LinkStore {
   }
 
   loadRecord(): RegistrationRecord | undefined {
-    if (!this.#exists()) return undefined;
+    if (!this.#tables.exist()) return undefined;
     const row = this.#sql.exec<{ record: string }>('SELECT record FROM registration WHERE id = 1').toArray()[0];
     return row === undefined ? undefined : (JSON.parse(row.record) as RegistrationRecord);
   }
 
   saveRecord(record: RegistrationRecord): void {
-    this.#write('INSERT OR REPLACE INTO registration (id, record) VALUES (1, ?)', JSON.stringify(record));
+    this.#tables.write('INSERT OR REPLACE INTO registration (id, record) VALUES (1, ?)', JSON.stringify(record));
   }
 
   /** Forgets the link entirely (it was deleted). */
   deleteAll(): void {
-    if (!this.#exists()) return;
-    this.#write('DELETE FROM registration');
-    this.#write('DELETE FROM link');
+    if (!this.#tables.exist()) return;
+    this.#tables.write('DELETE FROM registration');
+    this.#tables.write('DELETE FROM link');
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Publication } from './publication.ts';
 import type { Subscription } from './subscription.ts';
+import { LazyTables } from '../sql/lazy-tables.ts';
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS subscription (
@@ -24,28 +25,16 @@ const SCHEMA = [
 
 export class PresenceStore {
   readonly #sql: SqlStorage;
-  #ready = false;
+  readonly #tables: LazyTables;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-  }
-
-  #exists(): boolean {
-    this.#ready ||= this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", 'subscription').toArray().length > 0;
-    return this.#ready;
-  }
-
-  #write(query: string, ...bindings: (string | number)[]): void {
-    if (!this.#exists()) {
-      for (const statement of SCHEMA) this.#sql.exec(statement);
-      this.#ready = true;
-    }
-    this.#sql.exec(query, ...bindings);
+    this.#tables = new LazyTables(sql, SCHEMA, 'subscription');
   }
 
   loadSubscriptions(): Map<string, Subscription> {
     const all = new Map<string, Subscription>();
-    if (!this.#exists()) return all;
+    if (!this.#tables.exist()) return all;
     for (const row of this.#sql.exec<{ key: string; state: string }>('SELECT key, state FROM subscription').toArray()) {
       all.set(row.key, JSON.parse(row.state) as Subscription);
     }
@@ -53,15 +42,15 @@ export class PresenceStore {
   }
 
   saveSubscription(subscription: Subscription): void {
-    this.#write('INSERT OR REPLACE INTO subscription (key, state, expires_at) VALUES (?, ?, ?)', subscription.key, JSON.stringify(subscription), subscription.expiresAt);
+    this.#tables.write('INSERT OR REPLACE INTO subscription (key, state, expires_at) VALUES (?, ?, ?)', subscription.key, JSON.stringify(subscription), subscription.expiresAt);
   }
 
   deleteSubscription(key: string): void {
-    if (this.#exists()) this.#write('DELETE FROM subscription WHERE key = ?', key);
+    if (this.#tables.exist()) this.#tables.write('DELETE FROM subscription WHERE key = ?', key);
   }
 
   loadPublications(): Publication[] {
-    if (!this.#exists()) return [];
+    if (!this.#tables.exist()) return [];
     return this.#sql
       .exec<{ etag: string; content_type: string; body: string; expires_at: number; updated_at: number }>(
         'SELECT etag, content_type, body, expires_at, updated_at FROM publication ORDER BY updated_at',
@@ -71,7 +60,7 @@ export class PresenceStore {
   }
 
   savePublication(publication: Publication): void {
-    this.#write(
+    this.#tables.write(
       'INSERT OR REPLACE INTO publication (etag, content_type, body, expires_at, updated_at) VALUES (?, ?, ?, ?, ?)',
       publication.etag,
       publication.contentType,
@@ -82,12 +71,12 @@ export class PresenceStore {
   }
 
   deletePublication(etag: string): void {
-    if (this.#exists()) this.#write('DELETE FROM publication WHERE etag = ?', etag);
+    if (this.#tables.exist()) this.#tables.write('DELETE FROM publication WHERE etag = ?', etag);
   }
 
   deleteAll(): void {
-    if (!this.#exists()) return;
-    this.#write('DELETE FROM subscription');
-    this.#write('DELETE FROM publication');
+    if (!this.#tables.exist()) return;
+    this.#tables.write('DELETE FROM subscription');
+    this.#tables.write('DELETE FROM publication');
   }
 }

@@ -5,6 +5,7 @@
  * interpolated.
  */
 import type { TraceRecord } from './trace-record.ts';
+import { LazyTables } from '../sql/lazy-tables.ts';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS trace_batch (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -28,27 +29,22 @@ interface Totals {
 
 export class TraceStore {
   readonly #sql: SqlStorage;
-  #ready = false;
+  readonly #tables: LazyTables;
   #totals: Totals | undefined;
-  #rowsWritten = 0;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
+    this.#tables = new LazyTables(sql, SCHEMA, 'trace_batch');
   }
 
   /** Rows written (inserted or deleted) by this instance: what the trace costs. */
   get rowsWritten(): number {
-    return this.#rowsWritten;
-  }
-
-  #exists(): boolean {
-    this.#ready ||= this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", 'trace_batch').toArray().length > 0;
-    return this.#ready;
+    return this.#tables.rowsWritten;
   }
 
   #load(): Totals {
     if (this.#totals !== undefined) return this.#totals;
-    if (!this.#exists()) this.#totals = { records: 0, bytes: 0 };
+    if (!this.#tables.exist()) this.#totals = { records: 0, bytes: 0 };
     else {
       const row = this.#sql.exec<{ records: number | null; bytes: number | null }>('SELECT sum(records) AS records, sum(bytes) AS bytes FROM trace_batch').one();
       this.#totals = { records: row.records ?? 0, bytes: row.bytes ?? 0 };
@@ -61,20 +57,16 @@ export class TraceStore {
     const first = batch[0];
     const last = batch[batch.length - 1];
     if (first === undefined || last === undefined) return;
-    if (!this.#exists()) {
-      this.#sql.exec(SCHEMA);
-      this.#ready = true;
-    }
     const totals = this.#load();
     const bytes = batch.reduce((sum, record) => sum + record.bytes, 0);
-    this.#rowsWritten += this.#sql.exec(
+    this.#tables.write(
       'INSERT INTO trace_batch (first_at, last_at, records, bytes, body) VALUES (?, ?, ?, ?, ?)',
       first.at,
       last.at,
       batch.length,
       bytes,
       JSON.stringify(batch),
-    ).rowsWritten;
+    );
     totals.records += batch.length;
     totals.bytes += bytes;
     this.#prune(bounds, now);
@@ -90,7 +82,7 @@ export class TraceStore {
       // The newest batch stays even when it alone is over a bound: the reader trims it.
       const tooMuch = (totals.records > bounds.maxRecords || totals.bytes > bounds.maxBytes) && batch !== stale[stale.length - 1];
       if (!tooOld && !tooMuch) break;
-      this.#rowsWritten += this.#sql.exec('DELETE FROM trace_batch WHERE id = ?', batch.id).rowsWritten;
+      this.#tables.write('DELETE FROM trace_batch WHERE id = ?', batch.id);
       totals.records -= batch.records;
       totals.bytes -= batch.bytes;
     }
@@ -98,7 +90,7 @@ export class TraceStore {
 
   /** Every stored record whose batch ended at or after `since`, oldest first. */
   read(since: number): TraceRecord[] {
-    if (!this.#exists()) return [];
+    if (!this.#tables.exist()) return [];
     return this.#sql
       .exec<{ body: string }>('SELECT body FROM trace_batch WHERE last_at >= ? ORDER BY id', since)
       .toArray()
@@ -106,8 +98,8 @@ export class TraceStore {
   }
 
   deleteAll(): void {
-    if (!this.#exists()) return;
-    this.#rowsWritten += this.#sql.exec('DELETE FROM trace_batch').rowsWritten;
+    if (!this.#tables.exist()) return;
+    this.#tables.write('DELETE FROM trace_batch');
     this.#totals = { records: 0, bytes: 0 };
   }
 }

@@ -12,6 +12,7 @@
 import type { Binding } from '../registrar/binding.ts';
 import type { Flow } from '../sip/flow.ts';
 import type { Account } from './account.ts';
+import { LazyTables } from '../sql/lazy-tables.ts';
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS account (
@@ -66,33 +67,20 @@ type BindingRow = {
 
 export class UserStore {
   readonly #sql: SqlStorage;
-  #schemaReady: boolean | undefined;
-  #rowsWritten = 0;
+  readonly #tables: LazyTables;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
+    this.#tables = new LazyTables(sql, SCHEMA, 'account');
   }
 
   /** Rows written by this instance so far. */
   get rowsWritten(): number {
-    return this.#rowsWritten;
-  }
-
-  #exists(): boolean {
-    this.#schemaReady ??= this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", 'account').toArray().length > 0;
-    return this.#schemaReady;
-  }
-
-  #write(query: string, ...bindings: (string | number | null)[]): void {
-    if (!this.#exists()) {
-      for (const statement of SCHEMA) this.#sql.exec(statement);
-      this.#schemaReady = true;
-    }
-    this.#rowsWritten += this.#sql.exec(query, ...bindings).rowsWritten;
+    return this.#tables.rowsWritten;
   }
 
   loadAccount(): Account | undefined {
-    if (!this.#exists()) return undefined;
+    if (!this.#tables.exist()) return undefined;
     const row = this.#sql.exec<AccountRow>('SELECT aor, username, display_name, ha1_md5, ha1_sha256 FROM account WHERE id = 1').toArray()[0];
     if (row === undefined) return undefined;
     return {
@@ -104,7 +92,7 @@ export class UserStore {
   }
 
   saveAccount(account: Account, now: number): void {
-    this.#write(
+    this.#tables.write(
       `INSERT INTO account (id, aor, username, display_name, ha1_md5, ha1_sha256, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET aor = excluded.aor, username = excluded.username, display_name = excluded.display_name,
          ha1_md5 = excluded.ha1_md5, ha1_sha256 = excluded.ha1_sha256, updated_at = excluded.updated_at`,
@@ -122,7 +110,7 @@ export class UserStore {
    * registrar then keeps a binding for at most the bound's slack longer than it should.
    */
   loadBindings(): Binding[] {
-    if (!this.#exists()) return [];
+    if (!this.#tables.exist()) return [];
     return this.#sql
       .exec<BindingRow>(
         'SELECT key, contact, instance, reg_id, outbound, flow, call_id, cseq, path, registered_at, expires_bound FROM binding ORDER BY registered_at, key',
@@ -145,7 +133,7 @@ export class UserStore {
   }
 
   saveBinding(binding: Binding): void {
-    this.#write(
+    this.#tables.write(
       `INSERT OR REPLACE INTO binding (key, contact, instance, reg_id, outbound, flow, call_id, cseq, path, registered_at, expires_bound)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       binding.key,
@@ -163,31 +151,31 @@ export class UserStore {
   }
 
   deleteBinding(key: string): void {
-    if (!this.#exists()) return;
-    this.#write('DELETE FROM binding WHERE key = ?', key);
+    if (!this.#tables.exist()) return;
+    this.#tables.write('DELETE FROM binding WHERE key = ?', key);
   }
 
   /** When a lock-out in force ends (ms), or undefined. */
   loadLockout(): number | undefined {
-    if (!this.#exists()) return undefined;
+    if (!this.#tables.exist()) return undefined;
     const row = this.#sql.exec<{ locked_until: number }>('SELECT locked_until FROM auth_lockout WHERE id = 1').toArray()[0];
     return row?.locked_until;
   }
 
   saveLockout(lockedUntil: number): void {
-    this.#write('INSERT OR REPLACE INTO auth_lockout (id, locked_until) VALUES (1, ?)', lockedUntil);
+    this.#tables.write('INSERT OR REPLACE INTO auth_lockout (id, locked_until) VALUES (1, ?)', lockedUntil);
   }
 
   clearLockout(): void {
-    if (!this.#exists()) return;
-    this.#write('DELETE FROM auth_lockout WHERE id = 1');
+    if (!this.#tables.exist()) return;
+    this.#tables.write('DELETE FROM auth_lockout WHERE id = 1');
   }
 
   /** Forgets the user entirely (the account was deleted). */
   deleteAll(): void {
-    if (!this.#exists()) return;
-    this.#write('DELETE FROM binding');
-    this.#write('DELETE FROM auth_lockout');
-    this.#write('DELETE FROM account');
+    if (!this.#tables.exist()) return;
+    this.#tables.write('DELETE FROM binding');
+    this.#tables.write('DELETE FROM auth_lockout');
+    this.#tables.write('DELETE FROM account');
   }
 }
