@@ -9,6 +9,7 @@ export const PEERS = {
   sipp: { binary: '/usr/bin/sipp', debianPackage: 'sip-tester' },
   kamailio: { binary: '/usr/sbin/kamailio', debianPackage: 'kamailio kamailio-tls-modules kamailio-websocket-modules' },
   chromium: { binary: '/usr/bin/chromium', debianPackage: 'chromium' },
+  baresip: { binary: '/usr/bin/baresip', debianPackage: 'baresip' },
 } as const;
 
 export type PeerName = keyof typeof PEERS;
