@@ -1,10 +1,32 @@
 /**
- * Operator authentication for `/api/v1`: `Authorization: Bearer <SIPEDGE_OPERATOR_TOKEN>` (RFC 6750).
- * A middleware factory (STYLE.md). The token is compared in constant time, through its SHA-256 so
- * that lengths do not leak either.
+ * Who is calling `/api/v1`: `Authorization: Bearer <token>` (RFC 6750), one of
+ * - the SIPEDGE_OPERATOR_TOKEN secret: the installation's first operator token, for the edge's own
+ *   domain (SIPEDGE_DOMAIN); the only one that may create tokens for other domains;
+ * - an operator token created through `POST /api/v1/tokens` (`api-token.ts`), for one domain;
+ * - a user token, created by an operator for one user: it opens `/api/v1/me/...` only.
+ * Middleware factories (STYLE.md): `authenticate` names the caller, the others say who may pass.
+ * The secret is compared in constant time, through its SHA-256 so that lengths do not leak either;
+ * created tokens are checked by their domain's Directory (`workers/directory/token-store.ts`).
  */
 import type { MiddlewareHandler } from 'hono';
+import { directoryOf } from '../directory/directory.ts';
+import { parseToken, secretDigest } from './api-token.ts';
 import { problemException } from './problem.ts';
+
+export interface Principal {
+  readonly kind: 'operator' | 'user';
+  readonly domain: string;
+  /** The token's id; `operator-secret` for the SIPEDGE_OPERATOR_TOKEN secret. */
+  readonly tokenId: string;
+  /** For a user token: whose. */
+  readonly username?: string;
+  /** The SIPEDGE_OPERATOR_TOKEN secret: may create tokens for any domain. */
+  readonly installation: boolean;
+}
+
+export const SECRET_TOKEN_ID = 'operator-secret';
+
+type AuthEnv = { Bindings: Env; Variables: { principal: Principal } };
 
 const encoder = new TextEncoder();
 
@@ -16,29 +38,80 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
-export function operatorAuth(): MiddlewareHandler<{ Bindings: Env }> {
+function unauthorized(detail: string, tokenSent: boolean): Error {
+  return problemException(
+    { status: 401, title: 'Unauthorized', detail },
+    // RFC 6750 §3: the challenge names the scheme (and the error, when a token was sent).
+    { 'WWW-Authenticate': tokenSent ? 'Bearer realm="sipedge", error="invalid_token"' : 'Bearer realm="sipedge"' },
+  );
+}
+
+function forbidden(detail: string): Error {
+  return problemException({ status: 403, title: 'Forbidden', detail });
+}
+
+async function principalOf(header: string, env: Env): Promise<Principal> {
+  const match = /^Bearer[ ]+([^ ]+)$/i.exec(header.trim());
+  if (match === null) throw unauthorized('send a token as Authorization: Bearer <token>', false);
+  const token = match[1] ?? '';
+  const parts = parseToken(token);
+  if (parts !== undefined) {
+    const found = await directoryOf(env, parts.domain).verifyToken(parts.id, await secretDigest(parts.secret));
+    if (found === null) throw unauthorized('the token is not valid: revoked, expired or mistyped', true);
+    return { kind: found.kind, domain: parts.domain, tokenId: found.id, installation: false, ...(found.username === undefined ? {} : { username: found.username }) };
+  }
+  const secret = env.SIPEDGE_OPERATOR_TOKEN;
+  if (typeof secret !== 'string' || secret.length === 0) {
+    throw problemException({
+      status: 503,
+      title: 'Operator API not configured',
+      detail: 'set the SIPEDGE_OPERATOR_TOKEN secret (wrangler secret put SIPEDGE_OPERATOR_TOKEN) to enable /api/v1',
+    });
+  }
+  if (!(await sameSecret(token, secret))) throw unauthorized('the operator token is not valid', true);
+  return { kind: 'operator', domain: env.SIPEDGE_DOMAIN, tokenId: SECRET_TOKEN_ID, installation: true };
+}
+
+async function ensurePrincipal(c: { get(key: 'principal'): Principal | undefined; set(key: 'principal', value: Principal): void; req: { header(name: string): string | undefined }; env: Env }): Promise<Principal> {
+  const known = c.get('principal');
+  if (known !== undefined) return known;
+  const principal = await principalOf(c.req.header('Authorization') ?? '', c.env);
+  c.set('principal', principal);
+  return principal;
+}
+
+/** Any valid token passes; the caller is `c.var.principal` from then on. */
+export function authenticate(): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    const expected = c.env.SIPEDGE_OPERATOR_TOKEN;
-    if (typeof expected !== 'string' || expected.length === 0) {
-      throw problemException({
-        status: 503,
-        title: 'Operator API not configured',
-        detail: 'set the SIPEDGE_OPERATOR_TOKEN secret (wrangler secret put SIPEDGE_OPERATOR_TOKEN) to enable /api/v1',
-      });
+    await ensurePrincipal(c);
+    await next();
+  };
+}
+
+/**
+ * An operator token passes. By default only one of the domain this edge serves (SIPEDGE_DOMAIN):
+ * users, PBX links, routes and media nodes are that domain's, and a token of another domain sees
+ * none of them. `anyDomain` is for what every domain has of its own (its tokens).
+ */
+export function operatorAuth(options: { readonly anyDomain?: boolean } = {}): MiddlewareHandler<AuthEnv> {
+  return async (c, next) => {
+    const principal = await ensurePrincipal(c);
+    if (principal.kind !== 'operator') throw forbidden('a user token opens /api/v1/me only; this needs an operator token');
+    if (options.anyDomain !== true && principal.domain !== c.env.SIPEDGE_DOMAIN) {
+      throw forbidden(`the token is for the domain "${principal.domain}"; this edge holds no users, links or routes of that domain`);
     }
-    const header = c.req.header('Authorization') ?? '';
-    const match = /^Bearer[ ]+([^ ]+)$/i.exec(header.trim());
-    if (match === null || !(await sameSecret(match[1] ?? '', expected))) {
-      throw problemException(
-        {
-          status: 401,
-          title: 'Unauthorized',
-          detail: match === null ? 'send the operator token as Authorization: Bearer <token>' : 'the operator token is not valid',
-        },
-        // RFC 6750 §3: the challenge names the scheme (and the error, when a token was sent).
-        { 'WWW-Authenticate': match === null ? 'Bearer realm="sipedge"' : 'Bearer realm="sipedge", error="invalid_token"' },
-      );
+    await next();
+  };
+}
+
+/** A user token of the served domain passes: `/api/v1/me/...`, the user's own resources. */
+export function userAuth(): MiddlewareHandler<AuthEnv> {
+  return async (c, next) => {
+    const principal = await ensurePrincipal(c);
+    if (principal.kind !== 'user' || principal.username === undefined) {
+      throw forbidden('/api/v1/me is for user tokens; an operator reads a user at /api/v1/users/{username}');
     }
+    if (principal.domain !== c.env.SIPEDGE_DOMAIN) throw forbidden(`the token is for the domain "${principal.domain}", which this edge does not serve`);
     await next();
   };
 }

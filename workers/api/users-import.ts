@@ -12,16 +12,19 @@
  * Otherwise every user is created or replaced, as a PUT would, a few RPCs at a time, and the answer
  * is `{ created, replaced, total }`. At most MAX_IMPORT_BYTES and MAX_IMPORT_ROWS (413 above).
  *
- * One RPC per row: 10,000 rows stay within a paid plan's subrequests per request. An import is
+ * One RPC per row, and one for the domain's user list (the Directory): 10,000 rows stay within a
+ * paid plan's subrequests per request. An import is
  * idempotent, so when some users could not be stored (a 500 naming their lines) it can be sent again.
  */
-import { Hono } from 'hono';
-import type { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { createLogger, errorFields } from '../logger.ts';
 import { aorForUser } from '../sip/address-of-record.ts';
 import { accountFromPassword } from '../user/account.ts';
 import { readCsv } from './csv.ts';
+import { apiApp, jsonResponse, problems } from './openapi.ts';
+import { operatorAuth } from './operator-auth.ts';
 import { problemException, type FieldError } from './problem.ts';
+import { directoryOf } from '../directory/directory.ts';
 import { putUserSchema, usernameSchema } from './users.ts';
 
 export const MAX_IMPORT_BYTES = 1024 * 1024;
@@ -193,9 +196,28 @@ function rowProblem(errors: readonly RowError[]): Error {
   });
 }
 
-export const usersImport = new Hono<{ Bindings: Env }>();
+const importRoute = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Create or replace many users from a CSV file',
+  request: {
+    body: {
+      required: true,
+      description: `UTF-8 CSV, one user per line: ${COLUMNS}, with an optional header line`,
+      content: { 'text/csv': { schema: z.string().openapi({ example: 'username,password,display name\nalice,a long password,Alice' }) } },
+    },
+  },
+  responses: {
+    200: jsonResponse(z.object({ created: z.int(), replaced: z.int(), total: z.int() }).openapi('ImportResult'), 'every user was stored'),
+    ...problems(400, 413, 415, 500),
+  },
+});
 
-usersImport.post('/', async (c) => {
+export const usersImport = apiApp();
+
+usersImport.use('*', operatorAuth());
+
+usersImport.openapi(importRoute, async (c) => {
   checkContentType(c.req.header('Content-Type'));
   const bytes = await readBounded(c.req.raw, MAX_IMPORT_BYTES);
   let text: string;
@@ -214,6 +236,19 @@ usersImport.post('/', async (c) => {
     const stub = c.env.SIP_USER.get(c.env.SIP_USER.idFromName(aorForUser(row.username, domain)));
     return (await stub.putAccount(account)).created;
   });
+  // Then listed in one RPC, as a PUT does: when that fails the users can register but the list
+  // misses them; the answer says so, and sending the file again (or reading the users) heals it.
+  const stored = rows.filter((_row, index) => outcomes[index]?.status === 'fulfilled');
+  try {
+    await directoryOf(c.env, domain).putUsers(stored.map((row) => ({ username: row.username, ...(row.displayName === undefined ? {} : { displayName: row.displayName }) })));
+  } catch (error) {
+    log.error('users.import-unlisted', { total: stored.length, ...errorFields(error) });
+    throw problemException({
+      status: 500,
+      title: 'Import stored, not listed',
+      detail: `${stored.length} users were stored and can register, but the user list could not be updated; send the file again`,
+    });
+  }
   const failed = rows.flatMap((row, index): RowError[] => (outcomes[index]?.status === 'fulfilled' ? [] : [{ line: row.line, field: 'row', detail: `user "${row.username}" could not be stored` }]));
   const created = outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value).length;
   const replaced = outcomes.filter((outcome) => outcome.status === 'fulfilled' && !outcome.value).length;
@@ -228,5 +263,5 @@ usersImport.post('/', async (c) => {
     });
   }
   const result: ImportResult = { created, replaced, total: rows.length };
-  return c.json(result);
+  return c.json(result, 200);
 });

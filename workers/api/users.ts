@@ -1,20 +1,37 @@
 /**
  * `/api/v1/users`: the edge's SIP users. One sub-app per resource (STYLE.md); schemas sit next to
- * the routes that use them.
+ * the routes that use them and make the OpenAPI document (`openapi.ts`).
  *
+ *   GET    /users?limit=&cursor=&q=  the users, by username, paged (from the domain's Directory)
  *   PUT    /users/:username  {"password": "...", "displayName": "..."}  create (201) or replace (200)
  *   GET    /users/:username  the user, without secrets
- *   DELETE /users/:username  204; the user's bindings go with it
- *   GET    /users/:username/trace?callId=&since=&limit=  the user's SIP trace (`workers/trace/`), oldest first
+ *   DELETE /users/:username  204; the user's bindings and self-service tokens go with it
+ *   GET    /users/:username/trace?callId=&since=&limit=&format=json|text|pcap  the user's SIP trace
+ *          (`workers/trace/`), oldest first
+ *   GET    /users/:username/registrations/log?since=&limit=  each REGISTER and its answer, oldest
+ *          first, read from that trace (`workers/trace/register-log.ts`)
  *
  * The password is turned into HA1s here and goes no further (RFC 7616 §3.4.2).
+ *
+ * A user lives in its SipUser object; the domain's Directory lists it. The two are written one
+ * after the other (SipUser first), not atomically: when the Directory write fails after the
+ * SipUser write succeeded, the answer is a 500 saying so, and the listing is wrong until it heals:
+ * a PUT is idempotent and can be sent again, and every GET of a user puts the listing right (a
+ * user found is listed, a user not found is unlisted). The same holds for a failed DELETE.
  */
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
+import { directoryOf } from '../directory/directory.ts';
 import { aorForUser } from '../sip/address-of-record.ts';
-import { accountFromPassword, viewOf } from '../user/account.ts';
+import { registerLog } from '../trace/register-log.ts';
+import { DEFAULT_TRACE_POLICY } from '../trace/sip-trace.ts';
+import { traceText } from '../trace/trace-text.ts';
+import { tracePcap } from '../trace/trace-pcap.ts';
+import type { TraceRecord } from '../trace/trace-record.ts';
+import { accountFromPassword, viewOf, type AccountView } from '../user/account.ts';
+import { base64url, fromBase64url } from './api-token.ts';
+import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
+import { operatorAuth } from './operator-auth.ts';
 import { problemException } from './problem.ts';
-import { parseBody, parseParameter, readJson } from './validation.ts';
 
 /**
  * A SIP user part (RFC 3261 §25.1 `user`) kept to what every client and PBX takes unescaped:
@@ -22,62 +39,250 @@ import { parseBody, parseParameter, readJson } from './validation.ts';
  */
 export const usernameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9+][A-Za-z0-9._+-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_", "-" or "+", not starting with ".", "_" or "-"');
+  .regex(/^[A-Za-z0-9+][A-Za-z0-9._+-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_", "-" or "+", not starting with ".", "_" or "-"')
+  .openapi({ example: 'alice' });
 
-export const putUserSchema = z.strictObject({
-  password: z.string().min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters'),
-  displayName: z
+export const putUserSchema = z
+  .strictObject({
+    password: z.string().min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters').openapi({ writeOnly: true }),
+    displayName: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(128, 'must be at most 128 characters')
+      // eslint-disable-next-line no-control-regex
+      .regex(/^[^\x00-\x1f\x7f]*$/, 'must not contain control characters')
+      .optional(),
+  })
+  .openapi('PutUser');
+
+export const userViewSchema = z
+  .object({ username: z.string(), aor: z.string().openapi({ example: 'alice@example.com' }), displayName: z.string().optional() })
+  .openapi('User');
+
+const userParams = z.object({ username: usernameSchema });
+
+const listQuerySchema = z.strictObject({
+  limit: z.coerce.number().int('must be a whole number').min(1, 'must be 1-500').max(500, 'must be 1-500').default(100),
+  cursor: z
     .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(128, 'must be at most 128 characters')
-    // eslint-disable-next-line no-control-regex
-    .regex(/^[^\x00-\x1f\x7f]*$/, 'must not contain control characters')
-    .optional(),
+    .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be the cursor of a previous page')
+    .optional()
+    .openapi({ description: 'the `next` of the previous page' }),
+  q: z.string().max(64, 'must be at most 64 characters').optional().openapi({ description: 'only usernames starting with this' }),
 });
 
-function userStub(env: Env, username: string) {
+const userListSchema = z
+  .object({
+    users: z.array(z.object({ username: z.string(), displayName: z.string().optional() })),
+    next: z.string().optional().openapi({ description: 'the cursor of the next page; absent on the last page' }),
+  })
+  .openapi('UserList');
+
+export const traceFormats = ['json', 'text', 'pcap'] as const;
+
+export const traceQuerySchema = z.strictObject({
+  callId: z.string().min(1).max(256).optional().openapi({ description: 'only this call (Call-ID)' }),
+  since: z.coerce.number().int().nonnegative().optional().openapi({ description: 'only messages at or after this time (ms since the epoch)' }),
+  limit: z.coerce.number().int().min(1).max(2000).optional().openapi({ description: 'the newest this many messages (default 200)' }),
+  format: z.enum(traceFormats, `must be one of ${traceFormats.join(', ')}`).default('json'),
+});
+
+const traceRecordSchema = z
+  .object({
+    at: z.number().openapi({ description: 'ms since the epoch' }),
+    direction: z.enum(['in', 'out']),
+    transport: z.string(),
+    flow: z.string(),
+    remote: z.string().optional(),
+    callId: z.string().optional(),
+    summary: z.string(),
+    message: z.string().openapi({ description: 'the SIP message, digest credentials redacted' }),
+    bytes: z.number(),
+  })
+  .openapi('TraceRecord');
+
+/** The trace answers of `/users/{username}/trace` and `/me/trace`. */
+export const traceResponses = {
+  200: {
+    description: 'the trace: JSON records, a text listing (format=text), or a capture file (format=pcap)',
+    content: {
+      'application/json': { schema: z.object({ records: z.array(traceRecordSchema) }) },
+      'text/plain': { schema: z.string() },
+      'application/vnd.tcpdump.pcap': { schema: z.string().openapi({ format: 'binary' }) },
+    },
+  },
+};
+
+export const registerLogQuerySchema = z.strictObject({
+  since: z.coerce.number().int().nonnegative().optional().openapi({ description: 'only REGISTERs at or after this time (ms since the epoch)' }),
+  limit: z.coerce.number().int().min(1).max(2000).default(200).openapi({ description: 'the newest this many REGISTERs' }),
+});
+
+export const registerLogSchema = z
+  .object({
+    entries: z.array(
+      z.object({
+        at: z.number().openapi({ description: 'ms since the epoch' }),
+        status: z.int().optional().openapi({ description: 'the final response; absent when the trace holds none' }),
+        reason: z.string().optional(),
+        userAgent: z.string().optional(),
+        transport: z.string(),
+        flow: z.string(),
+        remote: z.string().optional(),
+        contact: z.string().optional(),
+        requestedExpires: z.int().optional(),
+        grantedExpires: z.int().optional(),
+      }),
+    ),
+  })
+  .openapi('RegisterLog');
+
+/** The register log of `username`, newest `limit` entries, oldest first. */
+export async function readRegisterLog(env: Env, username: string, query: z.infer<typeof registerLogQuerySchema>) {
+  const records = await userStub(env, username).readTrace({ limit: DEFAULT_TRACE_POLICY.maxRecords, ...(query.since === undefined ? {} : { since: query.since }) });
+  return { entries: registerLog(records).slice(-query.limit) };
+}
+
+export function userStub(env: Env, username: string) {
   return env.SIP_USER.get(env.SIP_USER.idFromName(aorForUser(username, env.SIPEDGE_DOMAIN)));
 }
 
-export const users = new Hono<{ Bindings: Env }>();
+/** The trace as asked for: JSON, text (`trace-text.ts`) or pcap (`trace-pcap.ts`). */
+export function traceAnswer(records: readonly TraceRecord[], format: (typeof traceFormats)[number], filename: string): Response {
+  if (format === 'text') return new Response(traceText(records), { headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+  if (format === 'pcap') {
+    return new Response(tracePcap(records), {
+      headers: { 'Content-Type': 'application/vnd.tcpdump.pcap', 'Content-Disposition': `attachment; filename="${filename}.pcap"` },
+    });
+  }
+  return Response.json({ records });
+}
 
-users.put('/:username', async (c) => {
-  const username = parseParameter(usernameSchema, 'username', c.req.param('username'));
-  const input = parseBody(putUserSchema, await readJson(c.req.raw));
+export function userNotFound(username: string): Error {
+  return problemException({ status: 404, title: 'User not found', detail: `there is no user "${username}"` });
+}
+
+/** Reads the user, keeping the Directory in step with what the SipUser says (see the header). */
+export async function readUser(env: Env, username: string): Promise<AccountView> {
+  const view = await userStub(env, username).getAccount();
+  const directory = directoryOf(env, env.SIPEDGE_DOMAIN);
+  if (view === undefined) {
+    await directory.removeUser(username);
+    throw userNotFound(username);
+  }
+  await directory.putUser({ username, ...(view.displayName === undefined ? {} : { displayName: view.displayName }) });
+  return view;
+}
+
+const listUsers = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'List the users',
+  request: { query: listQuerySchema },
+  responses: { 200: jsonResponse(userListSchema, 'a page of users, by username'), ...problems(400) },
+});
+
+const putUser = createRoute({
+  method: 'put',
+  path: '/{username}',
+  summary: 'Create or replace a user',
+  request: { params: userParams, body: jsonBody(putUserSchema) },
+  responses: {
+    200: jsonResponse(userViewSchema, 'replaced'),
+    201: jsonResponse(userViewSchema, 'created'),
+    ...problems(400, 415, 500),
+  },
+});
+
+const getUser = createRoute({
+  method: 'get',
+  path: '/{username}',
+  summary: 'Show a user (never its password)',
+  request: { params: userParams },
+  responses: { 200: jsonResponse(userViewSchema, 'the user'), ...problems(400, 404) },
+});
+
+const deleteUser = createRoute({
+  method: 'delete',
+  path: '/{username}',
+  summary: 'Delete a user, its bindings and its tokens',
+  request: { params: userParams },
+  responses: { 204: { description: 'deleted' }, ...problems(400, 404) },
+});
+
+const getTrace = createRoute({
+  method: 'get',
+  path: '/{username}/trace',
+  summary: "The user's SIP trace",
+  request: { params: userParams, query: traceQuerySchema },
+  responses: { ...traceResponses, ...problems(400, 404) },
+});
+
+const getRegisterLog = createRoute({
+  method: 'get',
+  path: '/{username}/registrations/log',
+  summary: "The user's REGISTERs and their answers",
+  request: { params: userParams, query: registerLogQuerySchema },
+  responses: { 200: jsonResponse(registerLogSchema, 'the register log, oldest first'), ...problems(400, 404) },
+});
+
+export const users = apiApp();
+
+users.use('*', operatorAuth());
+
+users.openapi(listUsers, async (c) => {
+  const query = c.req.valid('query');
+  const cursor = query.cursor === undefined ? undefined : fromBase64url(query.cursor);
+  if (query.cursor !== undefined && cursor === undefined) {
+    throw problemException({ status: 400, title: 'Invalid request', detail: 'cursor: must be the cursor of a previous page', errors: [{ parameter: 'cursor', detail: 'must be the cursor of a previous page' }] });
+  }
+  const after = cursor === undefined ? undefined : new TextDecoder().decode(cursor);
+  const page = await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).listUsers({ limit: query.limit, ...(after === undefined ? {} : { after }), ...(query.q === undefined ? {} : { prefix: query.q }) });
+  const next = page.last === undefined ? undefined : base64url(new TextEncoder().encode(page.last));
+  return c.json({ users: [...page.users], ...(next === undefined ? {} : { next }) }, 200);
+});
+
+users.openapi(putUser, async (c) => {
+  const { username } = c.req.valid('param');
+  const input = c.req.valid('json');
   const account = accountFromPassword({ username, domain: c.env.SIPEDGE_DOMAIN, password: input.password, displayName: input.displayName });
   const { created } = await userStub(c.env, username).putAccount(account);
+  try {
+    await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).putUser({ username, ...(input.displayName === undefined ? {} : { displayName: input.displayName }) });
+  } catch {
+    throw problemException({
+      status: 500,
+      title: 'User stored, not listed',
+      detail: `user "${username}" was ${created ? 'created' : 'replaced'} and can register, but the user list could not be updated; send the same PUT again`,
+    });
+  }
   if (created) c.header('Location', `/api/v1/users/${encodeURIComponent(username)}`);
-  return c.json(viewOf(account), created ? 201 : 200);
+  const view = viewOf(account);
+  return created ? c.json(view, 201) : c.json(view, 200);
 });
 
-users.get('/:username', async (c) => {
-  const username = parseParameter(usernameSchema, 'username', c.req.param('username'));
-  const view = await userStub(c.env, username).getAccount();
-  if (view === undefined) throw notFound(username);
-  return c.json(view);
-});
+users.openapi(getUser, async (c) => c.json(await readUser(c.env, c.req.valid('param').username), 200));
 
-users.delete('/:username', async (c) => {
-  const username = parseParameter(usernameSchema, 'username', c.req.param('username'));
-  if (!(await userStub(c.env, username).deleteAccount())) throw notFound(username);
+users.openapi(deleteUser, async (c) => {
+  const { username } = c.req.valid('param');
+  const deleted = await userStub(c.env, username).deleteAccount();
+  // Unlisted (and its tokens revoked) even when the SipUser was already gone: that heals a DELETE whose second write failed.
+  await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).removeUser(username);
+  if (!deleted) throw userNotFound(username);
   return c.body(null, 204);
 });
 
-const traceQuerySchema = z.strictObject({
-  callId: z.string().min(1).max(256).optional(),
-  since: z.coerce.number().int().nonnegative().optional(),
-  limit: z.coerce.number().int().min(1).max(2000).optional(),
-});
-
-users.get('/:username/trace', async (c) => {
-  const username = parseParameter(usernameSchema, 'username', c.req.param('username'));
-  const query = parseBody(traceQuerySchema, c.req.query());
+users.openapi(getTrace, async (c) => {
+  const { username } = c.req.valid('param');
+  const { format, ...query } = c.req.valid('query');
   const stub = userStub(c.env, username);
-  if ((await stub.getAccount()) === undefined) throw notFound(username);
-  return c.json({ records: await stub.readTrace(query) });
+  if ((await stub.getAccount()) === undefined) throw userNotFound(username);
+  return traceAnswer(await stub.readTrace(query), format, `${username}${query.callId === undefined ? '' : '-call'}`);
 });
 
-function notFound(username: string): Error {
-  return problemException({ status: 404, title: 'User not found', detail: `there is no user "${username}"` });
-}
+users.openapi(getRegisterLog, async (c) => {
+  const { username } = c.req.valid('param');
+  if ((await userStub(c.env, username).getAccount()) === undefined) throw userNotFound(username);
+  return c.json(await readRegisterLog(c.env, username, c.req.valid('query')), 200);
+});

@@ -8,13 +8,23 @@ import { problemException, type FieldError } from './problem.ts';
 export function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const errors: FieldError[] = result.error.issues.flatMap((issue): FieldError[] => {
+  throw invalidInput(result.error, 'body');
+}
+
+/**
+ * The 400 problem for a failed parse: body members as JSON Pointers (RFC 6901), parameters (path
+ * or query) by name. Unknown members are named one by one.
+ */
+export function invalidInput(error: z.ZodError, where: 'body' | 'parameter'): Error {
+  const name = (path: readonly PropertyKey[]): FieldError =>
+    where === 'body' ? { pointer: `#/${path.map((part) => escapePointer(String(part))).join('/')}`, detail: '' } : { parameter: path.map(String).join('.'), detail: '' };
+  const errors: FieldError[] = error.issues.flatMap((issue): FieldError[] => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ pointer: `#/${escapePointer(key)}`, detail: 'is not a known field' }));
+      return issue.keys.map((key) => ({ ...name([...issue.path, key]), detail: 'is not a known field' }));
     }
-    return [{ pointer: `#/${issue.path.map((part) => escapePointer(String(part))).join('/')}`, detail: issue.message }];
+    return [{ ...name(issue.path), detail: issue.message }];
   });
-  throw invalid(errors);
+  return invalid(errors);
 }
 
 /** Parses a path parameter or throws a 400 problem naming it. */

@@ -5,13 +5,15 @@
  */
 export type BasicStatus = 'open' | 'closed';
 
-export function pidfDocument(entity: string, basic: BasicStatus): string {
+/** `options`: the tuple's id, and a note (RFC 3863 §4.1.6) for presence set through the API. */
+export function pidfDocument(entity: string, basic: BasicStatus, options: { readonly tupleId?: string; readonly note?: string } = {}): string {
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${xmlEscape(entity)}">`,
-    '  <tuple id="sipedge-registration">',
+    `  <tuple id="${xmlEscape(options.tupleId ?? 'sipedge-registration')}">`,
     `    <status><basic>${basic}</basic></status>`,
     `    <contact>${xmlEscape(entity)}</contact>`,
+    ...(options.note === undefined ? [] : [`    <note>${xmlEscape(options.note)}</note>`]),
     '  </tuple>',
     '</presence>',
     '',

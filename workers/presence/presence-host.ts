@@ -14,7 +14,8 @@
  *
  * State (RFC 3856 §6.6 for presence): the most recent live publication's PIDF when a device
  * published one; otherwise `open` while some device is registered and `closed` when none is.
- * For the `dialog` package (RFC 4235) the user's call halves (`dialog-info.ts`).
+ * For the `dialog` package (RFC 4235) the user's call halves (`dialog-info.ts`). For
+ * `message-summary` (RFC 3842), subscribed to by a user's own devices only: no messages waiting.
  */
 import { createResponse, getCallId, getCSeq, getFrom, serializeMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { halfKey, type HalfCall } from '../call/call-half.ts';
@@ -24,8 +25,9 @@ import { edgeContact } from '../sip/edge-ua.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomTag } from '../sip/wire.ts';
 import type { EffectQueue } from '../user/effect-queue.ts';
+import { messageSummary } from './event-package.ts';
 import { dialogInfoDocument, dialogStateOf, dialogViewOf, type DialogState, type DialogView } from './dialog-info.ts';
-import { pidfDocument } from './pidf.ts';
+import { pidfDocument, type BasicStatus } from './pidf.ts';
 import type { PresenceStore } from './presence-store.ts';
 import { handlePublish, type Publication } from './publication.ts';
 import { readSubscribe } from './subscribe-request.ts';
@@ -61,6 +63,23 @@ export interface PresencePorts {
   deliver(connectionId: string, wire: string): Promise<boolean>;
   peer(aor: string): PresencePeer;
   timersChanged(): Promise<void>;
+}
+
+/** Entity-tags of publications set through the API rather than PUBLISHed by a device. */
+const API_ETAG_PREFIX = 'api-';
+
+/** A user's presence for the API (`snapshot`). */
+export interface PresenceSnapshot {
+  /** The composed PIDF's basic status. */
+  readonly basic: BasicStatus;
+  /** Where it comes from: a device's PUBLISH, the API, or registration (RFC 3856 §6.6). */
+  readonly source: 'device' | 'api' | 'registration';
+  readonly registered: boolean;
+  /** Some call of the user is not over (what the `dialog` package shows). */
+  readonly onCall: boolean;
+  readonly pidf: string;
+  /** When the publication in force expires (ms since the epoch). */
+  readonly until?: number;
 }
 
 /** Authenticates the request (RFC 3261 §22.3); a response when it is refused or challenged. */
@@ -240,7 +259,7 @@ export class PresenceHost {
     if (aor === undefined) return;
     const version = subscription.version + 1;
     const next: Subscription = { ...subscription, cseq: subscription.cseq + 1, version };
-    const body = next.package === 'presence' ? this.#presenceDocument(aor) : this.#dialogDocument(aor, version, extraDialogs);
+    const body = next.package === 'presence' ? this.#presenceDocument(aor) : next.package === 'dialog' ? this.#dialogDocument(aor, version, extraDialogs) : messageSummary(`sip:${aor}`);
     const wire = serializeMessage(notifyRequest(next, aor, this.#ports.domain, state, body));
     if (state.kind === 'terminated') this.#forget(next.key);
     else {
@@ -264,11 +283,55 @@ export class PresenceHost {
     if (this.#subs().delete(key)) this.#store.deleteSubscription(key);
   }
 
-  #presenceDocument(aor: string): string {
-    const now = this.#ports.now();
+  #latestPublication(now: number): Publication | undefined {
     const live = this.#pubs().filter((publication) => publication.expiresAt > now);
-    const latest = live.reduce<Publication | undefined>((best, each) => (best === undefined || each.updatedAt >= best.updatedAt ? each : best), undefined);
-    return latest?.body ?? pidfDocument(`sip:${aor}`, this.#ports.registered() ? 'open' : 'closed');
+    return live.reduce<Publication | undefined>((best, each) => (best === undefined || each.updatedAt >= best.updatedAt ? each : best), undefined);
+  }
+
+  #presenceDocument(aor: string): string {
+    return this.#latestPublication(this.#ports.now())?.body ?? pidfDocument(`sip:${aor}`, this.#ports.registered() ? 'open' : 'closed');
+  }
+
+  // --- the API's side ---
+
+  /** The user's presence as watchers get it, for the API; undefined when the user has no account. */
+  snapshot(): PresenceSnapshot | undefined {
+    const aor = this.#ports.aor();
+    if (aor === undefined) return undefined;
+    const latest = this.#latestPublication(this.#ports.now());
+    const registered = this.#ports.registered();
+    const pidf = this.#presenceDocument(aor);
+    const basic = /<basic>\s*(open|closed)\s*<\/basic>/.exec(pidf)?.[1] === 'open' ? 'open' : 'closed';
+    const source = latest === undefined ? 'registration' : latest.etag.startsWith(API_ETAG_PREFIX) ? 'api' : 'device';
+    return {
+      basic,
+      source,
+      registered,
+      onCall: this.#ports.calls().some((half) => half.phase !== 'ended'),
+      pidf,
+      ...(latest === undefined ? {} : { until: latest.expiresAt }),
+    };
+  }
+
+  /**
+   * Presence set through the API: composed like a device's PUBLISH (RFC 3903; the newest live
+   * publication wins) and notified to every watcher. It replaces the API's previous one; `expires`
+   * 0 removes it.
+   */
+  setFromApi(basic: BasicStatus, note: string | undefined, expires: number): void {
+    const aor = this.#ports.aor();
+    if (aor === undefined) return;
+    const now = this.#ports.now();
+    for (const earlier of this.#pubs().filter((publication) => publication.etag.startsWith(API_ETAG_PREFIX))) this.#store.deletePublication(earlier.etag);
+    this.#publications = this.#pubs().filter((publication) => !publication.etag.startsWith(API_ETAG_PREFIX));
+    if (expires > 0) {
+      const body = pidfDocument(`sip:${aor}`, basic, { tupleId: 'sipedge-api', ...(note === undefined ? {} : { note }) });
+      const publication: Publication = { etag: `${API_ETAG_PREFIX}${randomTag()}`, contentType: 'application/pidf+xml', body, expiresAt: now + expires * 1000, updatedAt: now };
+      this.#store.savePublication(publication);
+      this.#publications = [...this.#pubs(), publication];
+    }
+    this.presenceChanged();
+    this.#ports.queue.push(() => this.#ports.timersChanged());
   }
 
   #dialogDocument(aor: string, version: number, extra: readonly DialogView[]): string {

@@ -1,0 +1,104 @@
+/**
+ * `/api/v1/me`: a user's own resources, for the user's self-service token (`tokens.ts`). The user is
+ * the token's, never a parameter, so a user token cannot name anybody else.
+ *
+ *   GET /me        the user (as `GET /users/:username` shows it to an operator)
+ *   GET /me/trace  the user's own SIP trace, with the operator route's query and formats
+ *   GET /me/registrations/log  the user's own register log
+ *   GET/PUT/DELETE /me/presence  the user's own presence (`presence.ts`)
+ *   POST /me/provisioning  the user's own phone configuration and one-time link (`provisioning.ts`)
+ */
+import { createRoute } from '@hono/zod-openapi';
+import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
+import { userAuth } from './operator-auth.ts';
+import { presenceSchema, readPresence, setPresenceSchema, writePresence } from './presence.ts';
+import { provision, provisionedSchema, provisionSchema } from './provisioning.ts';
+import { readRegisterLog, readUser, registerLogQuerySchema, registerLogSchema, traceAnswer, traceQuerySchema, traceResponses, userNotFound, userStub, userViewSchema } from './users.ts';
+
+const getMe = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'The user of this token',
+  responses: { 200: jsonResponse(userViewSchema, 'the user'), ...problems(404) },
+});
+
+const getMyTrace = createRoute({
+  method: 'get',
+  path: '/trace',
+  summary: "The token user's own SIP trace",
+  request: { query: traceQuerySchema },
+  responses: { ...traceResponses, ...problems(400, 404) },
+});
+
+const getMyRegisterLog = createRoute({
+  method: 'get',
+  path: '/registrations/log',
+  summary: "The token user's own REGISTERs and their answers",
+  request: { query: registerLogQuerySchema },
+  responses: { 200: jsonResponse(registerLogSchema, 'the register log, oldest first'), ...problems(400, 404) },
+});
+
+const provisionMe = createRoute({
+  method: 'post',
+  path: '/provisioning',
+  summary: "The token user's phone configuration, and a one-time link with its QR code",
+  request: { body: jsonBody(provisionSchema) },
+  responses: { 201: jsonResponse(provisionedSchema, 'the configuration (and link)'), ...problems(400, 404, 415) },
+});
+
+const getMyPresence = createRoute({
+  method: 'get',
+  path: '/presence',
+  summary: "The token user's own presence",
+  responses: { 200: jsonResponse(presenceSchema, 'the presence'), ...problems(404) },
+});
+
+const putMyPresence = createRoute({
+  method: 'put',
+  path: '/presence',
+  summary: "Set the token user's own presence; watchers get a NOTIFY",
+  request: { body: jsonBody(setPresenceSchema) },
+  responses: { 200: jsonResponse(presenceSchema, 'the presence now'), ...problems(400, 404, 415) },
+});
+
+const deleteMyPresence = createRoute({
+  method: 'delete',
+  path: '/presence',
+  summary: 'Remove the presence the token user set through the API',
+  responses: { 204: { description: 'removed' }, ...problems(404) },
+});
+
+export const me = apiApp();
+
+me.use('*', userAuth());
+
+function username(c: { get(key: 'principal'): { readonly username?: string } }): string {
+  return c.get('principal').username ?? '';
+}
+
+me.openapi(getMe, async (c) => c.json(await readUser(c.env, username(c)), 200));
+
+me.openapi(getMyTrace, async (c) => {
+  const user = username(c);
+  const { format, ...query } = c.req.valid('query');
+  const stub = userStub(c.env, user);
+  if ((await stub.getAccount()) === undefined) throw userNotFound(user);
+  return traceAnswer(await stub.readTrace(query), format, `${user}${query.callId === undefined ? '' : '-call'}`);
+});
+
+me.openapi(getMyRegisterLog, async (c) => {
+  const user = username(c);
+  if ((await userStub(c.env, user).getAccount()) === undefined) throw userNotFound(user);
+  return c.json(await readRegisterLog(c.env, user, c.req.valid('query')), 200);
+});
+
+me.openapi(provisionMe, async (c) => c.json(await provision(c, username(c), c.req.valid('json')), 201));
+
+me.openapi(getMyPresence, async (c) => c.json(await readPresence(c.env, username(c)), 200));
+
+me.openapi(putMyPresence, async (c) => c.json(await writePresence(c.env, username(c), c.req.valid('json')), 200));
+
+me.openapi(deleteMyPresence, async (c) => {
+  await writePresence(c.env, username(c), { status: 'closed', expires: 0 });
+  return c.body(null, 204);
+});
