@@ -1,8 +1,9 @@
 /**
  * `npm test`: everything CI proves, in order, stopping at the first failure.
  *   1. generate the Worker's binding types from wrangler.toml;
- *   2. type-check the Node side and the Worker side (strict);
- *   3. bundle the Worker exactly as `wrangler deploy` would (dry run) and print its size;
+ *   2. type-check the Node side, the Worker side and the web pages (strict);
+ *   3. build the web pages (Vite, into workers/web/dist, which `[assets]` serves), then bundle the
+ *      Worker exactly as `wrangler deploy` would (dry run) and print its size;
  *   4. say which Debian peers are present (with SIPEDGE_REQUIRE_PEERS=1 a missing one is an error);
  *   5. run every vitest project (SIP core, media node, workerd tests, integration tests).
  */
@@ -29,6 +30,8 @@ function step(title: string, command: string, args: string[]): void {
 step('binding types', 'wrangler', ['types', 'workers/worker-configuration.d.ts']);
 step('type-check (Node side)', 'tsc', ['--noEmit', '-p', 'tsconfig.json']);
 step('type-check (Worker side)', 'tsc', ['--noEmit', '-p', 'workers/tsconfig.json']);
+step('type-check (web pages)', 'tsc', ['--noEmit', '-p', 'workers/web/tsconfig.json']);
+step('web pages', 'vite', ['build', '--config', 'workers/web/vite.config.ts']);
 step('deployable bundle', 'wrangler', ['deploy', '--dry-run', '--outdir', 'dist']);
 const bundle = readFileSync(`${root}dist/index.js`);
 process.stdout.write(

@@ -20,6 +20,8 @@
  *   a write, edge and all. Warnings and errors from that file are copied to this process's stderr
  *   as they appear. Miniflare always spawns workerd with pipes, so this goes through a small
  *   wrapper script named by `MINIFLARE_WORKERD_PATH` (see `workerdWithLogFile`).
+ * - The `[assets]` block (the web pages) comes through wrangler's helper and Miniflare as it is:
+ *   assets are served by workerd's own asset workers with `run_worker_first`, as on Cloudflare.
  * - `NODE_EXTRA_CA_CERTS`: Miniflare gives workerd the certificates of that file as trusted for
  *   outgoing TLS (`connect()` with `secureTransport`), reading the variable once, when Miniflare is
  *   first loaded. It is loaded on the first `startEdge` call, so set the variable before that.
@@ -87,6 +89,8 @@ export async function startEdge(options: EdgeOptions = {}): Promise<RunningEdge>
   if (fromConfig.externalWorkers.length > 0) throw new Error('wrangler.toml binds services of other Workers; the local edge runner does not start those');
   const main = fromConfig.main ?? parsed.main;
   if (main === undefined) throw new Error(`${CONFIG_PATH} names no main module`);
+  const assets: unknown = fromConfig.workerOptions.assets;
+  ensureAssetsDirectory(typeof assets === 'object' && assets !== null && 'directory' in assets && typeof assets.directory === 'string' ? assets.directory : undefined);
 
   const runDir = mkdtempSync(join(tmpdir(), 'sipedge-edge-run-'));
   const logFile = options.logFile ?? join(runDir, 'workerd.log');
@@ -161,6 +165,17 @@ function refuseUnsupported(config: WranglerConfig): void {
     problems.push('nodejs_compat (wrangler adds unenv polyfills when bundling)');
   }
   if (problems.length > 0) throw new Error(`${CONFIG_PATH} uses ${problems.join(', ')}, which workers/local/edge-runner.ts does not support`);
+}
+
+/**
+ * The `[assets]` directory (the web pages, built by `npm run build:web`) must exist for Miniflare to
+ * start; a checkout that has not built the pages still runs the edge, with /phone and /console
+ * answering 404 until it does.
+ */
+function ensureAssetsDirectory(directory: string | undefined): void {
+  if (directory === undefined || existsSync(directory)) return;
+  mkdirSync(directory, { recursive: true });
+  process.stderr.write(`${directory} did not exist: the web pages are not built (npm run build:web), so /phone and /console answer 404\n`);
 }
 
 /** wrangler's logger reads WRANGLER_LOG on each call: quiet its info lines ("Using secrets defined in ...") for `fn`. */

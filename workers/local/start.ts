@@ -1,5 +1,6 @@
 /**
- * `npm start`: runs sipedge locally. The edge Worker runs in workerd (through the Miniflare API,
+ * `npm start`: runs sipedge locally (after `npm run build:web`, which builds the web pages the edge
+ * serves at /phone and /console). The edge Worker runs in workerd (through the Miniflare API,
  * configured from wrangler.toml) on http://127.0.0.1:8787 with its Durable Object state kept in
  * `.sipedge/state`, so it survives restarts, and SIP over WebSocket at ws://127.0.0.1:8787/sip. A
  * media node runs beside it as its own process (control API on 127.0.0.1:8090, local mode). The
@@ -91,6 +92,8 @@ try {
       `  edge            ${edge.url.href}   (health: ${new URL('/health', edge.url).href})`,
       `  SIP domain      ${info.domain}`,
       `  SIP WebSocket   ${webSocketUrl.href}`,
+      `  softphone       ${new URL('/phone', edge.url).href}   (sign in as a demo user)`,
+      `  console         ${new URL('/console', edge.url).href}   (sign in with the operator token)`,
       `  media node      ${mediaUrl.href}   (control API, signed; health: ${new URL('/health', mediaUrl).href})`,
       '  demo users      (SIP URI, then password; the username is also the digest username)',
       ...config.users.map((user) => `    sip:${user.username}@${info.domain}`.padEnd(width + info.domain.length + 10) + `  ${user.password}`),
