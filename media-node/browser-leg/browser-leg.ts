@@ -37,6 +37,7 @@ import {
   listCodecs,
   parseSdp,
   rejectMedia,
+  sameCodecFormat,
   serializeSdp,
   setupRole,
   type CodecFormat,
@@ -210,6 +211,55 @@ export class BrowserLeg {
       throw asLegError(error);
     }
     this.#useCodecs({ audio, telephoneEvent });
+  }
+
+  /**
+   * A new offer from the browser once the leg is up (a re-INVITE: hold, resume, ICE restart; RFC
+   * 3264 §8). The leg keeps its audio format for its life, so the offer must still carry it (under
+   * any payload type number); the answer names only that format and its events. werift keeps the
+   * DTLS transport and its role (RFC 5763 §5: a re-offer does not renegotiate DTLS unless the
+   * fingerprint changes), and restarts ICE when the offer's ufrag and password are new (RFC 8445
+   * §9): media resumes on the new candidate pair with the same SRTP keys. Throws `BrowserLegError`.
+   */
+  async takeOffer(offer: string): Promise<{ readonly answer: string; readonly codecs: BrowserCodecs }> {
+    const current = this.#codecs;
+    if (current === undefined || this.#closed) throw new BrowserLegError('wrong-state', 'this leg has not settled its first offer and answer');
+    const session = parseOrThrow(offer);
+    const index = session.media.findIndex(isLiveAudio);
+    const media = session.media[index];
+    if (media === undefined) throw new BrowserLegError('no-audio', 'the new offer has no audio stream to accept');
+    const codecs = chooseBrowserCodecs(media, codecList(current));
+    if (codecs === undefined || !sameCodecFormat(codecs.audio, current.audio)) {
+      throw new BrowserLegError('no-common-codec', `the new offer drops ${current.audio.name}/${current.audio.clockRate}, which this call carries`);
+    }
+    const chosen = codecList(codecs);
+    const restricted: SdpSession = {
+      ...session,
+      media: session.media.map((section, i) => (i === index ? filterCodecs(section, chosen.map((codec) => codec.payloadType)) : rejectMedia(section))),
+    };
+    try {
+      await this.#pc.setRemoteDescription({ type: 'offer', sdp: serializeSdp(restricted) });
+      await this.#pc.setLocalDescription(await this.#pc.createAnswer());
+    } catch (error) {
+      throw asLegError(error);
+    }
+    this.#useCodecs(codecs);
+    const answer = await this.#localDescription();
+    this.#startRestartedIce();
+    return { answer, codecs };
+  }
+
+  /**
+   * werift 0.25 restarts its ICE agent on new remote credentials (dropping the nominated pair) but
+   * then starts no checks while DTLS is up (its `connect()` returns early on a connected DTLS
+   * transport), so the leg starts them; DTLS and SRTP carry on over the new pair.
+   */
+  #startRestartedIce(): void {
+    const ice = this.#transceiver?.dtlsTransport.iceTransport;
+    if (ice === undefined || ice.state === 'closed' || ice.connection.nominated !== undefined) return;
+    ice.start().catch((error: unknown) => {
+      this.#logger.warn('browser leg ICE restart failed', { call: this.#logId, error: String(error) });
+    });
   }
 
   /** The negotiated formats, with the browser's payload type numbers; undefined until negotiated. */

@@ -24,6 +24,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'SIPEDGE_MEDIA_CONTROL_PORT', path: ['control', 'port'], kind: 'integer' },
   { name: 'SIPEDGE_MEDIA_CONTROL_PUBLIC_URL', path: ['control', 'publicUrl'], kind: 'string' },
   { name: 'SIPEDGE_MEDIA_METRICS_TOKEN', path: ['control', 'metricsToken'], kind: 'string' },
+  { name: 'SIPEDGE_MEDIA_CONTROL_TLS_CERT', path: ['control', 'tls', 'cert'], kind: 'string' },
+  { name: 'SIPEDGE_MEDIA_CONTROL_TLS_KEY', path: ['control', 'tls', 'key'], kind: 'string' },
   { name: 'SIPEDGE_MEDIA_RTP_PORT_MIN', path: ['rtp', 'portMin'], kind: 'integer' },
   { name: 'SIPEDGE_MEDIA_RTP_PORT_MAX', path: ['rtp', 'portMax'], kind: 'integer' },
   { name: 'SIPEDGE_MEDIA_PBX_BIND_ADDRESS', path: ['pbx', 'bindAddress'], kind: 'string' },

@@ -34,7 +34,14 @@ export interface NodeConfig {
   readonly nodeId: string;
   readonly region: string;
   readonly local: boolean;
-  readonly control: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined; readonly metricsToken: string | undefined };
+  readonly control: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string | undefined;
+    readonly metricsToken: string | undefined;
+    /** The PEM text of the certificate chain and key, read from the configured files: HTTPS. */
+    readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  };
   readonly rtp: { readonly portMin: number; readonly portMax: number };
   readonly pbx: { readonly bindAddress: string; readonly publicAddress: string };
   readonly ice: BrowserIceOptions;
@@ -92,10 +99,36 @@ export function loadConfig(env: Environment, options: LoadConfigOptions = {}): N
     }
   }
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
-  return resolveConfig(parsed.data, options.hostname ?? hostname());
+  const tls = readTlsFiles(parsed.data.control.tls, options.readFile ?? ((path) => readFileSync(path, 'utf8')), sources, file, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return resolveConfig(parsed.data, options.hostname ?? hostname(), tls);
 }
 
-function resolveConfig(config: ParsedNodeConfig, host: string): NodeConfig {
+/** The certificate and key files' PEM text; an unreadable or non-PEM file is an issue naming its field. */
+function readTlsFiles(
+  tls: { readonly cert: string; readonly key: string } | undefined,
+  readFile: (path: string) => string,
+  sources: ReadonlyMap<string, string>,
+  file: string | undefined,
+  issues: ConfigIssue[],
+): NodeConfig['control']['tls'] {
+  if (tls === undefined) return undefined;
+  const read = (name: 'cert' | 'key'): string => {
+    const field = `control.tls.${name}`;
+    const source = sources.get(field) ?? `file ${file ?? ''}`;
+    try {
+      const text = readFile(tls[name]);
+      if (!text.includes('-----BEGIN ')) issues.push({ field, source, message: `${tls[name]} is not a PEM file` });
+      return text;
+    } catch (error) {
+      issues.push({ field, source, message: `cannot read ${tls[name]}: ${error instanceof Error ? error.message : String(error)}` });
+      return '';
+    }
+  };
+  return { cert: read('cert'), key: read('key') };
+}
+
+function resolveConfig(config: ParsedNodeConfig, host: string, tls: NodeConfig['control']['tls']): NodeConfig {
   const bindAddress = config.pbx.bindAddress ?? (config.local ? '127.0.0.1' : '0.0.0.0');
   // The schema made sure a public address exists where the bind address cannot stand in for it.
   const publicAddress = config.pbx.publicAddress ?? (isWildcard(bindAddress) ? '127.0.0.1' : bindAddress);
@@ -109,7 +142,7 @@ function resolveConfig(config: ParsedNodeConfig, host: string): NodeConfig {
     nodeId: config.nodeId ?? host.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64),
     region: config.region,
     local: config.local,
-    control: { host: config.control.host, port: config.control.port, publicUrl: config.control.publicUrl, metricsToken: config.control.metricsToken },
+    control: { host: config.control.host, port: config.control.port, publicUrl: config.control.publicUrl, metricsToken: config.control.metricsToken, tls },
     rtp: { portMin: config.rtp.portMin, portMax: config.rtp.portMax },
     pbx: { bindAddress, publicAddress },
     ice,

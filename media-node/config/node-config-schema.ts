@@ -37,6 +37,8 @@ export const nodeConfigSchema = z
         publicUrl: httpUrl.optional(),
         /** When set, `/metrics` wants `Authorization: Bearer <token>`; otherwise it is open like `/health`. */
         metricsToken: z.string().min(16).optional(),
+        /** HTTPS (and WSS for the SIP gateway): PEM files of the certificate chain and its private key. */
+        tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
       })
       .prefault({}),
     rtp: z

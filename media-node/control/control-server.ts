@@ -4,12 +4,16 @@
  * `/health` and `/metrics` answer anyone (`/metrics` wants a bearer token when one is configured);
  * everything else must be signed by the edge (`../signing/`): an unsigned, wrongly signed, stale or
  * replayed request gets 401 before any route sees it, so a stranger cannot even learn which session
- * ids exist. Errors are RFC 9457 problem documents (`control-error.ts`). A request that throws
+ * ids exist. WebSocket upgrades (the SIP gateway) are signed the same way, on the upgrade request
+ * (`GET`, the path with its query, an empty body), and refused with a plain HTTP answer before
+ * the handshake. Errors are RFC 9457 problem documents (`control-error.ts`). A request that throws
  * something unexpected gets a 500 and a log line; nothing a request does can reach another.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { silentLogger, type Logger } from '../logger.ts';
 import { verifySignedRequest, type AuthFailureReason, type ReplayGuard, type RequestSigner } from '../signing/index.ts';
 import { ControlError, PROBLEM_CONTENT_TYPE, sessionFailure } from './control-error.ts';
@@ -26,9 +30,20 @@ export interface ControlServerOptions {
   /** The Prometheus text of `/metrics`. */
   readonly metrics: () => string;
   readonly metricsToken?: string | undefined;
+  /** WebSocket endpoints: a signed upgrade request whose path `pattern` matches goes to `accept`. */
+  readonly upgrades?: readonly UpgradeRoute[];
+  /** HTTPS with this PEM certificate chain and key; plain HTTP without. */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
   /** Default 256 KiB: a WebRTC offer is a few KiB. */
   readonly maxBodyOctets?: number;
   readonly logger?: Logger;
+}
+
+export interface UpgradeRoute {
+  /** Named groups become `params`. */
+  readonly pattern: RegExp;
+  /** Returns why the request is not a WebSocket handshake (400), or undefined after taking the socket. */
+  accept(request: IncomingMessage, socket: Duplex, head: Buffer, params: Readonly<Record<string, string>>): string | undefined;
 }
 
 export interface ControlServerCounters {
@@ -45,15 +60,24 @@ export class ControlServer {
   readonly #options: ControlServerOptions;
   readonly #logger: Logger;
   readonly #server: Server;
+  /** Sockets handed to WebSocket endpoints: `close` ends them, as the server no longer does. */
+  readonly #upgraded = new Set<Duplex>();
 
   private constructor(options: ControlServerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#server = createServer((request, response) => {
+    const handle = (request: IncomingMessage, response: ServerResponse): void => {
       this.#handle(request, response).catch((error: unknown) => {
         // Only a failure to write the response gets here.
         this.#logger.error('control response failed', { error: String(error) });
         response.destroy();
+      });
+    };
+    this.#server = options.tls === undefined ? createServer(handle) : createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handle);
+    this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#upgrade(request, socket, head).catch((error: unknown) => {
+        this.#logger.error('upgrade failed', { error: String(error) });
+        socket.destroy();
       });
     });
   }
@@ -79,11 +103,12 @@ export class ControlServer {
     return (this.#server.address() as AddressInfo).address;
   }
 
-  /** Stops taking connections, and ends idle keep-alive ones; requests under way finish. */
+  /** Stops taking connections, and ends idle keep-alive ones and WebSockets; requests under way finish. */
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
+      for (const socket of this.#upgraded) socket.destroy();
     });
   }
 
@@ -131,6 +156,46 @@ export class ControlServer {
     if (match === undefined) throw new ControlError(404, 'not-found', 'Not found', `no resource at ${path}`);
     if (match === 'method-not-allowed') throw new ControlError(405, 'method-not-allowed', 'Method not allowed', `${method} is not allowed on ${path}`);
     return match.route.handle({ params: match.params, body: parseJson(body) });
+  }
+
+  async #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    this.#upgraded.add(socket);
+    socket.once('close', () => this.#upgraded.delete(socket));
+    const target = request.url ?? '/';
+    const path = target.split('?')[0] ?? '/';
+    const refuse = (error: ControlError): void => {
+      const body = JSON.stringify(error.toProblem());
+      const headers = { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close', ...error.headers };
+      const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+      socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+      this.counters.responses.set(error.status, (this.counters.responses.get(error.status) ?? 0) + 1);
+    };
+    const verdict = await verifySignedRequest(this.#options.signer, this.#options.replayGuard, {
+      method: request.method ?? 'GET',
+      path: target,
+      body: new Uint8Array(0),
+      header: (name) => {
+        const value = request.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      },
+    });
+    if (!verdict.ok) {
+      const { reason, detail } = verdict.error;
+      this.counters.refused.set(reason, (this.counters.refused.get(reason) ?? 0) + 1);
+      this.#logger.warn('upgrade refused', { path, reason, remote: request.socket.remoteAddress });
+      refuse(new ControlError(401, reason, 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Sipedge-HMAC-SHA256' } }));
+      return;
+    }
+    for (const route of this.#options.upgrades ?? []) {
+      const match = route.pattern.exec(path);
+      if (match === null) continue;
+      const problem = route.accept(request, socket, head, { ...match.groups });
+      if (problem !== undefined) refuse(new ControlError(400, 'not-websocket', 'Bad request', problem));
+      else this.counters.responses.set(101, (this.counters.responses.get(101) ?? 0) + 1);
+      return;
+    }
+    refuse(new ControlError(404, 'not-found', 'Not found', `no WebSocket endpoint at ${path}`));
   }
 
   #checkMetricsToken(request: IncomingMessage): void {

@@ -1,8 +1,8 @@
 export type { Problem } from './control-error.ts';
 export { ControlError, PROBLEM_CONTENT_TYPE, notFound, sessionFailure } from './control-error.ts';
-export type { ControlServerCounters, ControlServerOptions } from './control-server.ts';
+export type { ControlServerCounters, ControlServerOptions, UpgradeRoute } from './control-server.ts';
 export { ControlServer, PROMETHEUS_CONTENT_TYPE } from './control-server.ts';
-export type { AnswerRequest, CreateRequest, CreatedView, EndReason, SessionEndReport, SessionRegistryOptions, SessionView } from './session-registry.ts';
+export type { AnswerRequest, CreateRequest, CreatedView, OfferRequest, OfferedBy, UpdatedView, EndReason, SessionEndReport, SessionRegistryOptions, SessionView } from './session-registry.ts';
 export { SessionRegistry } from './session-registry.ts';
 export type { Reply, Route, RouteRequest } from './session-routes.ts';
 export { parseBody, sessionRoutes } from './session-routes.ts';

@@ -4,9 +4,10 @@
  *   (none) --create--> creating --opened--> live --ended--> ended (a tombstone, kept a while)
  *                         \--failed--> (none)
  *
- * Ids make the API safe to retry: creating again with the same offer returns the same answer (and
- * waits for it if the first attempt is still under way), answering again with the same answer is a
- * no-op, and deleting an ended session returns its final report. A tombstone keeps an ended id from
+ * Ids make the API safe to retry: creating again with the same offers returns the same answers (and
+ * waits for them if the first attempt is still under way), answering again with the same answer is
+ * a no-op, a party's new offer sent again gets the same answer, and deleting an ended session
+ * returns its final report. A tombstone keeps an ended id from
  * being reused for another call, and lets a late retry learn how the session ended.
  *
  * A session that ends without the edge asking (media timeout, browser gone, an error, the node
@@ -22,15 +23,41 @@ import { MediaSession, type LegName, type MediaSessionOptions, type MediaSession
 import { ControlError, notFound } from './control-error.ts';
 import { addSession, copyTotals, emptyTotals, type TrafficTotals } from './traffic-totals.ts';
 
-export type CreateRequest =
-  | { readonly id: string; readonly browserOffer: string; readonly mediaTimeoutMs?: number }
-  | { readonly id: string; readonly pbxOffer: string; readonly mediaTimeoutMs?: number };
+/** Either party's offer, both (the PBX offered in a 200), or none (the node offers both legs). */
+export interface CreateRequest {
+  readonly id: string;
+  readonly browserOffer?: string;
+  readonly pbxOffer?: string;
+  /** `sdes`: the node's own offer to the PBX is RTP/SAVP with an SDES key (a PBX's offer sets its own). */
+  readonly pbxSrtp?: 'sdes';
+  readonly mediaTimeoutMs?: number;
+}
 
 export type AnswerRequest = { readonly pbxAnswer: string } | { readonly browserAnswer: string };
 
+/** A party's new offer in a session (re-INVITE). */
+export type OfferRequest = { readonly browserOffer: string } | { readonly pbxOffer: string };
+
+export type OfferedBy = 'browser' | 'pbx' | 'both' | 'node';
+
 export type CreatedView =
   | { readonly id: string; readonly offeredBy: 'browser'; readonly browserAnswer: string; readonly pbxOffer: string }
-  | { readonly id: string; readonly offeredBy: 'pbx'; readonly pbxAnswer: string; readonly browserOffer: string };
+  | { readonly id: string; readonly offeredBy: 'pbx'; readonly pbxAnswer: string; readonly browserOffer: string }
+  | { readonly id: string; readonly offeredBy: 'both'; readonly browserAnswer: string; readonly pbxAnswer: string }
+  | { readonly id: string; readonly offeredBy: 'node'; readonly browserOffer: string; readonly pbxOffer: string };
+
+/** A session view with the answer to a party's new offer. */
+export type UpdatedView = SessionView & ({ readonly browserAnswer: string } | { readonly pbxAnswer: string });
+
+type AnswerKind = 'pbxAnswer' | 'browserAnswer';
+
+/** Which answers a session waits for, by who offered at its creation. */
+const ANSWERS_TAKEN: Readonly<Record<OfferedBy, readonly AnswerKind[]>> = {
+  browser: ['pbxAnswer'],
+  pbx: ['browserAnswer'],
+  both: [],
+  node: ['browserAnswer', 'pbxAnswer'],
+};
 
 export type EndReason = SessionEnd['reason'] | 'node-shutdown';
 
@@ -45,7 +72,7 @@ export interface SessionEndReport {
 
 export interface SessionView {
   readonly id: string;
-  readonly offeredBy: 'browser' | 'pbx';
+  readonly offeredBy: OfferedBy;
   readonly state: MediaSessionStats['state'];
   /** ICE + DTLS toward the browser: media reaches it only once `connected`. */
   readonly browserConnection: BrowserConnectionState | 'closed';
@@ -73,7 +100,11 @@ interface Live {
   readonly request: CreateRequest;
   readonly created: CreatedView;
   readonly session: MediaSession;
-  answer: { readonly text: string; readonly taking: Promise<void> } | undefined;
+  readonly answers: Partial<Record<AnswerKind, { readonly text: string; readonly taking: Promise<void> }>>;
+  /** The latest new offer of each party and its answer: the same offer again gets the same answer. */
+  readonly offers: Partial<Record<LegName, { readonly text: string; readonly answering: Promise<string> }>>;
+  /** Parties whose latest new offer is still being answered. */
+  readonly offersPending: Set<LegName>;
   relayingSinceMs: number | undefined;
   closingBy: 'edge' | 'shutdown' | undefined;
 }
@@ -144,31 +175,69 @@ export class SessionRegistry {
     }
   }
 
-  /** Takes the answer of the party that was offered to, once; the same answer again is a no-op. */
+  /** Takes the answer of a party that was offered to, once; the same answer again is a no-op. */
   async answer(id: string, request: AnswerRequest): Promise<SessionView> {
     const live = await this.#live(id);
+    const kind: AnswerKind = 'pbxAnswer' in request ? 'pbxAnswer' : 'browserAnswer';
     const text = 'pbxAnswer' in request ? request.pbxAnswer : request.browserAnswer;
-    const expected = live.created.offeredBy === 'browser' ? 'pbxAnswer' : 'browserAnswer';
-    if (!(expected in request)) {
-      throw new ControlError(409, 'wrong-answer', 'Wrong answer', `session ${id} was offered by the ${live.created.offeredBy}: it takes a ${expected}`);
+    const taken = ANSWERS_TAKEN[live.created.offeredBy];
+    if (!taken.includes(kind)) {
+      const takes = taken.length === 0 ? 'no answer: both offers were answered at its creation' : `a ${taken.join(' and a ')}`;
+      throw new ControlError(409, 'wrong-answer', 'Wrong answer', `session ${id} was offered by ${offeredByText(live.created.offeredBy)}: it takes ${takes}`);
     }
-    if (live.answer !== undefined) {
-      if (live.answer.text !== text) throw new ControlError(409, 'already-answered', 'Already answered', `session ${id} has taken a different answer`);
-      await live.answer.taking;
+    const previous = live.answers[kind];
+    if (previous !== undefined) {
+      if (previous.text !== text) throw new ControlError(409, 'already-answered', 'Already answered', `session ${id} has taken a different ${kind}`);
+      await previous.taking;
       return this.#view(id, live);
     }
     const session = live.session;
-    const taking = 'pbxAnswer' in request ? Promise.resolve().then(() => session.takePbxAnswer(text)) : session.takeBrowserAnswer(text);
-    live.answer = { text, taking };
+    const taking = kind === 'pbxAnswer' ? Promise.resolve().then(() => session.takePbxAnswer(text)) : session.takeBrowserAnswer(text);
+    live.answers[kind] = { text, taking };
     try {
       await taking;
     } catch (error) {
       // Refused: the session still waits for an answer, and a corrected one may follow.
-      live.answer = undefined;
+      delete live.answers[kind];
       throw error;
     }
-    if (session.state === 'relaying') live.relayingSinceMs = this.#clock.now();
+    if (session.state === 'relaying') live.relayingSinceMs ??= this.#clock.now();
     return this.#view(id, live);
+  }
+
+  /**
+   * A party's new offer (re-INVITE): hold, resume, ICE restart, a new PBX address or codec. The
+   * same offer again (a retry) gets the same answer; another offer from the same party while one is
+   * being answered is refused (409 `offer-pending`, SIP's 491 Request Pending).
+   */
+  async offer(id: string, request: OfferRequest): Promise<UpdatedView> {
+    const live = await this.#live(id);
+    const leg: LegName = 'browserOffer' in request ? 'browser' : 'pbx';
+    const text = 'browserOffer' in request ? request.browserOffer : request.pbxOffer;
+    const previous = live.offers[leg];
+    let answering: Promise<string>;
+    if (previous !== undefined && previous.text === text) {
+      answering = previous.answering;
+    } else {
+      if (previous !== undefined && live.offersPending.has(leg)) {
+        throw new ControlError(409, 'offer-pending', 'Offer pending', `session ${id} is still answering an earlier ${leg} offer`);
+      }
+      const session = live.session;
+      answering = leg === 'browser' ? session.takeBrowserOffer(text) : Promise.resolve().then(() => session.takePbxOffer(text));
+      live.offers[leg] = { text, answering };
+      live.offersPending.add(leg);
+      try {
+        await answering;
+      } catch (error) {
+        if (live.offers[leg]?.answering === answering) delete live.offers[leg];
+        throw error;
+      } finally {
+        live.offersPending.delete(leg);
+      }
+    }
+    const answer = await answering;
+    const view = this.#view(id, live);
+    return leg === 'browser' ? { ...view, browserAnswer: answer } : { ...view, pbxAnswer: answer };
   }
 
   /** A party's new SDP direction (hold, resume). */
@@ -279,18 +348,27 @@ export class SessionRegistry {
       ...this.#options.session,
       id: request.id,
       mediaTimeoutMs: request.mediaTimeoutMs ?? this.#options.mediaTimeoutMs,
+      ...(request.pbxSrtp === undefined ? {} : { pbx: { ...this.#options.session.pbx, srtp: request.pbxSrtp } }),
       onEnded: (end: SessionEnd) => {
         if (holder.live === undefined) holder.earlyEnd = end;
         else this.#onEnded(request.id, holder.live, end);
       },
     };
     let live: Live;
-    if ('browserOffer' in request) {
-      const { session, browserAnswer, pbxOffer } = await MediaSession.create({ ...options, browserOffer: request.browserOffer });
-      live = this.#liveEntry(request, session, { id: request.id, offeredBy: 'browser', browserAnswer, pbxOffer });
+    const { browserOffer, pbxOffer } = request;
+    if (browserOffer !== undefined && pbxOffer !== undefined) {
+      const { session, browserAnswer, pbxAnswer } = await MediaSession.createForBothOffers({ ...options, browserOffer, pbxOffer });
+      live = this.#liveEntry(request, session, { id: request.id, offeredBy: 'both', browserAnswer, pbxAnswer });
+      live.relayingSinceMs = this.#clock.now();
+    } else if (browserOffer !== undefined) {
+      const { session, browserAnswer, pbxOffer: offer } = await MediaSession.create({ ...options, browserOffer });
+      live = this.#liveEntry(request, session, { id: request.id, offeredBy: 'browser', browserAnswer, pbxOffer: offer });
+    } else if (pbxOffer !== undefined) {
+      const { session, pbxAnswer, browserOffer: offer } = await MediaSession.createForPbxOffer({ ...options, pbxOffer });
+      live = this.#liveEntry(request, session, { id: request.id, offeredBy: 'pbx', pbxAnswer, browserOffer: offer });
     } else {
-      const { session, pbxAnswer, browserOffer } = await MediaSession.createForPbxOffer({ ...options, pbxOffer: request.pbxOffer });
-      live = this.#liveEntry(request, session, { id: request.id, offeredBy: 'pbx', pbxAnswer, browserOffer });
+      const { session, browserOffer: toBrowser, pbxOffer: toPbx } = await MediaSession.createOffering(options);
+      live = this.#liveEntry(request, session, { id: request.id, offeredBy: 'node', browserOffer: toBrowser, pbxOffer: toPbx });
     }
     holder.live = live;
     this.#entries.set(request.id, live);
@@ -304,7 +382,7 @@ export class SessionRegistry {
   }
 
   #liveEntry(request: CreateRequest, session: MediaSession, created: CreatedView): Live {
-    return { kind: 'live', request, created, session, answer: undefined, relayingSinceMs: undefined, closingBy: undefined };
+    return { kind: 'live', request, created, session, answers: {}, offers: {}, offersPending: new Set(), relayingSinceMs: undefined, closingBy: undefined };
   }
 
   async #live(id: string): Promise<Live> {
@@ -351,6 +429,16 @@ export class SessionRegistry {
 }
 
 function sameCreate(a: CreateRequest, b: CreateRequest): boolean {
-  if ('browserOffer' in a) return 'browserOffer' in b && a.browserOffer === b.browserOffer;
-  return 'pbxOffer' in b && a.pbxOffer === b.pbxOffer;
+  return a.browserOffer === b.browserOffer && a.pbxOffer === b.pbxOffer && a.pbxSrtp === b.pbxSrtp;
+}
+
+function offeredByText(offeredBy: OfferedBy): string {
+  switch (offeredBy) {
+    case 'both':
+      return 'both parties';
+    case 'node':
+      return 'the media node';
+    default:
+      return `the ${offeredBy}`;
+  }
 }

@@ -1,12 +1,15 @@
 /**
  * The session resource of the control API, with the zod schemas of its bodies:
  *
- *   POST   /v1/sessions               { id, browserOffer } -> 201 { id, offeredBy, browserAnswer, pbxOffer }
- *                                     { id, pbxOffer }     -> 201 { id, offeredBy, pbxAnswer, browserOffer }
+ *   POST   /v1/sessions               { id, browserOffer }           -> 201 { id, offeredBy: 'browser', browserAnswer, pbxOffer }
+ *                                     { id, pbxOffer }               -> 201 { id, offeredBy: 'pbx', pbxAnswer, browserOffer }
+ *                                     { id, browserOffer, pbxOffer } -> 201 { id, offeredBy: 'both', browserAnswer, pbxAnswer }
+ *                                     { id }                         -> 201 { id, offeredBy: 'node', browserOffer, pbxOffer }
  *                                     (the same request again -> 200, the same body)
  *   POST   /v1/sessions/:id/answer    { pbxAnswer } | { browserAnswer } -> 200 session view
  *   PATCH  /v1/sessions/:id           { directions: { browser?, pbx? } } -> 200 session view
- *                                     { browserOffer } | { pbxOffer }     -> 501 (re-INVITE with a new offer: not yet)
+ *                                     { browserOffer } -> 200 session view + browserAnswer (re-INVITE)
+ *                                     { pbxOffer }     -> 200 session view + pbxAnswer     (re-INVITE)
  *   GET    /v1/sessions/:id           -> 200 session view (state, stats, and the end once ended)
  *   DELETE /v1/sessions/:id           -> 200 the end report (again on a retry)
  *   GET    /v1/sessions               -> 200 { sessions: [{ id, state }] }
@@ -37,14 +40,13 @@ const sessionId = z.string().regex(SESSION_ID, { message: 'must be 1-128 letters
 const sdp = z.string().min(1).max(64 * 1024);
 const direction = z.enum(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
 
-const createBody = z
-  .strictObject({
-    id: sessionId,
-    browserOffer: sdp.optional(),
-    pbxOffer: sdp.optional(),
-    mediaTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
-  })
-  .refine((body) => (body.browserOffer === undefined) !== (body.pbxOffer === undefined), { message: 'give exactly one of browserOffer and pbxOffer', path: ['browserOffer'] });
+const createBody = z.strictObject({
+  id: sessionId,
+  browserOffer: sdp.optional(),
+  pbxOffer: sdp.optional(),
+  pbxSrtp: z.literal('sdes').optional(),
+  mediaTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+});
 
 const answerBody = z
   .strictObject({ pbxAnswer: sdp.optional(), browserAnswer: sdp.optional() })
@@ -56,7 +58,10 @@ const updateBody = z
     browserOffer: sdp.optional(),
     pbxOffer: sdp.optional(),
   })
-  .refine((body) => body.directions !== undefined || body.browserOffer !== undefined || body.pbxOffer !== undefined, { message: 'give directions or a new offer', path: ['directions'] });
+  .refine((body) => [body.directions, body.browserOffer, body.pbxOffer].filter((part) => part !== undefined).length === 1, {
+    message: 'give exactly one of directions, browserOffer and pbxOffer',
+    path: ['directions'],
+  });
 
 export function sessionRoutes(registry: SessionRegistry): Route[] {
   return [
@@ -65,11 +70,13 @@ export function sessionRoutes(registry: SessionRegistry): Route[] {
       pattern: /^\/v1\/sessions$/,
       handle: async ({ body }) => {
         const input = parseBody(createBody, body);
-        const timeout = input.mediaTimeoutMs === undefined ? {} : { mediaTimeoutMs: input.mediaTimeoutMs };
-        const request =
-          input.browserOffer !== undefined
-            ? { id: input.id, browserOffer: input.browserOffer, ...timeout }
-            : { id: input.id, pbxOffer: input.pbxOffer as string, ...timeout };
+        const request = {
+          id: input.id,
+          ...(input.browserOffer === undefined ? {} : { browserOffer: input.browserOffer }),
+          ...(input.pbxOffer === undefined ? {} : { pbxOffer: input.pbxOffer }),
+          ...(input.pbxSrtp === undefined ? {} : { pbxSrtp: input.pbxSrtp }),
+          ...(input.mediaTimeoutMs === undefined ? {} : { mediaTimeoutMs: input.mediaTimeoutMs }),
+        };
         const { created, replayed } = await registry.create(request);
         return { status: replayed ? 200 : 201, body: created };
       },
@@ -95,16 +102,8 @@ export function sessionRoutes(registry: SessionRegistry): Route[] {
       handle: async ({ params, body }) => {
         const id = parseId(params);
         const input = parseBody(updateBody, body);
-        if (input.browserOffer !== undefined || input.pbxOffer !== undefined) {
-          // Make sure the session exists first, so an unknown id is still a 404.
-          registry.view(id);
-          throw new ControlError(
-            501,
-            'offer-update-unsupported',
-            'Not implemented',
-            'a new offer in a session (re-INVITE with new media, ICE restart) is not supported yet; only direction changes (hold, resume) are',
-          );
-        }
+        if (input.browserOffer !== undefined) return { status: 200, body: await registry.offer(id, { browserOffer: input.browserOffer }) };
+        if (input.pbxOffer !== undefined) return { status: 200, body: await registry.offer(id, { pbxOffer: input.pbxOffer }) };
         return { status: 200, body: await registry.setDirections(id, input.directions ?? {}) };
       },
     },

@@ -25,6 +25,8 @@ export interface NodeMetricsSources {
   readonly eventLoopDelay?: (() => { readonly p99: number; readonly max: number }) | undefined;
   /** Exceptions and rejections nothing else caught, logged by the entry point. */
   readonly uncaughtErrors?: () => number;
+  /** SIP gateway links open now. */
+  readonly sipLinks?: () => number;
 }
 
 export function renderNodeMetrics(sources: NodeMetricsSources): string {
@@ -38,6 +40,7 @@ export function renderNodeMetrics(sources: NodeMetricsSources): string {
       { labels: { state: 'relaying' }, value: counts.relaying },
       { labels: { state: 'awaiting-answer' }, value: counts.awaitingAnswer },
     ])
+    .add('sipedge_media_sip_links', 'gauge', 'SIP gateway links (UDP sockets toward PBXs) open now.', sources.sipLinks?.() ?? 0)
     .add('sipedge_media_sessions_transcoding', 'gauge', 'Relaying sessions that transcode at least one direction.', counts.transcoding)
     .add('sipedge_media_sessions_capacity', 'gauge', 'Most sessions this node takes at once.', registry.capacity)
     .add('sipedge_media_sessions_created_total', 'counter', 'Sessions opened.', registry.createdTotal)

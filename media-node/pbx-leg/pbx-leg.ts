@@ -7,6 +7,10 @@
  * symmetric latch (RFC 4961), which decides where replies go. Whatever fails is dropped and
  * counted by reason; nothing that arrives can throw out of a socket handler.
  *
+ * On an RTP/SAVP leg (SDES, RFC 4568) every datagram is first authenticated and decrypted with
+ * the PBX's key (RFC 3711), before it is parsed or can move the latch, and everything sent is
+ * protected with the node's key; one that fails authentication or replays is dropped and counted.
+ *
  * RTCP normally uses the odd port above RTP (RFC 3550 §11) or the one an `a=rtcp` line names
  * (RFC 3605); RTCP arriving on the RTP port is accepted as well (RFC 5761 multiplexing).
  */
@@ -17,6 +21,7 @@ import { systemClock } from '../../shared/clock/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { readRtcpCompound, type RtcpCompound } from '../rtp/rtcp-compound.ts';
 import { looksLikeRtcp, readRtpHeader, type RtpHeaderFields } from '../rtp/rtp-header.ts';
+import type { SrtpReceiver, SrtpRefusal, SrtpSender } from '../srtp/index.ts';
 import { PortRangeExhaustedError, type PortRange } from './port-range.ts';
 import { SymmetricLatch, type TransportAddress } from './symmetric-latch.ts';
 
@@ -28,6 +33,12 @@ export interface PbxRemote {
   readonly rtcpPort?: number;
 }
 
+/** SDES-SRTP on the leg: the node's sending context, and the PBX's once its SDP gave its key. */
+export interface PbxSrtp {
+  readonly sender: SrtpSender;
+  readonly receiver: SrtpReceiver | undefined;
+}
+
 export interface PbxLegOptions {
   readonly ports: PortRange;
   /** Local address to bind, e.g. '0.0.0.0', or '127.0.0.1' in tests. */
@@ -37,6 +48,8 @@ export interface PbxLegOptions {
   readonly remote?: PbxRemote;
   /** The PBX's SSRC if its SDP stated one (RFC 5576 `a=ssrc`); other SSRCs are then refused. */
   readonly expectedSsrc?: number;
+  /** RTP/SAVP; plain RTP/AVP without. */
+  readonly srtp?: PbxSrtp;
   /** Datagrams larger than this are dropped unread; default 1,500 octets (an Ethernet MTU). */
   readonly maxPacketOctets?: number;
   /** See `SymmetricLatchOptions`; default never. */
@@ -60,7 +73,13 @@ export type PbxLegDropReason =
   | 'malformed-rtcp'
   | 'unexpected-payload-type'
   | 'unexpected-ssrc'
-  | 'unexpected-source';
+  | 'unexpected-source'
+  /** SRTP or SRTCP whose authentication tag is wrong (RFC 3711 §3.3 step 5), or too short to carry one. */
+  | 'srtp-authentication'
+  /** SRTP or SRTCP whose index was already received (RFC 3711 §3.3.2). */
+  | 'srtp-replayed'
+  /** On an RTP/SAVP leg before the PBX's key is known. */
+  | 'srtp-no-key';
 
 export interface PbxLegCounters {
   rtpIn: number;
@@ -95,6 +114,9 @@ export class PbxLeg {
       'unexpected-payload-type': 0,
       'unexpected-ssrc': 0,
       'unexpected-source': 0,
+      'srtp-authentication': 0,
+      'srtp-replayed': 0,
+      'srtp-no-key': 0,
     },
     sendErrors: 0,
     socketErrors: 0,
@@ -113,6 +135,8 @@ export class PbxLeg {
   #rtcpSocket: Socket;
   #payloadTypes: Set<number>;
   #expectedSsrc: number | undefined;
+  #signalled: PbxRemote | undefined;
+  #srtp: PbxSrtp | undefined;
   #closed = false;
 
   private constructor(options: PbxLegOptions, handlers: PbxLegHandlers, sockets: { port: number; rtp: Socket; rtcp: Socket }) {
@@ -129,6 +153,8 @@ export class PbxLeg {
     this.#payloadTypes = new Set(options.payloadTypes);
     this.#expectedSsrc = options.expectedSsrc;
     const remote = options.remote;
+    this.#signalled = remote;
+    this.#srtp = options.srtp;
     const latchOptions = { relatchAfterSilenceMs: options.relatchAfterSilenceMs };
     this.#rtpLatch = new SymmetricLatch({ ...latchOptions, signalled: remote && rtpAddress(remote) });
     this.#rtcpLatch = new SymmetricLatch({ ...latchOptions, signalled: remote && rtcpAddress(remote) });
@@ -167,23 +193,41 @@ export class PbxLeg {
 
   /** Sends one RTP packet toward the PBX; false if there is nowhere to send it yet. */
   sendRtp(packet: Uint8Array): boolean {
-    return this.#send(this.#rtp, this.#rtpLatch.destination, packet, 'rtp');
+    const destination = this.#rtpLatch.destination;
+    if (this.#closed || destination === undefined) return false;
+    return this.#send(this.#rtp, destination, this.#srtp === undefined ? packet : this.#srtp.sender.protectRtp(packet), 'rtp');
   }
 
   /** Sends one RTCP compound packet from the RTCP port (or the RTP port, when multiplexing). */
   sendRtcp(packet: Uint8Array): boolean {
-    return this.#send(this.#rtcpSocket, this.#rtcpLatch.destination, packet, 'rtcp');
+    const destination = this.#rtcpLatch.destination;
+    if (this.#closed || destination === undefined) return false;
+    return this.#send(this.#rtcpSocket, destination, this.#srtp === undefined ? packet : this.#srtp.sender.protectRtcp(packet), 'rtcp');
+  }
+
+  /** True on an RTP/SAVP leg. */
+  get secure(): boolean {
+    return this.#srtp !== undefined;
   }
 
   /**
-   * A re-INVITE changed the PBX's SDP: new address, perhaps new payload types. Both latches open
-   * again, so the next valid packets choose where replies go.
+   * The PBX's SDP changed (its answer, a re-INVITE): perhaps new payload types, perhaps a new
+   * address. A new address opens both latches again, so the next valid packets choose where
+   * replies go; without one the latched source stays (a hold or a codec change keeps the path).
    */
-  update(changes: { remote?: PbxRemote; payloadTypes?: Iterable<number>; expectedSsrc?: number }): void {
+  update(changes: { remote?: PbxRemote; payloadTypes?: Iterable<number>; expectedSsrc?: number; srtp?: PbxSrtp | null }): void {
     if (changes.payloadTypes !== undefined) this.#payloadTypes = new Set(changes.payloadTypes);
+    if (changes.srtp !== undefined) this.#srtp = changes.srtp ?? undefined;
     if ('expectedSsrc' in changes) this.#expectedSsrc = changes.expectedSsrc;
-    this.#rtpLatch.reopen(changes.remote && rtpAddress(changes.remote));
-    this.#rtcpLatch.reopen(changes.remote && rtcpAddress(changes.remote));
+    if (changes.remote === undefined) return;
+    this.#signalled = changes.remote;
+    this.#rtpLatch.reopen(rtpAddress(changes.remote));
+    this.#rtcpLatch.reopen(rtcpAddress(changes.remote));
+  }
+
+  /** The PBX's address as its latest SDP gave it. */
+  get signalled(): PbxRemote | undefined {
+    return this.#signalled;
   }
 
   async close(): Promise<void> {
@@ -203,7 +247,9 @@ export class PbxLeg {
       this.#onRtcp(message, source, arrivedOn);
       return;
     }
-    const parsed = readRtpHeader(message);
+    const packet = this.#unprotect(message, 'rtp', source);
+    if (packet === undefined) return;
+    const parsed = readRtpHeader(packet);
     if (!parsed.ok) {
       this.#drop('malformed-rtp', info);
       return;
@@ -225,11 +271,27 @@ export class PbxLeg {
     if (decision === 'latched') this.#logger.info('pbx leg latched rtp', { port: this.rtpPort, source });
     this.counters.rtpIn++;
     this.counters.octetsIn += message.length;
-    this.#deliver(() => this.#handlers.onRtp(message, header));
+    this.#deliver(() => this.#handlers.onRtp(packet, header));
+  }
+
+  /** The datagram itself on a plain leg; authenticated and decrypted on an RTP/SAVP one (undefined: dropped). */
+  #unprotect(message: Uint8Array, kind: 'rtp' | 'rtcp', source: TransportAddress): Uint8Array | undefined {
+    const srtp = this.#srtp;
+    if (srtp === undefined) return message;
+    if (srtp.receiver === undefined) {
+      this.#drop('srtp-no-key', source);
+      return undefined;
+    }
+    const result = kind === 'rtp' ? srtp.receiver.unprotectRtp(message) : srtp.receiver.unprotectRtcp(message);
+    if (result.ok) return result.packet;
+    this.#drop(SRTP_DROP[result.error], source);
+    return undefined;
   }
 
   #onRtcp(message: Buffer, source: TransportAddress, arrivedOn: 'rtp-port' | 'rtcp-port'): void {
-    const parsed = readRtcpCompound(message);
+    const packet = this.#unprotect(message, 'rtcp', source);
+    if (packet === undefined) return;
+    const parsed = readRtcpCompound(packet);
     if (!parsed.ok) {
       this.#drop('malformed-rtcp', source);
       return;
@@ -246,7 +308,7 @@ export class PbxLeg {
     this.counters.rtcpIn++;
     this.counters.octetsIn += message.length;
     const onRtcp = this.#handlers.onRtcp;
-    if (onRtcp !== undefined) this.#deliver(() => onRtcp(message, parsed.value));
+    if (onRtcp !== undefined) this.#deliver(() => onRtcp(packet, parsed.value));
   }
 
   #deliver(call: () => void): void {
@@ -263,8 +325,7 @@ export class PbxLeg {
     this.#logger.debug('pbx leg dropped a datagram', { port: this.rtpPort, reason, source: `${source.address}:${source.port}` });
   }
 
-  #send(socket: Socket, destination: TransportAddress | undefined, packet: Uint8Array, kind: 'rtp' | 'rtcp'): boolean {
-    if (this.#closed || destination === undefined) return false;
+  #send(socket: Socket, destination: TransportAddress, packet: Uint8Array, kind: 'rtp' | 'rtcp'): boolean {
     if (kind === 'rtp') this.counters.rtpOut++;
     else this.counters.rtcpOut++;
     this.counters.octetsOut += packet.length;
@@ -277,6 +338,12 @@ export class PbxLeg {
     return true;
   }
 }
+
+const SRTP_DROP: Readonly<Record<SrtpRefusal, PbxLegDropReason>> = {
+  'too-short': 'srtp-authentication',
+  authentication: 'srtp-authentication',
+  replayed: 'srtp-replayed',
+};
 
 function rtpAddress(remote: PbxRemote): TransportAddress {
   return { address: remote.address, port: remote.rtpPort };

@@ -15,8 +15,12 @@ export { createPath, type PathSpec } from './path-factory.ts';
 export type { PbxAnswer, SessionErrorReason } from './session-negotiation.ts';
 export { DEFAULT_PBX_CODECS, MediaSessionError, browserOfferCodecs, g711Law, pathKind, pbxOfferCodecs, readPbxAnswer, readPbxOffer } from './session-negotiation.ts';
 export type { DirectionStats, MediaSessionStats, SessionState } from './session-stats.ts';
+export { OutgoingStream, type StreamStart } from './outgoing-stream.ts';
 export type {
+  BothOffersCallOptions,
   BrowserCallOptions,
+  CreatedBothSession,
+  CreatedOfferingSession,
   CreatedPbxSession,
   CreatedSession,
   MediaSessionOptions,

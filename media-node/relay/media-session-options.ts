@@ -20,6 +20,11 @@ export interface PbxSideOptions {
   readonly codecs?: readonly CodecInput[];
   readonly relatchAfterSilenceMs?: number;
   readonly maxPacketOctets?: number;
+  /**
+   * `sdes`: the node's own offers to the PBX are RTP/SAVP with an SDES key (RFC 4568), for trunks
+   * that require SRTP. A PBX's offer is answered in its own protocol whatever this says.
+   */
+  readonly srtp?: 'sdes';
 }
 
 export interface MediaSessionOptions {
@@ -58,6 +63,25 @@ export interface BrowserCallOptions extends MediaSessionOptions {
 
 /** A call from the PBX: its SDP offer. */
 export interface PbxCallOptions extends MediaSessionOptions {
+  readonly pbxOffer: string;
+}
+
+/** A call whose PBX offered in its 200 to an INVITE without SDP: both parties' offers. */
+export interface BothOffersCallOptions extends MediaSessionOptions {
+  readonly browserOffer: string;
+  readonly pbxOffer: string;
+}
+
+export interface CreatedBothSession {
+  readonly session: MediaSession;
+  readonly browserAnswer: string;
+  readonly pbxAnswer: string;
+}
+
+export interface CreatedOfferingSession {
+  readonly session: MediaSession;
+  /** The SDP offers for the two dialogs; their answers go to `takeBrowserAnswer` and `takePbxAnswer`. */
+  readonly browserOffer: string;
   readonly pbxOffer: string;
 }
 

@@ -6,6 +6,10 @@
  *     takePbxAnswer(answer)    -> paths chosen, media relayed  (relaying)
  *   createForPbxOffer(offer)   -> PBX answer + browser offer   (awaiting-browser-answer)
  *     takeBrowserAnswer(answer)-> paths chosen, media relayed  (relaying)
+ *   createForBothOffers(offers)-> browser answer + PBX answer  (relaying)
+ *   createOffering()           -> browser offer + PBX offer    (awaiting-answers)
+ *     takeBrowserAnswer, takePbxAnswer, in either order      (relaying once both are in)
+ *   relaying: takeBrowserOffer / takePbxOffer (re-INVITE) -> an answer; still relaying
  *   close() / media timeout / browser connection lost / frame error      (ended, once)
  *
  * Whichever party offers is answered at once by its own leg's preferences, and the other party is
@@ -14,9 +18,14 @@
  * otherwise.
  *
  * Hold (RFC 3264 §8.4): each party's latest SDP direction is kept, and a direction carries media
- * only while its sender sends and its receiver receives. Media timeout: once relaying, a party
- * that should be sending and has sent nothing for `mediaTimeoutMs` ends the session with a
- * reason the control layer reports to the edge, which sends BYE on both dialogs.
+ * only while its sender sends and its receiver receives. A new offer from either party while
+ * relaying (re-INVITE) is answered at once: a new direction, a new PBX address (the latch opens
+ * again), an ICE restart on the browser leg, or a new PBX codec, for which both paths are rebuilt;
+ * each leg's outgoing stream goes on with the same SSRC and continuous counters (`OutgoingStream`).
+ *
+ * Media timeout: once relaying, a party that should be sending and has sent nothing for
+ * `mediaTimeoutMs` ends the session with a reason the control layer reports to the edge, which
+ * sends BYE on both dialogs.
  *
  * Everything that arrives from the network or the frame clock runs inside a guard: an exception is
  * caught, counted and logged, and stays in this session. An exception on the frame clock ends the
@@ -25,22 +34,42 @@
 import type { RtpPacket } from 'werift';
 import type { Clock } from '../../shared/clock/index.ts';
 import { systemClock } from '../../shared/clock/index.ts';
-import { parseSdp, type CodecInput, type Direction } from '../../shared/sdp/index.ts';
+import { parseSdp, serializeSdp, type CodecFormat, type CodecInput, type Direction, type SdpSession } from '../../shared/sdp/index.ts';
 import { BrowserLegError, type BrowserConnectionState, type BrowserLeg } from '../browser-leg/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import type { PbxLeg } from '../pbx-leg/index.ts';
 import { ReceiveStatistics } from '../quality/index.ts';
-import { randomStreamStart, type RtcpCompound, type RtpHeaderFields } from '../rtp/index.ts';
+import type { RtcpCompound, RtpHeaderFields } from '../rtp/index.ts';
 import type { FrameListener } from './frame-ticker.ts';
-import { fromBrowser, fromPbx, toBrowser, toPbx } from './leg-adapters.ts';
+import { fromBrowser, fromPbx } from './leg-adapters.ts';
 import type { LegFormats } from './leg-formats.ts';
 import type { InboundPacket, MediaPath } from './media-path.ts';
-import type { BrowserCallOptions, CreatedPbxSession, CreatedSession, MediaSessionOptions, PbxCallOptions, SessionEnd } from './media-session-options.ts';
+import type {
+  BothOffersCallOptions,
+  BrowserCallOptions,
+  CreatedBothSession,
+  CreatedOfferingSession,
+  CreatedPbxSession,
+  CreatedSession,
+  MediaSessionOptions,
+  PbxCallOptions,
+  SessionEnd,
+} from './media-session-options.ts';
 import { MediaWatchdog, type LegName } from './media-watchdog.ts';
-import { createPath } from './path-factory.ts';
-import { PbxRtcpReporter } from './pbx-rtcp-reporter.ts';
-import { MediaSessionError, readPbxAnswer } from './session-negotiation.ts';
-import { browserDirection, parsePbxSdp, setUpBrowserCall, setUpPbxCall, type SessionParts } from './session-setup.ts';
+import { RelayPaths } from './relay-paths.ts';
+import { planPbxReoffer, sameLegFormats } from './pbx-reoffer.ts';
+import { DEFAULT_PBX_CODECS, MediaSessionError, pathKind, readPbxAnswer } from './session-negotiation.ts';
+import {
+  browserDirection,
+  parsePbxSdp,
+  pbxLegSrtp,
+  setUpBothOffers,
+  setUpBrowserCall,
+  setUpNodeOffers,
+  setUpPbxCall,
+  type PbxSrtpState,
+  type SessionParts,
+} from './session-setup.ts';
 import { directionStats, type MediaSessionStats, type SessionState } from './session-stats.ts';
 
 const DEFAULT_MEDIA_TIMEOUT_MS = 30_000;
@@ -53,9 +82,14 @@ export class MediaSession {
   readonly #browser: BrowserLeg;
   readonly #pbx: PbxLeg;
   readonly #pbxOffered: readonly CodecInput[];
+  /** Browser codecs offered, while the browser's answer is awaited (the node offered both legs). */
+  readonly #browserOffered: readonly CodecFormat[];
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #pbxStream = randomStreamStart();
+  /** The last SDP sent to the PBX: its origin is revised by every later answer (RFC 3264 §8). */
+  #pbxDescription: SdpSession;
+  /** SDES-SRTP on the PBX leg; undefined for RTP/AVP. */
+  #pbxSrtp: PbxSrtpState | undefined;
   readonly #listener: FrameListener;
   readonly #directions: Record<LegName, Direction>;
   #resolveEnded: (end: SessionEnd) => void = () => {};
@@ -67,11 +101,9 @@ export class MediaSession {
   #aliases: ReadonlyMap<number, number> = new Map();
   #fromBrowser: ReceiveStatistics | undefined;
   #fromPbx: ReceiveStatistics | undefined;
-  #toPbx: MediaPath | undefined;
-  #toBrowser: MediaPath | undefined;
+  /** Both directions, once relaying. */
+  #paths: RelayPaths | undefined;
   #watchdog: MediaWatchdog | undefined;
-  /** RTCP toward the PBX, once the clock of what the node sends it is settled. */
-  #rtcp: PbxRtcpReporter | undefined;
   #beforeAnswer = 0;
   #errors = 0;
   /** Both legs closing, once the session has ended. */
@@ -85,9 +117,14 @@ export class MediaSession {
     this.#pbxOffered = parts.pbxOffered;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger;
-    this.#state = parts.waitingFor === 'pbx-answer' ? 'awaiting-pbx-answer' : 'awaiting-browser-answer';
+    this.#state = INITIAL_STATE[parts.waitingFor];
     this.#directions = { ...parts.directions };
     this.#pbxFormats = parts.pbxFormats;
+    this.#pbxDescription = parts.pbxDescription;
+    this.#pbxSrtp = parts.pbxSrtp;
+    this.#browserOffered = parts.browserOffered ?? [];
+    // The PBX's own payload types, where its offer settled them (RFC 3264 §6.1).
+    if (parts.pbxFormats !== undefined) this.#aliases = new Map(parts.pbxOffered.map((codec) => [codec.payloadType, codec.payloadType]));
     const codecs = parts.browser.codecs;
     if (codecs !== undefined) this.#browserFormats = { audio: codecs.audio, telephoneEvent: codecs.telephoneEvent };
     this.ended = new Promise((resolve) => {
@@ -105,6 +142,7 @@ export class MediaSession {
     parts.router.pbxRtp = (packet, header) => this.#onPbxRtp(packet, header);
     parts.router.pbxRtcp = (compound) => this.#onPbxRtcp(compound);
     options.ticker.add(this.#listener);
+    if (this.#state === 'relaying') this.#startRelayingIfSettled();
   }
 
   /**
@@ -131,6 +169,28 @@ export class MediaSession {
     return { session, pbxAnswer, browserOffer };
   }
 
+  /**
+   * The PBX offered in its 200 to an INVITE without SDP: answers both offers and starts relaying.
+   * Throws as `create` and `createForPbxOffer` do; nothing stays open after a throw.
+   */
+  static async createForBothOffers(options: BothOffersCallOptions): Promise<CreatedBothSession> {
+    const { parts, browserAnswer, pbxAnswer } = await setUpBothOffers(options);
+    const session = new MediaSession(options, parts);
+    session.#logger.info('media session created for two offers', { call: session.id, browserCodec: parts.browser.codecs?.audio.name, pbxCodec: parts.pbxFormats?.audio.name });
+    return { session, browserAnswer, pbxAnswer };
+  }
+
+  /**
+   * No offer from anyone (an INVITE without SDP from the PBX): offers both legs; the answers go to
+   * `takeBrowserAnswer` and `takePbxAnswer`, in either order.
+   */
+  static async createOffering(options: MediaSessionOptions): Promise<CreatedOfferingSession> {
+    const { parts, browserOffer, pbxOffer } = await setUpNodeOffers(options);
+    const session = new MediaSession(options, parts);
+    session.#logger.info('media session created offering both legs', { call: session.id, pbxPort: parts.pbx.rtpPort });
+    return { session, browserOffer, pbxOffer };
+  }
+
   get state(): SessionState {
     return this.#state;
   }
@@ -145,51 +205,137 @@ export class MediaSession {
     return this.#pbx.rtpPort;
   }
 
-  /** A call from the browser: takes the PBX's answer and starts relaying. Throws `MediaSessionError`. */
+  /**
+   * The PBX's answer to the node's offer (a call from the browser, or the node offering both
+   * legs); relaying starts once both legs are settled. Throws `MediaSessionError`.
+   */
   takePbxAnswer(answer: string): void {
-    const browserFormats = this.#browserFormats;
-    if (this.#state !== 'awaiting-pbx-answer' || browserFormats === undefined) throw new MediaSessionError('wrong-state', `the session is ${this.#state}`);
-    const settled = readPbxAnswer(parsePbxSdp(answer), browserFormats.audio, this.#pbxOffered);
-    this.#pbx.update({ remote: settled.remote, payloadTypes: settled.aliases.keys() });
+    const waiting = this.#state === 'awaiting-pbx-answer' || (this.#state === 'awaiting-answers' && this.#pbxFormats === undefined);
+    if (!waiting) throw new MediaSessionError('wrong-state', `the session is ${this.#state} and takes no PBX answer`);
+    const browserAudio = this.#browserFormats?.audio ?? this.#browserOffered;
+    const settled = readPbxAnswer(parsePbxSdp(answer), browserAudio, this.#pbxOffered);
+    const srtp = this.#pbxSrtp;
+    // RFC 3264 §6: the answer keeps the offer's transport protocol; RFC 4568 §5.1.3: and takes a key.
+    if (srtp !== undefined && settled.sdes === undefined) throw new MediaSessionError('no-common-crypto', 'the PBX answered an RTP/SAVP offer without an SDES key (RTP/AVP)');
+    if (srtp === undefined && settled.sdes !== undefined) throw new MediaSessionError('bad-pbx-sdp', 'the PBX answered an RTP/AVP offer with RTP/SAVP');
+    if (srtp !== undefined && settled.sdes !== undefined) this.#pbxSrtp = { ...srtp, remote: settled.sdes.key };
+    this.#pbx.update({
+      remote: settled.remote,
+      payloadTypes: settled.aliases.keys(),
+      ...(this.#pbxSrtp === undefined ? {} : { srtp: pbxLegSrtp(this.#pbxSrtp) }),
+    });
     this.#directions.pbx = settled.direction;
-    this.#startRelaying(browserFormats, { audio: settled.audio, telephoneEvent: settled.telephoneEvent }, settled.aliases);
+    this.#pbxFormats = { audio: settled.audio, telephoneEvent: settled.telephoneEvent };
+    this.#aliases = settled.aliases;
+    this.#startRelayingIfSettled();
   }
 
   /**
-   * A call from the PBX: takes the browser's answer and starts relaying. Throws `BrowserLegError`
-   * for an answer the browser leg refuses, `MediaSessionError` in the wrong state.
+   * The browser's answer to the node's offer (a call from the PBX, or the node offering both legs);
+   * relaying starts once both legs are settled. Throws `BrowserLegError` for an answer the browser
+   * leg refuses, `MediaSessionError` in the wrong state.
    */
   async takeBrowserAnswer(answer: string): Promise<void> {
-    const pbxFormats = this.#pbxFormats;
-    if (this.#state !== 'awaiting-browser-answer' || pbxFormats === undefined) throw new MediaSessionError('wrong-state', `the session is ${this.#state}`);
+    const waiting = this.#state === 'awaiting-browser-answer' || (this.#state === 'awaiting-answers' && this.#browserFormats === undefined);
+    if (!waiting) throw new MediaSessionError('wrong-state', `the session is ${this.#state} and takes no browser answer`);
     await this.#browser.acceptAnswer(answer);
     const codecs = this.#browser.codecs;
     if (codecs === undefined) throw new BrowserLegError('no-common-codec', 'the browser answer settled no codec');
     if ((this.#state as SessionState) === 'ended') return;
     this.#directions.browser = browserDirection(parseSdp(answer));
-    const identity = new Map(this.#pbxOffered.map((codec) => [codec.payloadType, codec.payloadType]));
-    this.#startRelaying({ audio: codecs.audio, telephoneEvent: codecs.telephoneEvent }, pbxFormats, identity);
+    this.#browserFormats = { audio: codecs.audio, telephoneEvent: codecs.telephoneEvent };
+    this.#startRelayingIfSettled();
   }
 
-  #startRelaying(browserFormats: LegFormats, pbxFormats: LegFormats, aliases: ReadonlyMap<number, number>): void {
-    this.#browserFormats = browserFormats;
-    this.#pbxFormats = pbxFormats;
-    this.#aliases = aliases;
+  /**
+   * A new offer from the browser while relaying (re-INVITE: hold, resume, ICE restart); returns the
+   * answer. The browser leg keeps its codec; a new payload type number for it rebuilds the paths.
+   * Throws `BrowserLegError` for an offer the leg refuses, `MediaSessionError` in the wrong state.
+   */
+  async takeBrowserOffer(offer: string): Promise<string> {
+    this.#requireRelaying();
+    const { answer, codecs } = await this.#browser.takeOffer(offer);
+    if ((this.#state as SessionState) === 'ended') throw new MediaSessionError('wrong-state', 'the session ended');
+    this.setRemoteDirection('browser', browserDirection(parseSdp(offer)));
+    const formats: LegFormats = { audio: codecs.audio, telephoneEvent: codecs.telephoneEvent };
+    if (!sameLegFormats(formats, this.#browserFormats)) {
+      this.#browserFormats = formats;
+      this.#buildPaths();
+    }
+    this.#logger.info('browser re-offer answered', { call: this.id, direction: this.#directions.browser });
+    return answer;
+  }
+
+  /**
+   * A new offer from the PBX while relaying (re-INVITE); returns the answer, under the origin of the
+   * node's earlier PBX SDP with its version moved on (RFC 3264 §8). A new address opens the latch
+   * again; `a=sendonly`, `a=inactive` or the RFC 2543 `c=0.0.0.0` form put the browser on hold
+   * (RFC 3264 §8.4) without moving the latch; a codec change rebuilds both paths, preferring the
+   * codec in use while the offer still has it. Throws `MediaSessionError`.
+   */
+  takePbxOffer(offer: string): string {
+    this.#requireRelaying();
+    const plan = planPbxReoffer(offer, {
+      browserAudio: (this.#browserFormats as LegFormats).audio,
+      formats: this.#pbxFormats as LegFormats,
+      aliases: this.#aliases,
+      signalled: this.#pbx.signalled,
+      srtp: this.#pbxSrtp,
+      description: this.#pbxDescription,
+      address: this.#options.pbx.address,
+      port: this.#pbx.rtpPort,
+      preferences: this.#options.pbx.codecs ?? DEFAULT_PBX_CODECS,
+    });
+    this.#pbx.update({
+      payloadTypes: plan.aliases.keys(),
+      ...(plan.moved === undefined ? {} : { remote: plan.moved }),
+      ...(plan.srtpChanged ? { srtp: plan.srtp === undefined ? null : pbxLegSrtp(plan.srtp) } : {}),
+    });
+    this.#pbxSrtp = plan.srtp;
+    this.#pbxDescription = plan.answer;
+    this.#aliases = plan.aliases;
+    this.setRemoteDirection('pbx', plan.direction);
+    if (plan.rebuild) {
+      this.#pbxFormats = plan.formats;
+      this.#buildPaths();
+    }
+    this.#logger.info('pbx re-offer answered', { call: this.id, direction: plan.direction, moved: plan.moved !== undefined, codec: plan.formats.audio.name });
+    return serializeSdp(plan.answer);
+  }
+
+  #requireRelaying(): void {
+    if (this.#state !== 'relaying') throw new MediaSessionError('wrong-state', `the session is ${this.#state}: a new offer needs both legs settled`);
+  }
+
+  #startRelayingIfSettled(): void {
+    const browserFormats = this.#browserFormats;
+    const pbxFormats = this.#pbxFormats;
+    if (browserFormats === undefined || pbxFormats === undefined) {
+      this.#state = 'awaiting-answers';
+      return;
+    }
+    if (pathKind(browserFormats.audio, pbxFormats.audio) === undefined) {
+      throw new MediaSessionError('no-common-codec', `no path between the browser's ${browserFormats.audio.name} and the PBX's ${pbxFormats.audio.name}`);
+    }
     this.#fromBrowser = new ReceiveStatistics(browserFormats.audio.clockRate);
     this.#fromPbx = new ReceiveStatistics(pbxFormats.audio.clockRate);
-    const rtcp = new PbxRtcpReporter({ ssrc: this.#pbxStream.ssrc, cname: `sipedge-${this.id}`, clockRate: pbxFormats.audio.clockRate });
-    this.#rtcp = rtcp;
-    const common = { jitterBuffer: this.#options.jitterBuffer, opus: this.#options.opus };
-    const toPbxLeg = toPbx(this.#pbx, rtcp, () => this.#clock.now());
-    this.#toPbx = createPath({ ...common, incoming: browserFormats, outgoing: pbxFormats, out: toPbxLeg, stream: this.#pbxStream });
-    const browserStream = { ...randomStreamStart(), ...(this.#browser.sendSsrc === undefined ? {} : { ssrc: this.#browser.sendSsrc }) };
-    this.#toBrowser = createPath({ ...common, incoming: pbxFormats, outgoing: browserFormats, out: toBrowser(this.#browser), stream: browserStream });
     this.#watchdog = new MediaWatchdog(this.#options.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS, this.#clock.now(), {
       browser: sends(this.#directions.browser),
       pbx: sends(this.#directions.pbx),
     });
+    const paths = new RelayPaths(
+      { id: this.id, browser: this.#browser, pbx: this.#pbx, clock: this.#clock, jitterBuffer: this.#options.jitterBuffer, opus: this.#options.opus },
+      browserFormats,
+      pbxFormats,
+    );
+    this.#paths = paths;
     this.#state = 'relaying';
-    this.#logger.info('media session relaying', { call: this.id, toPbx: this.#toPbx.kind, toBrowser: this.#toBrowser.kind });
+    this.#logger.info('media session relaying', { call: this.id, toPbx: paths.toPbx.kind, toBrowser: paths.toBrowser.kind });
+  }
+
+  /** Rebuilds both paths from the legs' current formats; each leg's outgoing stream goes on. */
+  #buildPaths(): void {
+    this.#paths?.rebuild(this.#browserFormats as LegFormats, this.#pbxFormats as LegFormats);
   }
 
   /**
@@ -203,7 +349,9 @@ export class MediaSession {
   }
 
   stats(): MediaSessionStats {
-    const rtt = this.#rtcp?.roundTrip.latestMs;
+    const rtt = this.#paths?.rtcp.roundTrip.latestMs;
+    const toPbxPath = this.#paths?.toPbx;
+    const toBrowserPath = this.#paths?.toBrowser;
     const pbxCodec = this.#pbxFormats?.audio;
     const browserCodec = this.#browserFormats?.audio;
     return {
@@ -212,13 +360,13 @@ export class MediaSession {
       codecs: { browser: browserCodec && `${browserCodec.name}/${browserCodec.clockRate}`, pbx: pbxCodec && `${pbxCodec.name}/${pbxCodec.clockRate}` },
       directions: { ...this.#directions },
       browserToPbx:
-        this.#toPbx === undefined || this.#fromBrowser === undefined || browserCodec === undefined
+        toPbxPath === undefined || this.#fromBrowser === undefined || browserCodec === undefined
           ? undefined
-          : directionStats(this.#toPbx, this.#fromBrowser, browserCodec.name, undefined),
+          : directionStats(toPbxPath, this.#fromBrowser, browserCodec.name, undefined),
       pbxToBrowser:
-        this.#toBrowser === undefined || this.#fromPbx === undefined || pbxCodec === undefined
+        toBrowserPath === undefined || this.#fromPbx === undefined || pbxCodec === undefined
           ? undefined
-          : directionStats(this.#toBrowser, this.#fromPbx, pbxCodec.name, rtt),
+          : directionStats(toBrowserPath, this.#fromPbx, pbxCodec.name, rtt),
       browserLeg: { ...this.#browser.counters },
       pbxLeg: { ...this.#pbx.counters, dropped: { ...this.#pbx.counters.dropped } },
       beforeAnswer: this.#beforeAnswer,
@@ -243,7 +391,7 @@ export class MediaSession {
       this.#watchdog?.heard('browser', now);
       const audio = inbound.payloadType === this.#browserFormats?.audio.payloadType;
       this.#fromBrowser.onPacket({ ...inbound, payloadLength: inbound.payload.length }, now, audio);
-      this.#relay(this.#toPbx, 'browser', inbound, now);
+      this.#relay(this.#paths?.toPbx, 'browser', inbound, now);
     });
   }
 
@@ -257,9 +405,9 @@ export class MediaSession {
       }
       const inbound = fromPbx(packet, header, payloadType);
       this.#watchdog?.heard('pbx', now);
-      this.#rtcp?.onReceived(inbound.ssrc);
+      this.#paths?.rtcp.onReceived(inbound.ssrc);
       this.#fromPbx.onPacket({ ...inbound, payloadLength: inbound.payload.length }, now, payloadType === this.#pbxFormats?.audio.payloadType);
-      this.#relay(this.#toBrowser, 'pbx', inbound, now);
+      this.#relay(this.#paths?.toBrowser, 'pbx', inbound, now);
     });
   }
 
@@ -277,7 +425,7 @@ export class MediaSession {
   }
 
   #onPbxRtcp(compound: RtcpCompound): void {
-    this.#guard(() => this.#rtcp?.onRtcp(compound, this.#clock.now(), this.#fromPbx));
+    this.#guard(() => this.#paths?.rtcp.onRtcp(compound, this.#clock.now(), this.#fromPbx));
   }
 
   #onBrowserState(state: BrowserConnectionState): void {
@@ -287,9 +435,9 @@ export class MediaSession {
 
   #onFrame(nowMs: number): void {
     if (this.#state !== 'relaying') return;
-    this.#toPbx?.onFrame(nowMs);
-    this.#toBrowser?.onFrame(nowMs);
-    const report = this.#rtcp?.due(this.#clock.now(), this.#fromPbx);
+    this.#paths?.toPbx.onFrame(nowMs);
+    this.#paths?.toBrowser.onFrame(nowMs);
+    const report = this.#paths?.rtcp.due(this.#clock.now(), this.#fromPbx);
     if (report !== undefined) this.#pbx.sendRtcp(report);
     const silence = this.#watchdog?.check(nowMs);
     if (silence !== undefined) {
@@ -323,6 +471,16 @@ export class MediaSession {
     await this.#released;
   }
 }
+
+const INITIAL_STATE: Readonly<Record<SessionParts['waitingFor'], SessionState>> = {
+  'pbx-answer': 'awaiting-pbx-answer',
+  'browser-answer': 'awaiting-browser-answer',
+  'both-answers': 'awaiting-answers',
+  nothing: 'relaying',
+};
+
+
+
 
 function sends(direction: Direction): boolean {
   return direction === 'sendrecv' || direction === 'sendonly';

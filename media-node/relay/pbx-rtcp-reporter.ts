@@ -38,6 +38,11 @@ export class PbxRtcpReporter {
     this.#intervalMs = options.intervalMs ?? 5000;
   }
 
+  /** The RTP clock of what the node sends the PBX. */
+  get clockRate(): number {
+    return this.#clockRate;
+  }
+
   /** One RTP packet sent toward the PBX. */
   onSent(payloadOctets: number, timestamp: number, nowMs: number): void {
     const sent = this.#sent ?? { packets: 0, octets: 0, timestamp, atMs: nowMs };

@@ -14,14 +14,17 @@ import {
   mediaDirection,
   negotiateCodecs,
   sameCodecFormat,
+  SdpError,
   type Codec,
   type CodecFormat,
   type CodecInput,
   type Direction,
+  type SdpMedia,
   type SdpSession,
 } from '../../shared/sdp/index.ts';
 import type { G711Law } from '../codec/index.ts';
 import type { PbxRemote } from '../pbx-leg/index.ts';
+import { SDES_SUITE, chooseSdesKey, isSavp, type MasterKey } from '../srtp/index.ts';
 import type { MediaPathKind } from './media-path.ts';
 
 /** What a G.711 PBX is offered by default: PCMU, PCMA, and RFC 4733 DTMF at their 8 kHz clock. */
@@ -32,7 +35,7 @@ export const DEFAULT_PBX_CODECS: readonly CodecInput[] = [
   { payloadType: 101, name: 'telephone-event', clockRate: 8000, fmtp: '0-16' },
 ];
 
-export type SessionErrorReason = 'no-common-codec' | 'bad-pbx-sdp' | 'pbx-rejected-media' | 'wrong-state';
+export type SessionErrorReason = 'no-common-codec' | 'no-common-crypto' | 'bad-pbx-sdp' | 'pbx-rejected-media' | 'wrong-state';
 
 export class MediaSessionError extends Error {
   override readonly name = 'MediaSessionError';
@@ -66,11 +69,40 @@ export function pathKind(from: CodecFormat, to: CodecFormat): MediaPathKind | un
   return undefined;
 }
 
-/** The PBX offer's codecs: those of `preferences` relayable to and from the browser's, and the events. */
-export function pbxOfferCodecs(browserAudio: CodecFormat, preferences: readonly CodecInput[]): CodecInput[] {
-  const audio = preferences.filter((codec) => !isTelephoneEvent(codec) && pathKind(browserAudio, codec) !== undefined);
+/**
+ * The PBX offer's codecs: those of `preferences` relayable to and from the browser's (or, when the
+ * node offers both legs, from any browser codec it offers), and the events.
+ */
+export function pbxOfferCodecs(browserAudio: CodecFormat | readonly CodecFormat[], preferences: readonly CodecInput[]): CodecInput[] {
+  const browserCandidates: readonly CodecFormat[] = (Array.isArray(browserAudio) ? browserAudio : [browserAudio as CodecFormat]).filter((codec) => !isTelephoneEvent(codec));
+  const audio = preferences.filter((codec) => !isTelephoneEvent(codec) && browserCandidates.some((browser) => pathKind(browser, codec) !== undefined));
   if (audio.length === 0) return [];
   return [...audio, ...preferences.filter(isTelephoneEvent)];
+}
+
+/** The PBX's SDES key (RFC 4568) and the tag of the `a=crypto` line it came on. */
+export interface PbxSdes {
+  readonly tag: number;
+  readonly key: MasterKey;
+}
+
+/**
+ * The PBX's key for an RTP/SAVP section; undefined for RTP/AVP. Throws `MediaSessionError` when an
+ * RTP/SAVP section has no `a=crypto` line the node can honour (RFC 4568 §5.1.3: 488).
+ */
+export function readPbxSdes(media: SdpMedia): PbxSdes | undefined {
+  if (!isSavp(media)) return undefined;
+  let chosen: PbxSdes | undefined;
+  try {
+    chosen = chooseSdesKey(media);
+  } catch (error) {
+    if (error instanceof SdpError) throw new MediaSessionError('bad-pbx-sdp', error.message, { cause: error });
+    throw error;
+  }
+  if (chosen === undefined) {
+    throw new MediaSessionError('no-common-crypto', `the PBX's RTP/SAVP stream has no a=crypto line the media node can use (${SDES_SUITE}, one inline key, no MKI or session parameters)`);
+  }
+  return chosen;
 }
 
 /** What the PBX's answer settles. */
@@ -82,17 +114,24 @@ export interface PbxAnswer {
   readonly direction: Direction;
   /** Payload types the PBX may send: those of its answer and, where it renumbered, those we offered. */
   readonly aliases: ReadonlyMap<number, number>;
+  /** The PBX's key, when it answered RTP/SAVP. */
+  readonly sdes: PbxSdes | undefined;
 }
 
-/** Reads the PBX's answer to `offered`. Throws `MediaSessionError`. */
-export function readPbxAnswer(answer: SdpSession, browserAudio: CodecFormat, offered: readonly CodecInput[]): PbxAnswer {
+/**
+ * Reads the PBX's answer to `offered`: its first audio codec that can be relayed to and from
+ * `browserAudio` (the browser leg's codec, or when the browser has not answered yet, any of those
+ * it was offered). Throws `MediaSessionError`.
+ */
+export function readPbxAnswer(answer: SdpSession, browserAudio: CodecFormat | readonly CodecFormat[], offered: readonly CodecInput[]): PbxAnswer {
+  const browserCandidates: readonly CodecFormat[] = Array.isArray(browserAudio) ? browserAudio : [browserAudio as CodecFormat];
   const media = answer.media.find((section) => section.type === 'audio' && isRtpProtocol(section.protocol));
   if (media === undefined) throw new MediaSessionError('bad-pbx-sdp', 'the PBX answer has no audio stream');
   if (isRejected(media)) throw new MediaSessionError('pbx-rejected-media', 'the PBX rejected the audio stream (port 0)');
   const connection = connectionOf(answer, media);
   if (connection === undefined) throw new MediaSessionError('bad-pbx-sdp', 'the PBX answer has no c= line for its audio');
   const codecs = listCodecs(media);
-  const audio = codecs.find((codec) => !isTelephoneEvent(codec) && pathKind(browserAudio, codec) !== undefined);
+  const audio = codecs.find((codec) => !isTelephoneEvent(codec) && browserCandidates.some((browser) => !isTelephoneEvent(browser) && pathKind(browser, codec) !== undefined));
   if (audio === undefined) throw new MediaSessionError('no-common-codec', 'the PBX answered no codec the media node can relay');
   const telephoneEvent = codecs.find((codec) => isTelephoneEvent(codec) && codec.clockRate === audio.clockRate);
   const aliases = new Map<number, number>();
@@ -108,6 +147,7 @@ export function readPbxAnswer(answer: SdpSession, browserAudio: CodecFormat, off
     remote: { address: connection.ip, rtpPort: media.port, ...(media.rtcp === undefined ? {} : { rtcpPort: media.rtcp.port }) },
     direction: mediaDirection(answer, media).direction,
     aliases,
+    sdes: readPbxSdes(media),
   };
 }
 
@@ -120,7 +160,15 @@ export function readPbxOffer(
   offer: SdpSession,
   preferences: readonly CodecFormat[],
   browserPreferences: readonly CodecFormat[],
-): { readonly audio: Codec; readonly telephoneEvent: Codec | undefined; readonly remote: PbxRemote; readonly direction: Direction } {
+): {
+  readonly audio: Codec;
+  readonly telephoneEvent: Codec | undefined;
+  readonly remote: PbxRemote;
+  readonly direction: Direction;
+  /** The RFC 2543 hold form, `c=0.0.0.0`: not an address to send to. */
+  readonly legacyHold: boolean;
+  readonly sdes: PbxSdes | undefined;
+} {
   const media = offer.media.find((section) => section.type === 'audio' && isRtpProtocol(section.protocol) && !isRejected(section));
   if (media === undefined) throw new MediaSessionError('bad-pbx-sdp', 'the PBX offer has no audio stream');
   const connection = connectionOf(offer, media);
@@ -136,16 +184,20 @@ export function readPbxOffer(
     telephoneEvent,
     remote: { address: connection.ip, rtpPort: media.port, ...(media.rtcp === undefined ? {} : { rtcpPort: media.rtcp.port }) },
     direction: mediaDirection(offer, media).direction,
+    legacyHold: mediaDirection(offer, media).legacyHold,
+    sdes: readPbxSdes(media),
   };
 }
 
 /**
- * What to offer the browser for a call from the PBX: the browser preferences the node can relay to
- * and from the PBX's codec, with telephone-event at the clock of each audio codec offered, numbered
- * with the static payload types where RFC 3551 has them and dynamic ones (96-127) otherwise.
+ * What to offer the browser: the browser preferences the node can relay to and from the PBX's codec
+ * (a call from the PBX) or from any of those offered to the PBX (the node offering both legs), with
+ * telephone-event at the clock of each audio codec offered, numbered with the static payload types
+ * where RFC 3551 has them and dynamic ones (96-127) otherwise.
  */
-export function browserOfferCodecs(pbxAudio: CodecFormat, browserPreferences: readonly CodecFormat[]): CodecInput[] {
-  const audio = browserPreferences.filter((codec) => !isTelephoneEvent(codec) && pathKind(pbxAudio, codec) !== undefined);
+export function browserOfferCodecs(pbxAudio: CodecFormat | readonly CodecFormat[], browserPreferences: readonly CodecFormat[]): CodecInput[] {
+  const pbxCandidates: readonly CodecFormat[] = (Array.isArray(pbxAudio) ? pbxAudio : [pbxAudio as CodecFormat]).filter((codec) => !isTelephoneEvent(codec));
+  const audio = browserPreferences.filter((codec) => !isTelephoneEvent(codec) && pbxCandidates.some((pbx) => pathKind(pbx, codec) !== undefined));
   const clocks = new Set(audio.map((codec) => codec.clockRate));
   const events = browserPreferences.filter((codec) => isTelephoneEvent(codec) && clocks.has(codec.clockRate));
   let dynamic = 96;

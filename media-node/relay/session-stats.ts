@@ -18,7 +18,7 @@ import type { MediaPath, MediaPathKind, PathDropReason } from './media-path.ts';
 import type { LegName } from './media-watchdog.ts';
 import { OpusToG711Path } from './opus-to-g711-path.ts';
 
-export type SessionState = 'awaiting-pbx-answer' | 'awaiting-browser-answer' | 'relaying' | 'ended';
+export type SessionState = 'awaiting-pbx-answer' | 'awaiting-browser-answer' | 'awaiting-answers' | 'relaying' | 'ended';
 
 export interface DirectionStats {
   readonly path: MediaPathKind;

@@ -2,6 +2,7 @@
  * One running media node: the parts wired from its configuration.
  *
  *   FrameTicker (one per node) + PortRange ---> SessionRegistry ---> ControlServer (/v1, /health, /metrics)
+ *                                                  SipGateway ------> ControlServer (WebSocket /v1/sip-gateway/links/:id)
  *                                                  | ends the edge did not ask for
  *                                                  v
  *                        SessionEndReporter ---> edge   <--- Heartbeat (every N s)
@@ -20,6 +21,7 @@ import { CpuSampler, processCpuSeconds, renderNodeMetrics } from '../metrics/ind
 import { PortRange } from '../pbx-leg/index.ts';
 import { FrameTicker } from '../relay/index.ts';
 import { ReplayGuard, RequestSigner } from '../signing/index.ts';
+import { SIP_GATEWAY_PATH, SipGateway, WebSocketConnection, handshakeProblem, type SipTiming } from '../sip-gateway/index.ts';
 
 export interface MediaNodeServiceOptions {
   readonly logger?: Logger;
@@ -29,6 +31,10 @@ export interface MediaNodeServiceOptions {
   readonly shutdownReportDeadlineMs?: number;
   /** Exceptions nothing else caught, as the entry point counts them. */
   readonly uncaughtErrors?: () => number;
+  /** The SIP gateway's T1 and T2; default RFC 3261's 500 ms and 4 s. */
+  readonly sipTiming?: SipTiming;
+  /** How long a SIP gateway link outlives its WebSocket; default 120 s. */
+  readonly sipLinkGraceMs?: number;
 }
 
 export type ServiceState = 'running' | 'stopping' | 'stopped';
@@ -40,6 +46,7 @@ export class MediaNodeService {
   readonly cpu: CpuSampler;
   readonly endReporter: SessionEndReporter;
   readonly heartbeat: Heartbeat | undefined;
+  readonly sipGateway: SipGateway;
   readonly startedAt = new Date();
   readonly #options: MediaNodeServiceOptions;
   readonly #logger: Logger;
@@ -74,6 +81,13 @@ export class MediaNodeService {
       logger,
       onUnrequestedEnd: (report) => this.endReporter.report(report),
     });
+    this.sipGateway = new SipGateway({
+      bindAddress: config.pbx.bindAddress,
+      publicAddress: config.pbx.publicAddress,
+      ...(options.sipTiming === undefined ? {} : { timing: options.sipTiming }),
+      ...(options.sipLinkGraceMs === undefined ? {} : { graceMs: options.sipLinkGraceMs }),
+      logger,
+    });
     this.cpu = new CpuSampler({ sessionSeconds: () => this.registry.relayingSeconds() });
     const edgeUrl = config.edge.url;
     this.heartbeat =
@@ -88,11 +102,23 @@ export class MediaNodeService {
     service.#server = await ControlServer.listen(
       {
         routes: sessionRoutes(service.registry),
+        upgrades: [
+          {
+            pattern: SIP_GATEWAY_PATH,
+            accept: (request, socket, head, params) => {
+              const problem = handshakeProblem(request);
+              if (problem !== undefined) return problem;
+              service.sipGateway.accept(params['id'] ?? '', new WebSocketConnection(request, socket, head));
+              return undefined;
+            },
+          },
+        ],
         signer: new RequestSigner(config.secret),
         replayGuard: new ReplayGuard(),
         health: () => ({ status: service.#state === 'running' ? 'ok' : 'shutting-down', node: config.nodeId, region: config.region, sessions: service.registry.openCount, capacity: config.maxSessions }),
         metrics: () => service.metrics(),
         metricsToken: config.control.metricsToken,
+        tls: config.control.tls,
         logger: service.#logger,
       },
       config.control.host,
@@ -127,7 +153,7 @@ export class MediaNodeService {
   get controlUrl(): string {
     if (this.config.control.publicUrl !== undefined) return this.config.control.publicUrl;
     const host = this.config.control.host.includes(':') ? `[${this.config.control.host}]` : this.config.control.host;
-    return `http://${host}:${this.controlPort}`;
+    return `${this.config.control.tls === undefined ? 'http' : 'https'}://${host}:${this.controlPort}`;
   }
 
   metrics(): string {
@@ -142,6 +168,7 @@ export class MediaNodeService {
       control: this.#server?.counters,
       heartbeat: this.heartbeat?.counters,
       endReports: this.endReporter.counters,
+      sipLinks: () => this.sipGateway.linkCount,
       eventLoopDelay: () => {
         const delay = { p99: this.#loopDelay.percentile(99) / 1e6, max: this.#loopDelay.max / 1e6 };
         this.#loopDelay.reset();
@@ -182,6 +209,7 @@ export class MediaNodeService {
     await this.endReporter.flush(this.#options.shutdownReportDeadlineMs ?? 5000);
     // Tells the edge at once, rather than after missed heartbeats, that this node takes no calls.
     await this.heartbeat?.beatOnce();
+    await this.sipGateway.close();
     await this.#server?.close();
     this.cpu.stop();
     this.#loopDelay.disable();

@@ -161,9 +161,9 @@ describe('creating a session', () => {
   });
 
   it('refuses invalid bodies naming the field, and bad SDP with a reason the edge can map to SIP', async () => {
-    const missing = await node.client.request<ProblemBody & { errors: { pointer: string }[] }>('POST', '/v1/sessions', { id: newId() });
+    const missing = await node.client.request<ProblemBody & { errors: { pointer: string }[] }>('POST', '/v1/sessions', { browserOffer: 'v=0' });
     expect(missing.status).toBe(400);
-    expect(missing.body.errors.map((error) => error.pointer)).toEqual(['#/browserOffer']);
+    expect(missing.body.errors.map((error) => error.pointer)).toEqual(['#/id']);
     const unknown = await node.client.request<ProblemBody & { errors: { pointer: string }[] }>('POST', '/v1/sessions', { id: newId(), browserOffer: 'v=0', colour: 'red' });
     expect(unknown.status).toBe(400);
     expect(unknown.body.errors.map((error) => error.pointer)).toContain('#/colour');
@@ -216,7 +216,7 @@ describe('answers, updates and unknown sessions', () => {
     expect(other).toMatchObject({ status: 409, body: { reason: 'already-answered' } });
   });
 
-  it('changes directions (hold and resume) and answers 501 to a new offer', async () => {
+  it('changes directions (hold and resume) and refuses a new offer before both legs are settled', async () => {
     const id = newId();
     await deleteAfter(id);
     const pbx = await track(udpPeer());
@@ -228,9 +228,11 @@ describe('answers, updates and unknown sessions', () => {
     const resumed = await node.client.request<SessionView>('PATCH', `/v1/sessions/${id}`, { directions: { pbx: 'sendrecv', browser: 'sendrecv' } });
     expect(resumed.body.stats.directions).toEqual({ browser: 'sendrecv', pbx: 'sendrecv' });
     const reoffer = await node.client.request<ProblemBody>('PATCH', `/v1/sessions/${id}`, { pbxOffer: pbxSdp(pbx) });
-    expect(reoffer.status).toBe(501);
-    expect(reoffer.body.reason).toBe('offer-update-unsupported');
-    expect(reoffer.body.detail).toMatch(/not supported yet/);
+    expect(reoffer.status).toBe(409);
+    expect(reoffer.body.reason).toBe('wrong-state');
+    expect(reoffer.body.detail).toMatch(/awaiting-browser-answer/);
+    const both = await node.client.request<ProblemBody>('PATCH', `/v1/sessions/${id}`, { pbxOffer: pbxSdp(pbx), directions: { pbx: 'sendrecv' } });
+    expect(both).toMatchObject({ status: 400, body: { reason: 'invalid-request' } });
     const badDirection = await node.client.request('PATCH', `/v1/sessions/${id}`, { directions: { pbx: 'sideways' } });
     expect(badDirection.status).toBe(400);
   });

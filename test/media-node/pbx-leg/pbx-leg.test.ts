@@ -80,6 +80,9 @@ describe('a PBX leg on real UDP sockets', () => {
       'unexpected-payload-type': 1,
       'unexpected-ssrc': 0,
       'unexpected-source': 0,
+      'srtp-authentication': 0,
+      'srtp-replayed': 0,
+      'srtp-no-key': 0,
     });
     expect(received.rtp.map((h) => h.sequenceNumber)).toEqual([3]);
     expect(leg.counters).toMatchObject({ rtpIn: 1, handlerErrors: 0, socketErrors: 0 });

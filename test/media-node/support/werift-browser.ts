@@ -66,8 +66,23 @@ export class WeriftBrowser {
     return (this.pc.localDescription as { sdp: string }).sdp;
   }
 
+  /**
+   * A new offer once connected, as a browser's re-INVITE: an ICE restart (new ufrag and password)
+   * and/or a new direction (`sendonly` or `inactive` for hold, `sendrecv` to resume).
+   */
+  async reoffer(options: { iceRestart?: boolean; direction?: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' } = {}): Promise<string> {
+    if (options.direction !== undefined) (this.#transceiver as RTCRtpTransceiver).setDirection(options.direction);
+    await this.pc.setLocalDescription(await this.pc.createOffer(options.iceRestart ? { iceRestart: true } : {}));
+    await this.#gathered();
+    return (this.pc.localDescription as { sdp: string }).sdp;
+  }
+
   async acceptAnswer(sdp: string): Promise<void> {
     await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    // As a browser would: werift 0.25 restarts ICE on new credentials but starts no checks while
+    // DTLS is up (the media node's browser leg works around the same).
+    const ice = this.#transceiver?.dtlsTransport.iceTransport;
+    if (ice !== undefined && ice.state !== 'closed' && this.pc.connectionState === 'connected' && ice.connection.nominated === undefined) void ice.start().catch(() => {});
   }
 
   /** For calls from the PBX: answers the media node's offer. */
