@@ -41,6 +41,7 @@ describe('/api/v1/pbx-links', () => {
       port: 5060,
       transport: 'tcp',
       register: true,
+      can_terminate: true,
       username: 'alice',
       password_set: true,
       client_uri: 'sip:alice@pbx.example.com',

@@ -1,8 +1,10 @@
 /**
  * `/api/v1/media-nodes`: the media nodes' side of the API and the operator's view of the fleet.
  *
- *   POST /media-nodes/heartbeat      signed by a node: its heartbeat (`media-node/edge/heartbeat.ts`)
- *   POST /media-nodes/session-ended  signed by a node: a session it ended on its own
+ *   POST /media-nodes/heartbeat      signed by a node: its heartbeat (`media-node/edge/heartbeat.ts`);
+ *                                    a node that restarted has its calls ended (BYE on both legs)
+ *   POST /media-nodes/session-ended  signed by a node: a session it ended on its own; the call
+ *                                    that owned it ends (BYE on both legs)
  *   GET  /media-nodes                operator token: every known node with its health
  *
  * Nodes do not hold the operator token: their requests carry `Sipedge-Timestamp`,
@@ -18,7 +20,9 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { DEFAULT_MAX_SKEW_MS, RequestSigner, verifySignedRequest, type AuthFailureReason } from '../../shared/signing/index.ts';
 import { createLogger } from '../logger.ts';
+import { sessionOwner } from '../media/media-control.ts';
 import { mediaFleet } from '../media/media-fleet.ts';
+import { endCallsOn } from '../media/node-loss.ts';
 import { operatorAuth } from './operator-auth.ts';
 import { problemException, type Problem } from './problem.ts';
 import { parseBody } from './validation.ts';
@@ -66,12 +70,20 @@ mediaNodes.get('/', operatorAuth(), async (c) => c.json(await mediaFleet(c.env).
 mediaNodes.post('/heartbeat', mediaSignature(), async (c) => {
   const beat = parseBody(heartbeatSchema, signedJson(c.var.signedBody));
   const node = await mediaFleet(c.env).heartbeat(beat);
+  // A node that restarted lost its sessions: the calls on them end, BYE on both legs.
+  if (node.restarted === true) c.executionCtx.waitUntil(endCallsOn(c.env, log, node.controlUrl, 'media-node-restarted'));
   return c.json({ nodeId: node.nodeId, health: node.health });
 });
 
 mediaNodes.post('/session-ended', mediaSignature(), async (c) => {
   const report = parseBody(sessionEndedSchema, signedJson(c.var.signedBody));
   const { duplicate } = await mediaFleet(c.env).sessionEnded(report);
+  // The session's id names the PbxLink whose call it carried (`mediaSessionId`): that call ends, BYE on both legs.
+  const owner = duplicate ? undefined : sessionOwner(report.sessionId);
+  if (owner !== undefined) {
+    const ended = await c.env.PBX_LINK.get(c.env.PBX_LINK.idFromName(owner.linkId)).mediaEnded(owner.callId, report.reason);
+    log.info('media-session.ended-call', { session: report.sessionId, reason: report.reason, callFound: ended });
+  }
   return c.json({ accepted: true, duplicate });
 });
 

@@ -1,6 +1,7 @@
 /**
  * `/api/v1/pbx-links`: the PBXes and SIP trunks the edge connects to, one PbxLink object each.
  *
+ *   GET    /pbx-links      the links the domain's Routing registry knows, each with its registration state
  *   PUT    /pbx-links/:id  create (201) or replace (200); the body below
  *   GET    /pbx-links/:id  the configuration (never the password) and the registration status
  *   DELETE /pbx-links/:id  204; a registered link first unregisters (expires=0)
@@ -16,6 +17,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { isHost, parseParams, parseUri, SipSyntaxError } from '../../shared/grammar/index.ts';
 import { ASTERISK_DEFAULTS, defaultPort, KNOWN_TRANSPORTS, type PbxLinkConfig, type PbxTransport } from '../pbx/link-config.ts';
+import { routingFor } from '../routing/routing.ts';
 import { problemException, type FieldError } from './problem.ts';
 import { usernameSchema } from './users.ts';
 import { parseBody, parseParameter, readJson } from './validation.ts';
@@ -61,6 +63,7 @@ const putLinkSchema = z.strictObject({
   port: z.int('must be a port number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').optional(),
   transport: z.enum(KNOWN_TRANSPORTS, `must be one of ${KNOWN_TRANSPORTS.join(', ')}`),
   register: z.boolean('must be true or false').default(true),
+  can_terminate: z.boolean('must be true or false').default(true),
   username: sipUserSchema.optional(),
   password: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').nullable().optional(),
   auth_id: printable(128).regex(/^[^"\\]*$/, 'must not contain " or \\').optional(),
@@ -159,8 +162,16 @@ pbxLinks.put('/:id', async (c) => {
     throw problemException({ status: 422, title: 'Not available in sipedge', detail: describe(refused), errors: refused });
   }
   const { created, view } = await linkStub(c.env, id).putLink(toConfig(id, input), input.password);
+  // The routing registry follows (outbound plans use only links it knows); a failure here is a 500, and the PUT can be repeated.
+  await routingFor(c.env).linkChanged(id, { can_terminate: input.can_terminate });
   if (created) c.header('Location', `/api/v1/pbx-links/${encodeURIComponent(id)}`);
   return c.json(view, created ? 201 : 200);
+});
+
+pbxLinks.get('/', async (c) => {
+  const ids = await routingFor(c.env).listLinks();
+  const views = await Promise.all(ids.map(async (id) => ({ id, view: await linkStub(c.env, id).getLink() })));
+  return c.json({ links: views.flatMap(({ id, view }) => (view === undefined ? [] : [{ id, status: view.registration.state }])) });
 });
 
 pbxLinks.get('/:id', async (c) => {
@@ -172,7 +183,9 @@ pbxLinks.get('/:id', async (c) => {
 
 pbxLinks.delete('/:id', async (c) => {
   const id = parseParameter(linkIdSchema, 'id', c.req.param('id'));
-  if (!(await linkStub(c.env, id).deleteLink())) throw notFound(id);
+  const existed = await linkStub(c.env, id).deleteLink();
+  await routingFor(c.env).linkChanged(id, undefined);
+  if (!existed) throw notFound(id);
   return c.body(null, 204);
 });
 

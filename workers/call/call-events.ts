@@ -10,11 +10,12 @@
 import { takeDue } from '../../shared/clock/index.ts';
 import type { SipRequest, SipResponse } from '../../shared/message/index.ts';
 import type { TableAction } from '../../shared/transaction/index.ts';
+import type { OutboundPlan } from '../routing/routing-contract.ts';
 import type { Flow } from '../sip/flow.ts';
 import type { HalfCall } from './call-half.ts';
 import { CallStep, type CallEffect, type StepContext } from './call-step.ts';
 import { cancelFork, fork, onBranchResponse, type ForkTarget } from './callee-fork.ts';
-import { answerCaller, failCall, offerCall, onCancel, onNoAnswer } from './caller-setup.ts';
+import { answerCaller, failCall, offerCall, onCancel, onNoAnswer, routeCall } from './caller-setup.ts';
 import {
   ackToDevice,
   answerDevice,
@@ -45,7 +46,11 @@ export type CallEvent =
   /** A message of transaction `key` could not be delivered: the device's flow has failed. */
   | { readonly type: 'transport-error'; readonly key: string }
   /** The alarm rang: fire every timer that is due. */
-  | { readonly type: 'timers' };
+  | { readonly type: 'timers' }
+  /** The routing plan for a callee off the domain (`caller-setup.ts` `routeCall`). */
+  | { readonly type: 'routed'; readonly plan: OutboundPlan }
+  /** The call must end from outside its signalling (its media session ended): both legs go. */
+  | { readonly type: 'hang-up'; readonly reason: string };
 
 export interface StepResult {
   readonly half: HalfCall;
@@ -79,6 +84,12 @@ export function runCallEvent(half: HalfCall, event: CallEvent, context: StepCont
     case 'timers':
       step.fireTransactionTimers();
       onHalfTimers(step);
+      break;
+    case 'routed':
+      routeCall(step, event.plan);
+      break;
+    case 'hang-up':
+      onHangUp(step, event.reason);
       break;
   }
   for (let action = step.takeAction(); action !== undefined; action = step.takeAction()) onTableAction(step, action);
@@ -167,6 +178,17 @@ function onPeerEvent(step: CallStep, event: PeerEvent): void {
       step.log('info', 'call.bye', { from: 'peer' });
       return endCall(step, { tellPeer: false, ...(event.reason === undefined ? {} : { reason: event.reason }) });
   }
+}
+
+/** Ends the call from this half, whatever its phase: BYE to a confirmed device, 503 or CANCEL while it is set up, and the peer told. */
+function onHangUp(step: CallStep, reason: string): void {
+  const half = step.half;
+  step.log('info', 'call.hang-up', { reason });
+  if (half.phase === 'confirmed') return endCall(step, { reason, byeDevice: true, tellPeer: true });
+  if (half.phase !== 'setup') return;
+  if (half.setup.kind === 'caller') return failCall(step, 503, 'Service Unavailable', true);
+  cancelFork(step, reason);
+  step.peer({ type: 'bye', reason });
 }
 
 function onPeerUnreachable(step: CallStep): void {

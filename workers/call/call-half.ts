@@ -52,6 +52,7 @@ import type { TimerSet } from '../../shared/clock/index.ts';
 import type { Dialog } from '../../shared/dialog/index.ts';
 import type { SuccessRetransmission } from '../../shared/dialog/index.ts';
 import type { TransactionTable } from '../../shared/transaction/index.ts';
+import type { TrunkAttempt } from '../routing/routing-contract.ts';
 import type { Flow } from '../sip/flow.ts';
 import type { PendingReliable } from './reliable-provisional.ts';
 
@@ -97,6 +98,8 @@ export interface Branch {
   readonly cancel: 'no' | 'wanted' | 'sent';
   /** The Reason (RFC 3326) the CANCEL carries. */
   readonly cancelReason?: string;
+  /** The INVITE was sent again with credentials after a 401/407 (`trunk-auth.ts`); a second challenge is a failure. */
+  readonly authorized?: boolean;
 }
 
 export interface CallerSetup {
@@ -107,6 +110,10 @@ export interface CallerSetup {
   readonly invite: string;
   /** The To tag of every response on the caller's leg: the caller sees one dialog, whichever branch answers. */
   readonly toTag: string;
+  /** Routed off the domain by the routing plan (`planOutbound`): the call holds a concurrency slot until it ends. */
+  readonly routed?: boolean;
+  /** The plan's trunk attempts not tried yet, in order: the next one is tried when the current one fails over (408, 5xx). */
+  readonly attempts?: readonly TrunkAttempt[];
 }
 
 export interface CalleeSetup {

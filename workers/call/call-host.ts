@@ -8,9 +8,12 @@
  */
 import { getCallId, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { serverTransactionKey } from '../../shared/transaction/index.ts';
+import type { DigestAccount } from '../../shared/auth/index.ts';
 import { errorFields, type Logger } from '../logger.ts';
+import type { OutboundPlan, OutboundRequest } from '../routing/routing-contract.ts';
 import { parseNameAddr } from '../../shared/grammar/index.ts';
 import type { Binding } from '../registrar/binding.ts';
+import { isGruuDevice } from '../registrar/gruu.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomHex } from '../sip/edge-ua.ts';
 import type { EffectQueue } from '../user/effect-queue.ts';
@@ -44,6 +47,15 @@ export interface CallPorts {
   timersChanged(): Promise<void>;
   /** A half was stepped (presence's `dialog` package watches the phases, `workers/presence/`). */
   halfChanged?(half: HalfCall): void;
+  /**
+   * The routing plan for a callee that is no user of the domain (the Routing object's
+   * `planOutbound`); without it such a call gets the callee's 404.
+   */
+  planOutbound?(request: OutboundRequest): Promise<OutboundPlan>;
+  /** A call routed by `planOutbound` ended: its concurrency slot is free (`releaseOutbound`). */
+  releaseOutbound?(callId: string): Promise<void>;
+  /** What this object answers a 401/407 to its own INVITEs with (a PbxLink's credentials). */
+  credentials?(): DigestAccount | undefined;
 }
 
 export class CallHost {
@@ -81,6 +93,12 @@ export class CallHost {
     return half !== undefined && Object.hasOwn(half.transactions.transactions, serverTransactionKey(request));
   }
 
+  /** The half whose leg has this Call-ID (preferring one still under way), if any. */
+  halfWithCallId(callId: string | undefined): HalfCall | undefined {
+    const key = this.#byCallId(callId);
+    return key === undefined ? undefined : this.#all().get(key);
+  }
+
   /** True when a message with this Call-ID belongs to one of this user's calls. */
   owns(callId: string | undefined): boolean {
     return this.#byCallId(callId) !== undefined;
@@ -112,9 +130,11 @@ export class CallHost {
     return true;
   }
 
-  /** The caller's object offers a call to this user: fork it to every registered contact. */
-  offer(offer: CallOffer): OfferResult {
-    const targets = this.#ports.bindings().flatMap((binding): ForkTarget[] => (isDialable(binding.contact) ? [{ bindingKey: binding.key, contact: binding.contact, path: binding.path, flow: binding.flow }] : []));
+  /** The caller's object offers a call to this user: fork it to every registered contact (or to `given`: a link's PBX). */
+  offer(offer: CallOffer, given?: readonly ForkTarget[]): OfferResult {
+    // RFC 5627 §5.6: a GRUU rings its one device (480 when it is not registered).
+    const bindings = this.#ports.bindings().filter((binding) => offer.gruu === undefined || isGruuDevice(binding.instance, offer.gruu));
+    const targets = given ?? bindings.flatMap((binding): ForkTarget[] => (isDialable(binding.contact) ? [{ bindingKey: binding.key, contact: binding.contact, path: binding.path, flow: binding.flow }] : []));
     if (targets.length === 0) return { ok: false, ...NOBODY_REGISTERED };
     const half = createCalleeHalf(offer, this.#ports.domain, this.#ports.now());
     const key = halfKey('callee', half.id);
@@ -132,6 +152,23 @@ export class CallHost {
       return;
     }
     this.#run(key, { type: 'peer', event });
+  }
+
+  /** Ends every half of call `id` in this object, with BYE (or CANCEL, or a failure) on both legs. */
+  hangUp(id: string, reason: string): boolean {
+    let found = false;
+    for (const role of ['caller', 'callee'] as const) {
+      const key = halfKey(role, id);
+      if (!this.#all().has(key)) continue;
+      found = true;
+      this.#run(key, { type: 'hang-up', reason });
+    }
+    return found;
+  }
+
+  /** The half of call `id` this object holds, if any. */
+  half(id: string): HalfCall | undefined {
+    return this.#all().get(halfKey('caller', id)) ?? this.#all().get(halfKey('callee', id));
   }
 
   /** The alarm: every half with a timer due runs it. */
@@ -159,11 +196,13 @@ export class CallHost {
 
   #context(): StepContext {
     const bindings = this.#ports.bindings();
+    const credentials = this.#ports.credentials?.();
     return {
       now: this.#ports.now(),
       domain: this.#ports.domain,
       policy: this.#ports.policy ?? DEFAULT_CALL_POLICY,
       flowOf: (bindingKey) => bindings.find((binding) => binding.key === bindingKey)?.flow,
+      ...(credentials === undefined ? {} : { credentials }),
     };
   }
 
@@ -190,11 +229,43 @@ export class CallHost {
       this.#store.save(key, next, this.#ports.now());
     }
     this.#ports.halfChanged?.(next);
+    if (half.phase !== 'ended' && next.phase === 'ended' && next.setup.kind === 'caller' && next.setup.routed === true) this.#release(next.id);
     const address: HalfAddress = { aor: next.peerAor, role: peerRole(next.role), id: next.id };
     const effects = result.effects;
     this.#ports.queue.push(async () => {
       for (const effect of effects) await this.#perform(key, address, effect);
       await this.#ports.timersChanged();
+    });
+  }
+
+  #inDomain(aor: string): boolean {
+    return aor.slice(aor.lastIndexOf('@') + 1).toLowerCase() === this.#ports.domain.toLowerCase();
+  }
+
+  /** Asks the routing plan for a callee off the domain, or one no user of it answers to. */
+  async #route(key: string, offer: CallOffer): Promise<void> {
+    const planOutbound = this.#ports.planOutbound;
+    if (planOutbound === undefined) return;
+    const at = (aor: string): string => aor.slice(0, Math.max(0, aor.lastIndexOf('@')));
+    let plan: OutboundPlan;
+    try {
+      plan = await planOutbound({ callId: offer.id, user: at(offer.callerAor), dialled: at(offer.calleeAor) });
+    } catch (error) {
+      this.#ports.log.warn('call.routing-failed', errorFields(error));
+      plan = { ok: false, status: 503, reason: 'Service Unavailable (routing)' };
+    }
+    this.#run(key, { type: 'routed', plan });
+  }
+
+  #release(id: string): void {
+    const release = this.#ports.releaseOutbound;
+    if (release === undefined) return;
+    this.#ports.queue.push(async () => {
+      try {
+        await release(id);
+      } catch (error) {
+        this.#ports.log.warn('call.release-failed', { call: id, ...errorFields(error) });
+      }
     });
   }
 
@@ -219,13 +290,18 @@ export class CallHost {
         }
         return;
       case 'offer': {
+        const { offer } = effect;
+        const inDomain = this.#inDomain(offer.calleeAor);
+        // A callee off the domain goes to routing; one of the domain only when it is a number no user has.
+        const routable = offer.trunk === undefined && this.#ports.planOutbound !== undefined && (!inDomain || DIAL_STRING.test(offer.calleeAor.slice(0, offer.calleeAor.lastIndexOf('@'))));
         let result: OfferResult;
         try {
-          result = await this.#ports.peer(effect.offer.calleeAor).offerCall(effect.offer);
+          result = routable && !inDomain ? NOT_A_USER : await this.#ports.peer(offer.calleeAor).offerCall(offer);
         } catch (error) {
-          this.#ports.log.warn('call.offer-failed', { callee: effect.offer.calleeAor, ...errorFields(error) });
+          this.#ports.log.warn('call.offer-failed', { callee: offer.calleeAor, ...errorFields(error) });
           result = { ok: false, status: 503, reason: 'Service Unavailable' };
         }
+        if (!result.ok && result.status === 404 && routable) return this.#route(key, offer);
         if (!result.ok) this.#run(key, { type: 'offer-refused', status: result.status, reason: result.reason });
         return;
       }
@@ -235,6 +311,11 @@ export class CallHost {
     }
   }
 }
+
+const NOT_A_USER: OfferResult = { ok: false, status: 404, reason: 'Not Found' };
+
+/** A dialled number (RFC 3966 digits, with the visual separators and the keypad's * and #), not a name. */
+const DIAL_STRING = /^\+?[0-9*#().-]+$/;
 
 /** A registered Contact that a request can be sent to (a `*` or a malformed one cannot). */
 function isDialable(contact: string): boolean {

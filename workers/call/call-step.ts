@@ -6,6 +6,7 @@
  * Every transaction runs over a reliable transport (a WebSocket, RFC 7118 §5), so no request is
  * retransmitted; Timers B, F, H, L and M still run, on the object's alarm.
  */
+import type { DigestAccount } from '../../shared/auth/index.ts';
 import { clearTimer, setTimer } from '../../shared/clock/index.ts';
 import { serializeMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import {
@@ -40,6 +41,8 @@ export interface StepContext {
   readonly policy: CallPolicy;
   /** The flow a binding of this user is registered over now, or undefined when it is gone. */
   readonly flowOf: (bindingKey: string) => Flow | undefined;
+  /** The credentials this object answers a 401/407 to its INVITEs with (a PbxLink's, toward its PBX). */
+  readonly credentials?: DigestAccount;
 }
 
 /** What a step asks its host to do, in order, once the new half is stored. */

@@ -31,7 +31,8 @@ import type { Branch, CalleeSetup, HalfCall } from './call-half.ts';
 import type { CallStep } from './call-step.ts';
 import { endCall, parseRequest, type Outcome } from './dialog-relay.ts';
 import { forkFailure } from './fork-outcome.ts';
-import { INVITE_RELAY, type CallOffer } from './peer-event.ts';
+import { INVITE_RELAY, linkIdOf, type CallOffer } from './peer-event.ts';
+import { answerTrunkChallenge } from './trunk-auth.ts';
 import { contentOf, EMPTY_CONTENT, passThrough, RESPONSE_PASS_THROUGH, withHeader } from './relay-content.ts';
 import { confirmedDialog, receiveBranchProvisional, withoutReliability } from './reliable-provisional.ts';
 import { minSeOf, noteSessionRefresh } from './session-timer.ts';
@@ -132,6 +133,7 @@ export function onBranchResponse(step: CallStep, index: number, outcome: Outcome
     if (branch.state !== 'answered') return answeredElsewhere(step, branch, outcome.response);
     return;
   }
+  if ((status === 401 || status === 407) && outcome.response !== undefined && answerTrunkChallenge(step, branch, outcome.response)) return;
   const minSe = status === 422 && outcome.response !== undefined ? minSeOf(outcome.response) : undefined;
   updateBranch(step, index, { state: 'failed', status, ...(minSe === undefined ? {} : { minSe }) });
   if (status >= 600 && step.half.phase === 'setup' && setup.winner === undefined) {
@@ -142,7 +144,11 @@ export function onBranchResponse(step: CallStep, index: number, outcome: Outcome
   }
   const branches = calleeSetup(step.half).branches;
   if (step.half.phase !== 'setup' || setup.winner !== undefined || !branches.every((each) => each.state === 'failed')) return;
-  const best = forkFailure(branches.map((each) => each.status ?? 480));
+  // A link's one branch is its PBX, whose own answer means most to the caller; only its challenge
+  // the link could not meet is the edge's business, and stays on this side (403).
+  const best = linkIdOf(step.half.aor) === undefined
+    ? forkFailure(branches.map((each) => each.status ?? 480))
+    : status === 401 || status === 407 ? { status: 403, reason: 'Forbidden (the PBX refused the link\'s credentials)' } : { status, reason: outcome.reason };
   step.update({ phase: 'ended' });
   step.log('info', 'call.fork-failed', { status: best.status, branches: branches.map((each) => each.status) });
   // RFC 4028 §6: a 422 carries the Min-SE the caller must meet when it tries again.

@@ -18,19 +18,26 @@
  *     v
  *   ended
  * ```
+ *
+ * A callee that is no user of the domain is routed (`routeCall`, the Routing object's plan): the
+ * offer goes to the plan's first PbxLink; a 408 or 5xx from it (or an unreachable link) sends the
+ * caller 181 with the failure's Reason and the offer to the next link, until one answers or the
+ * plan is exhausted (its last failure is the caller's answer).
  */
 import { createUasDialog, sendDialogResponse, terminateDialog } from '../../shared/dialog/index.ts';
-import { createResponse, getCallId, getHeader, serializeMessage, type SipRequest } from '../../shared/message/index.ts';
+import { createResponse, getCallId, getHeader, getHeaderFields, serializeMessage, type SipRequest } from '../../shared/message/index.ts';
 import { emptyTimerSet } from '../../shared/clock/index.ts';
 import { cancelledTransactionKey, emptyTransactionTable, serverTransactionKey } from '../../shared/transaction/index.ts';
+import { gruuInstanceOf } from '../registrar/gruu.ts';
 import type { Flow } from '../sip/flow.ts';
 import { DIALOG_ALLOW } from '../sip/edge-methods.ts';
 import { edgeContact, identityOf, withoutTag } from '../sip/edge-ua.ts';
 import { randomTag } from '../sip/wire.ts';
+import type { OutboundPlan, TrunkAttempt } from '../routing/routing-contract.ts';
 import type { CallerSetup, HalfCall } from './call-half.ts';
 import type { CallStep } from './call-step.ts';
 import { parseRequest, startSuccess } from './dialog-relay.ts';
-import { INVITE_RELAY, type Content } from './peer-event.ts';
+import { INVITE_RELAY, linkAor, linkIdOf, type CallOffer, type Content } from './peer-event.ts';
 import { bodyOptions, contentOf, passThrough, REQUEST_PASS_THROUGH } from './relay-content.ts';
 import { isReliable, startReliable, stopReliable } from './reliable-provisional.ts';
 import { intervalTooSmall, noteSessionRefresh, sessionTimerForCaller } from './session-timer.ts';
@@ -76,20 +83,63 @@ export function offerCall(step: CallStep, request: SipRequest, key: string): voi
     step.log('info', 'call.interval-too-small', { sessionExpires: getHeader(request, 'Session-Expires') });
     return answerCaller(step, { ...tooSmall, content: { body: '' } });
   }
-  step.effects.push({
-    type: 'offer',
-    offer: {
-      id: half.id,
-      callerAor: half.aor,
-      calleeAor: half.peerAor,
-      from: identityOf(half.aor, getHeader(request, 'From')),
-      to: withoutTag(getHeader(request, 'To') ?? `<sip:${half.peerAor}>`),
-      content: contentOf(request) ?? { body: '' },
-      headers: passThrough(request, REQUEST_PASS_THROUGH),
-    },
-  });
+  step.effects.push({ type: 'offer', offer: offerOf(half, request) });
   step.setTimer('no-answer', step.now + step.context.policy.noAnswerMs);
   step.log('info', 'call.offered', { callee: half.peerAor });
+}
+
+function offerOf(half: HalfCall, request: SipRequest): CallOffer {
+  const fromPbx = linkIdOf(half.aor) !== undefined;
+  return {
+    id: half.id,
+    callerAor: half.aor,
+    calleeAor: half.peerAor,
+    // A PBX's caller keeps the identity the PBX gave it (its number, its name); a user's is its AOR.
+    from: fromPbx ? withoutTag(getHeader(request, 'From') ?? '<sip:anonymous@anonymous.invalid>') : identityOf(half.aor, getHeader(request, 'From')),
+    // The PBX addressed the link (its contact, a DID): the user's leg is addressed to the user, as
+    // its devices, and the edge routing their answers by To (`workers/connection/`), expect.
+    to: fromPbx ? `<sip:${half.peerAor}>` : withoutTag(getHeader(request, 'To') ?? `<sip:${half.peerAor}>`),
+    content: contentOf(request) ?? { body: '' },
+    headers: passThrough(request, REQUEST_PASS_THROUGH),
+    ...gruuOf(request.uri),
+  };
+}
+
+/** RFC 5627: the device a GRUU Request-URI names (`workers/registrar/gruu.ts`). */
+function gruuOf(requestUri: string): { readonly gruu?: string } {
+  const gruu = gruuInstanceOf(requestUri);
+  return gruu === undefined ? {} : { gruu };
+}
+
+/**
+ * The callee is no user of the domain and the routing plan came back: the call goes to the plan's
+ * first trunk, and on to the next one each time an attempt fails over; or the caller gets the
+ * plan's refusal (403 destination not allowed, 404 no route, 486/503 limits).
+ */
+export function routeCall(step: CallStep, plan: OutboundPlan): void {
+  if (step.half.phase !== 'setup') return;
+  if (!plan.ok) {
+    step.log('info', 'call.not-routed', { status: plan.status, reason: plan.reason });
+    return failCall(step, plan.status, plan.reason, false);
+  }
+  const [first, ...rest] = plan.attempts;
+  if (first === undefined) return failCall(step, 404, 'No Route', false);
+  step.update({ setup: { ...callerSetup(step.half), routed: true, attempts: rest } });
+  tryTrunk(step, first);
+}
+
+/** One attempt of the plan: the offer goes to the attempt's PbxLink. */
+function tryTrunk(step: CallStep, attempt: TrunkAttempt): void {
+  const calleeAor = linkAor(attempt.linkId);
+  step.update({ peerAor: calleeAor });
+  const invite = parseRequest(callerSetup(step.half).invite);
+  step.effects.push({ type: 'offer', offer: { ...offerOf(step.half, invite), calleeAor, trunk: attempt } });
+  step.log('info', 'call.trunk-attempt', { link: attempt.linkId, number: attempt.number });
+}
+
+/** Failures of one trunk that say nothing about the others (the routing contract): a timeout, an unreachable trunk, 5xx. */
+function failsOver(status: number): boolean {
+  return status === 408 || status === 430 || (status >= 500 && status < 600);
 }
 
 export interface CallerAnswer {
@@ -110,13 +160,26 @@ export function answerCaller(step: CallStep, answer: CallerAnswer): void {
     return;
   }
   if (half.phase !== 'setup' || status === 100) return;
+  const next = setup.attempts?.[0];
+  if (next !== undefined && failsOver(status)) {
+    step.log('info', 'call.trunk-failed-over', { status, reason: answer.reason, next: next.linkId });
+    step.update({ setup: { ...setup, attempts: setup.attempts?.slice(1) ?? [] } });
+    // RFC 3261 §21.1.3: the caller (and its trace) sees the call go on to the next trunk, and why
+    // the last one failed (RFC 6432: Reason in a response).
+    const why = `SIP;cause=${status};text="${answer.reason.replace(/["\\]/g, '')}"`;
+    answerCaller(step, { status: 181, reason: 'Call Is Being Forwarded', content: { body: '' }, headers: [{ name: 'Reason', value: why }] });
+    return tryTrunk(step, next);
+  }
   const invite = parseRequest(setup.invite);
   const contact = status < 300 ? [{ name: 'Contact', value: edgeContact(step.context.domain, half.device.transport) }] : [];
   const allow = status >= 200 && status < 300 ? [{ name: 'Allow', value: DIALOG_ALLOW }] : [];
   const timer = status >= 200 && status < 300 ? sessionTimerForCaller(invite, answer.headers) : [];
+  // RFC 3261 §12.1.1: a response that creates a dialog carries the request's Record-Route values
+  // (a PBX's proxies stay on the dialog's path; a browser's first hop is the edge, so it has none).
+  const recordRoute = status > 100 && status < 300 ? getHeaderFields(invite, 'Record-Route') : [];
   const response = createResponse(invite, status, answer.reason, {
     toTag: setup.toTag,
-    headers: [...contact, ...allow, ...answer.headers, ...timer],
+    headers: [...recordRoute, ...contact, ...allow, ...answer.headers, ...timer],
     ...bodyOptions(answer.content),
   });
   step.sendResponse(setup.inviteKey, response);

@@ -6,6 +6,7 @@
  * the message bodies the edge relays are text.
  */
 import type { HeaderField } from '../../shared/message/index.ts';
+import type { TrunkAttempt } from '../routing/routing-contract.ts';
 import type { HalfRole } from './call-half.ts';
 
 export interface Content {
@@ -28,7 +29,23 @@ export type PeerEvent =
   /** The peer's leg is over (a BYE, a lost ACK, a failed flow): end this one. */
   | { readonly type: 'bye'; readonly reason?: string };
 
-/** Where a peer event goes: the half of `role` of call `id` in the object of `aor`. */
+/**
+ * A PbxLink takes part in calls as a user's object does, with its PBX in the place of the user's
+ * devices: its address in calls (`HalfAddress.aor`, `CallOffer.callerAor` and `calleeAor`) is
+ * `link:<link id>`, which no user's address-of-record (`user@domain`) can be.
+ */
+const LINK_AOR_PREFIX = 'link:';
+
+export function linkAor(linkId: string): string {
+  return `${LINK_AOR_PREFIX}${linkId}`;
+}
+
+/** The link id of a link's address in calls; undefined for a user's address-of-record. */
+export function linkIdOf(aor: string): string | undefined {
+  return aor.startsWith(LINK_AOR_PREFIX) ? aor.slice(LINK_AOR_PREFIX.length) : undefined;
+}
+
+/** Where a peer event goes: the half of `role` of call `id` in the object of `aor` (a user's, or a link's: `linkAor`). */
 export interface HalfAddress {
   readonly aor: string;
   readonly role: HalfRole;
@@ -48,6 +65,10 @@ export interface CallOffer {
   /** The offer (SDP), passed through. */
   readonly content: Content;
   readonly headers: readonly HeaderField[];
+  /** Toward a PbxLink: the attempt of the routing plan (the number to dial and the caller ID to send). */
+  readonly trunk?: TrunkAttempt;
+  /** RFC 5627: the caller dialled a GRUU; only the callee's device with this instance (the `gr` URN) rings. */
+  readonly gruu?: string;
 }
 
 /** The callee's object refused the offer outright (no such user, nobody registered), or took it. */

@@ -38,7 +38,8 @@ export class FleetCore {
     return this.#store.rememberNonce(nonce, nonceExpiry(timestampSeconds, DEFAULT_MAX_SKEW_MS), now);
   }
 
-  heartbeat(beat: Heartbeat, now: number): MediaNodeView {
+  /** Stores a heartbeat; `restarted` when the node started again since the last one (its sessions died with the old process). */
+  heartbeat(beat: Heartbeat, now: number): MediaNodeView & { readonly restarted?: true } {
     const before = this.#store.node(beat.nodeId);
     const node = this.#store.saveHeartbeat(beat, now);
     this.#picked.delete(beat.nodeId);
@@ -46,25 +47,43 @@ export class FleetCore {
     if (before === undefined) {
       this.#log.info('media-node.joined', fields);
     } else if (before.startedAt !== beat.startedAt) {
-      // Its sessions died with the old process; ending their calls (BYE on both legs) belongs to
-      // the call code, which will learn of it here once calls use media nodes (the PBX issue).
+      // Its sessions died with the old process: the API ends their calls (BYE on both legs).
       this.#log.warn('media-node.restarted', { ...fields, startedAt: beat.startedAt, previousStartedAt: before.startedAt });
     } else if (healthOf(before, now, this.#staleAfterMs) === 'stale') {
       this.#log.info('media-node.back', { ...fields, silentMs: now - before.lastSeen });
     }
     if (beat.state === 'stopping' && before?.state !== 'stopping') this.#log.info('media-node.stopping', fields);
-    return viewOf(node, now, this.#staleAfterMs);
+    const view = viewOf(node, now, this.#staleAfterMs);
+    return before !== undefined && before.startedAt !== beat.startedAt ? { ...view, restarted: true } : view;
   }
 
   /**
    * A session the node ended on its own (media timeout, browser gone, shutdown). Stored and logged;
-   * routing it to the call that owns the session, to BYE both legs, is for the PBX issue, when
-   * calls start using media nodes. A retry of a stored report is a duplicate, answered the same.
+   * the API then routes it to the call that owns the session (`workers/api/media-nodes.ts`), which
+   * sends BYE on both legs. A retry of a stored report is a duplicate, answered the same.
    */
   sessionEnded(report: SessionEndedReport, now: number): { readonly duplicate: boolean } {
     const stored = this.#store.saveSessionEnd(report, now);
     if (stored) this.#log.info('media-session.ended-by-node', { node: report.nodeId, session: report.sessionId, reason: report.reason, endedAt: report.endedAt });
     return { duplicate: !stored };
+  }
+
+  /**
+   * Nodes that went stale within the last stale window: their sessions are presumed lost. (A node
+   * reported twice, after an eviction, costs nothing: its calls are gone by then.)
+   */
+  newlyStale(now: number): MediaNodeView[] {
+    return this.#store
+      .nodes()
+      .filter((node) => now - node.lastSeen > this.#staleAfterMs && now - node.lastSeen <= 2 * this.#staleAfterMs && node.state !== 'stopping')
+      .map((node) => viewOf(node, now, this.#staleAfterMs));
+  }
+
+  /** When the first node that is fresh now would go stale (a second after), or undefined when none is fresh. */
+  nextStaleAt(now: number): number | undefined {
+    const fresh = this.#store.nodes().filter((node) => now - node.lastSeen <= this.#staleAfterMs);
+    if (fresh.length === 0) return undefined;
+    return Math.min(...fresh.map((node) => node.lastSeen)) + this.#staleAfterMs + 1_000;
   }
 
   list(now: number): FleetListing {

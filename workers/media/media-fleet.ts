@@ -12,10 +12,11 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import { FleetCore, type FleetListing } from './fleet-core.ts';
 import { FleetStore, type SessionEndedReport } from './fleet-store.ts';
 import { staleAfterMs, type Heartbeat, type MediaNodeView } from './media-node-record.ts';
+import { endCallsOn } from './node-loss.ts';
 
 export const FLEET_OBJECT_NAME = 'fleet';
 
@@ -29,10 +30,39 @@ export class MediaFleet extends DurableObject<Env> {
   readonly store: FleetStore;
   readonly core: FleetCore;
 
+  readonly #log: Logger;
+  /** The alarm as last set or read; undefined until read once. */
+  #armed: number | null | undefined;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new FleetStore(ctx.storage.sql);
-    this.core = new FleetCore(this.store, createLogger({ object: 'MediaFleet' }), staleAfterMs(env.SIPEDGE_MEDIA_HEARTBEAT_MS));
+    this.#log = createLogger({ object: 'MediaFleet' });
+    this.core = new FleetCore(this.store, this.#log, staleAfterMs(env.SIPEDGE_MEDIA_HEARTBEAT_MS));
+  }
+
+  /**
+   * The alarm: nodes that went silent since it was armed have lost their calls' media; those calls
+   * end (BYE on both legs). Armed only while a node is healthy, for when the first of them would
+   * go stale, and not moved by every heartbeat: a heartbeat arms it only when none is armed.
+   */
+  override async alarm(): Promise<void> {
+    this.#armed = null;
+    const now = this.clock.now();
+    for (const node of this.core.newlyStale(now)) {
+      this.#log.warn('media-node.lost', { node: node.nodeId, controlUrl: node.controlUrl, silentMs: node.silentMs });
+      await endCallsOn(this.env, this.#log, node.controlUrl, 'media-node-lost');
+    }
+    await this.#arm(now);
+  }
+
+  async #arm(now: number): Promise<void> {
+    if (this.#armed === undefined) this.#armed = await this.ctx.storage.getAlarm();
+    if (this.#armed !== null && this.#armed > now) return;
+    const at = this.core.nextStaleAt(now);
+    if (at === undefined) return;
+    this.#armed = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   /** RPC from the signature check: false when `nonce` was already used within the window. */
@@ -41,8 +71,11 @@ export class MediaFleet extends DurableObject<Env> {
   }
 
   /** RPC from the API: a node's heartbeat; answers how the edge now sees the node. */
-  heartbeat(beat: Heartbeat): MediaNodeView {
-    return this.core.heartbeat(beat, this.clock.now());
+  async heartbeat(beat: Heartbeat): Promise<MediaNodeView & { readonly restarted?: true }> {
+    const now = this.clock.now();
+    const view = this.core.heartbeat(beat, now);
+    await this.#arm(now);
+    return view;
   }
 
   /** RPC from the API: a session the node ended on its own. */

@@ -28,6 +28,8 @@ export interface PbxLinkConfig {
   readonly port: number;
   readonly transport: PbxTransport;
   readonly register: boolean;
+  /** Outbound calls of the domain's users may go through this link (routing offers it as a trunk). */
+  readonly can_terminate: boolean;
   /** The user part of the default `client_uri`, and the digest username unless `auth_id` is set. */
   readonly username?: string;
   /** The digest username when it differs from `username`. */

@@ -15,7 +15,7 @@
  */
 import type { Clock } from '../../shared/clock/index.ts';
 import { parseUri } from '../../shared/grammar/index.ts';
-import { createResponse, type SipRequest } from '../../shared/message/index.ts';
+import { createResponse, getTo, serializeMessage, type SipMessage, type SipRequest } from '../../shared/message/index.ts';
 import {
   emptyTransactionTable,
   fireDueTimers,
@@ -78,6 +78,12 @@ function sameTarget(a: PbxTarget, b: PbxTarget): boolean {
   return a.host === b.host && a.port === b.port && a.transport === b.transport;
 }
 
+/** Where the engine hands the PBX's messages that belong to calls (`link-calls.ts`). */
+export interface CallDispatch {
+  /** True when the message was taken; `reply` answers a request the calls refuse before they take it. */
+  receive(message: SipMessage, reply: (status: number, reason: string) => void): boolean;
+}
+
 export class LinkEngine {
   readonly #store: LinkStore;
   readonly #log: Logger;
@@ -95,6 +101,8 @@ export class LinkEngine {
   #flows = 0;
   #keepalive: Keepalive = { pongSeen: false };
   #recent: RecentOutcome[] = [];
+  /** The link's calls, once the object wires them. */
+  calls: CallDispatch | undefined;
 
   /** Resumes from storage; `changed` is called after every socket event, for the host to re-arm its alarm. */
   constructor(store: LinkStore, log: Logger, host: LinkHost, changed: () => void, now: number) {
@@ -169,6 +177,18 @@ export class LinkEngine {
         recent: this.#recent,
       }),
     };
+  }
+
+  /** The stored link, while it exists. */
+  link(): StoredLink | undefined {
+    return this.exists() ? this.#link : undefined;
+  }
+
+  /** Writes a call's message on the connection to the PBX, opening one when there is none; false when the link is gone. */
+  sendForCall(wire: string): boolean {
+    if (!this.exists()) return false;
+    const connection = this.#ensureConnection();
+    return connection.send(wire);
   }
 
   /** The earliest deadline of anything the engine waits for. */
@@ -313,10 +333,18 @@ export class LinkEngine {
     }
   }
 
-  /** A request from the PBX over the link's flow. Calls and the rest arrive with inbound routing. */
+  /** A response the calls chose for a request of the PBX they did not take (a refused INVITE). */
+  #reply(connection: LinkConnection, message: SipMessage, status: number, reason: string): void {
+    if (message.kind !== 'request') return;
+    connection.send(serializeMessage(createResponse(message, status, reason, { toTag: randomTag() })));
+  }
+
+  /** A request from the PBX over the link's flow that no call took. */
   #answer(request: SipRequest, key: string, now: number): void {
-    // RFC 3261 §11.2: OPTIONS is answered as an INVITE would be; §21.5.2: other methods are not implemented yet.
-    const status = request.method === 'OPTIONS' ? 200 : 501;
+    // RFC 3261 §11.2: OPTIONS (a keep-alive, or a probe) is answered as an INVITE would be; §12.2.2:
+    // a request within a dialog no call has gets 481; §21.5.2: other methods are not implemented.
+    const inDialog = getTo(request)?.params.some((param) => param.name.toLowerCase() === 'tag') === true;
+    const status = request.method === 'OPTIONS' ? 200 : inDialog ? 481 : 501;
     const response = createResponse(request, status, undefined, { toTag: randomTag(), headers: [{ name: 'Allow', value: LINK_ALLOW }] });
     const result = sendResponse(this.#table, key, response, now);
     this.#table = result.table;
@@ -349,6 +377,8 @@ export class LinkEngine {
         return;
       case 'message': {
         const flow = connection.flow;
+        const message = event.message;
+        if (this.calls?.receive(message, (status, reason) => this.#reply(connection, message, status, reason)) === true) return;
         const result = event.message.kind === 'response'
           ? receiveResponse(this.#table, event.message, now)
           : receiveRequest(this.#table, event.message, { reliable: true, flow }, now);

@@ -5,13 +5,21 @@
  * deploy its alarm wakes it and it connects and registers again.
  *
  * Thin by design (STYLE.md): each handler initialises once, delegates to `link-engine.ts`, and
- * catches and logs. Time, sockets and randomness come from `clock`, `connector` and `random`,
- * which tests replace with `runInDurableObject`.
+ * catches and logs. Time, sockets, randomness and the media nodes' control API come from `clock`,
+ * `connector`, `random` and `mediaFetch`, which tests replace with `runInDurableObject`. The link's
+ * calls (`link-calls.ts`) ride on the same connection and the same alarm.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
+import type { HalfCall } from '../call/call-half.ts';
+import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
+import { MediaControl } from '../media/media-control.ts';
+import { mediaFleet } from '../media/media-fleet.ts';
+import { routingFor } from '../routing/routing.ts';
+import { LinkCalls } from './link-calls.ts';
 import type { PbxLinkConfig } from './link-config.ts';
+import { LinkMedia } from './link-media.ts';
 import { LinkEngine, type PbxLinkView } from './link-engine.ts';
 import { LinkStore } from './link-store.ts';
 import type { Random } from './registration-policy.ts';
@@ -21,9 +29,12 @@ export class PbxLink extends DurableObject<Env> {
   clock: Clock = systemClock;
   connector: Connector = socketConnector;
   random: Random = Math.random;
+  /** How the link reaches media nodes' control APIs; tests put a fake node here. */
+  mediaFetch: typeof fetch = (input, init) => fetch(input, init);
   readonly store: LinkStore;
   readonly #log: Logger;
   #engine: LinkEngine | undefined;
+  #calls: LinkCalls | undefined;
   /** The alarm as last set or read; undefined until read once. */
   #armed: number | null | undefined;
 
@@ -60,22 +71,99 @@ export class PbxLink extends DurableObject<Env> {
     this.#armed = null;
     try {
       this.#load().fire(this.clock.now());
+      this.#loadCalls().host.fireTimers();
     } catch (error) {
       this.#log.error('pbx-link.alarm-failed', errorFields(error));
     }
     await this.#syncAlarm();
   }
 
+  /** RPC from a user's caller half: a call toward this link's PBX (`link-calls.ts`). */
+  async offerCall(offer: CallOffer): Promise<OfferResult> {
+    try {
+      return await this.#loadCalls().offerCall(offer);
+    } catch (error) {
+      this.#log.error('pbx-link.offer-failed', { call: offer.id, ...errorFields(error) });
+      return { ok: false, status: 500, reason: 'Server Internal Error' };
+    }
+  }
+
+  /** RPC from a user's half of one of this link's calls. */
+  async callEvent(to: HalfAddress, event: PeerEvent): Promise<void> {
+    try {
+      await this.#loadCalls().callEvent(to, event);
+    } catch (error) {
+      this.#log.error('pbx-link.call-event-failed', { call: to.id, type: event.type, ...errorFields(error) });
+    }
+  }
+
+  /** RPC from the media-nodes API: the node ended call `callId`'s media session; false when no call has it. */
+  async mediaEnded(callId: string, reason: string): Promise<boolean> {
+    const calls = this.#loadCalls();
+    const found = calls.mediaEnded(callId, reason);
+    await calls.settle();
+    return found;
+  }
+
+  /** RPC from the media-nodes API: the node at `controlUrl` lost its sessions (it restarted); resolves to how many calls ended. */
+  async mediaNodeLost(controlUrl: string, reason: string): Promise<number> {
+    const calls = this.#loadCalls();
+    const ended = calls.mediaNodeLost(controlUrl, reason);
+    await calls.settle();
+    return ended;
+  }
+
+  /** The halves of this link's calls; for tests. */
+  async listCalls(): Promise<HalfCall[]> {
+    return this.#loadCalls().host.list();
+  }
+
   #load(): LinkEngine {
-    this.#engine ??= new LinkEngine(this.store, this.#log, this, () => void this.#syncAlarm(), this.clock.now());
+    if (this.#engine === undefined) {
+      this.#engine = new LinkEngine(this.store, this.#log, this, () => void this.#syncAlarm(), this.clock.now());
+      this.#loadCalls();
+    }
     return this.#engine;
+  }
+
+  #loadCalls(): LinkCalls {
+    if (this.#calls !== undefined) return this.#calls;
+    const engine = this.#load();
+    const media = new LinkMedia(this.ctx.storage.sql, {
+      linkId: () => engine.link()?.config.id ?? '',
+      log: this.#log,
+      control: () => {
+        const secret = this.env.SIPEDGE_MEDIA_SECRET;
+        return typeof secret === 'string' && secret.length >= 32 ? new MediaControl(secret, (input, init) => this.mediaFetch(input, init)) : undefined;
+      },
+      pick: async () => (await mediaFleet(this.env).pick())?.controlUrl,
+    });
+    const calls = new LinkCalls({
+      domain: this.env.SIPEDGE_DOMAIN,
+      log: this.#log,
+      sql: this.ctx.storage.sql,
+      media,
+      now: () => this.clock.now(),
+      link: () => engine.link(),
+      send: (wire) => engine.sendForCall(wire),
+      user: (aor) => {
+        const stub = this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
+        return { offerCall: (offer) => stub.offerCall(offer), callEvent: (to, event) => stub.callEvent(to, event) };
+      },
+      routing: () => routingFor(this.env),
+      timersChanged: () => this.#syncAlarm(),
+    });
+    this.#calls = calls;
+    engine.calls = calls;
+    return calls;
   }
 
   /** One alarm for every timer (DESIGN.md): armed for the earliest deadline, and only when that changes. */
   async #syncAlarm(): Promise<void> {
     try {
       if (this.#armed === undefined) this.#armed = await this.ctx.storage.getAlarm();
-      const wanted = this.#engine?.nextDeadline() ?? null;
+      const deadlines = [this.#engine?.nextDeadline(), this.#calls?.host.nextDeadline()].filter((deadline): deadline is number => deadline !== undefined);
+      const wanted = deadlines.length === 0 ? null : Math.min(...deadlines);
       if (wanted === this.#armed) return;
       this.#armed = wanted;
       if (wanted === null) await this.ctx.storage.deleteAlarm();

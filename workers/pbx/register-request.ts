@@ -32,8 +32,8 @@ export function createRegisterSession(): RegisterSession {
   return { callId: `${randomTag()}${randomTag()}`, fromTag: randomTag(), nextCSeq: 1, digest: createDigestClientState() };
 }
 
-/** The methods a PbxLink answers today, for Allow (RFC 3261 §20.5). */
-export const LINK_ALLOW = 'OPTIONS';
+/** The methods a PbxLink answers, for Allow (RFC 3261 §20.5): keep-alives and calls. */
+export const LINK_ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
 
 /** RFC 3261 §20.42 / §18.2.2 transport token of the Via, and the Contact's transport parameter. */
 function transportToken(config: PbxLinkConfig): 'TCP' | 'TLS' {

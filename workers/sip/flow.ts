@@ -6,8 +6,11 @@
 export interface Flow {
   /** The SipConnection Durable Object id (hex), which `SIP_CONNECTION.idFromString` turns back into a stub. */
   readonly connectionId: string;
-  /** RFC 7118 §7: the Via transport of SIP over WebSocket, WSS when the WebSocket runs over TLS. */
-  readonly transport: 'WS' | 'WSS';
+  /**
+   * RFC 7118 §7: the Via transport of SIP over WebSocket, WSS when the WebSocket runs over TLS;
+   * TCP or TLS for a PbxLink's connection to its PBX (RFC 3261 §18.3), which its calls use as their flow.
+   */
+  readonly transport: 'WS' | 'WSS' | 'TCP' | 'TLS';
   /** The client's IP address as the edge saw it (CF-Connecting-IP), empty when unknown. */
   readonly remoteAddress: string;
   /** When the WebSocket was accepted, ms since the epoch. */

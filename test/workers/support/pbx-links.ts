@@ -64,6 +64,7 @@ export function linkConfig(overrides: Partial<PbxLinkConfig> = {}): PbxLinkConfi
     port: 5060,
     transport: 'tcp',
     register: true,
+    can_terminate: true,
     username: 'alice',
     client_uri: 'sip:alice@pbx.example.com',
     server_uri: 'sip:pbx.example.com',
