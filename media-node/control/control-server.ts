@@ -137,6 +137,19 @@ export class ControlServer {
 
   async #signedRequest(request: IncomingMessage, method: string, target: string, path: string): Promise<Reply> {
     const body = await readBody(request, this.#options.maxBodyOctets ?? 256 * 1024);
+    const refusal = await this.#verifySignature(request, method, target, body);
+    if (refusal !== undefined) {
+      this.#logger.warn('control request refused', { method, path, reason: refusal.reason, remote: request.socket.remoteAddress });
+      throw refusal;
+    }
+    const match = matchRoute(this.#options.routes, method, path);
+    if (match === undefined) throw new ControlError(404, 'not-found', 'Not found', `no resource at ${path}`);
+    if (match === 'method-not-allowed') throw new ControlError(405, 'method-not-allowed', 'Method not allowed', `${method} is not allowed on ${path}`);
+    return match.route.handle({ params: match.params, body: parseJson(body) });
+  }
+
+  /** Checks a request's `Sipedge-*` signature; a failure is counted and returned as the 401 to answer. */
+  async #verifySignature(request: IncomingMessage, method: string, target: string, body: Uint8Array): Promise<ControlError | undefined> {
     const verdict = await verifySignedRequest(this.#options.signer, this.#options.replayGuard, {
       method,
       path: target,
@@ -146,16 +159,10 @@ export class ControlServer {
         return Array.isArray(value) ? value[0] : value;
       },
     });
-    if (!verdict.ok) {
-      const { reason, detail } = verdict.error;
-      this.counters.refused.set(reason, (this.counters.refused.get(reason) ?? 0) + 1);
-      this.#logger.warn('control request refused', { method, path, reason, remote: request.socket.remoteAddress });
-      throw new ControlError(401, reason, 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Sipedge-HMAC-SHA256' } });
-    }
-    const match = matchRoute(this.#options.routes, method, path);
-    if (match === undefined) throw new ControlError(404, 'not-found', 'Not found', `no resource at ${path}`);
-    if (match === 'method-not-allowed') throw new ControlError(405, 'method-not-allowed', 'Method not allowed', `${method} is not allowed on ${path}`);
-    return match.route.handle({ params: match.params, body: parseJson(body) });
+    if (verdict.ok) return undefined;
+    const { reason, detail } = verdict.error;
+    this.counters.refused.set(reason, (this.counters.refused.get(reason) ?? 0) + 1);
+    return new ControlError(401, reason, 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Sipedge-HMAC-SHA256' } });
   }
 
   async #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -171,20 +178,10 @@ export class ControlServer {
       socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
       this.counters.responses.set(error.status, (this.counters.responses.get(error.status) ?? 0) + 1);
     };
-    const verdict = await verifySignedRequest(this.#options.signer, this.#options.replayGuard, {
-      method: request.method ?? 'GET',
-      path: target,
-      body: new Uint8Array(0),
-      header: (name) => {
-        const value = request.headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      },
-    });
-    if (!verdict.ok) {
-      const { reason, detail } = verdict.error;
-      this.counters.refused.set(reason, (this.counters.refused.get(reason) ?? 0) + 1);
-      this.#logger.warn('upgrade refused', { path, reason, remote: request.socket.remoteAddress });
-      refuse(new ControlError(401, reason, 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Sipedge-HMAC-SHA256' } }));
+    const refusal = await this.#verifySignature(request, request.method ?? 'GET', target, new Uint8Array(0));
+    if (refusal !== undefined) {
+      this.#logger.warn('upgrade refused', { path, reason: refusal.reason, remote: request.socket.remoteAddress });
+      refuse(refusal);
       return;
     }
     for (const route of this.#options.upgrades ?? []) {

@@ -5,10 +5,10 @@
  *                         \--failed--> (none)
  *
  * Ids make the API safe to retry: creating again with the same offers returns the same answers (and
- * waits for them if the first attempt is still under way), answering again with the same answer is
- * a no-op, a party's new offer sent again gets the same answer, and deleting an ended session
- * returns its final report. A tombstone keeps an ended id from
- * being reused for another call, and lets a late retry learn how the session ended.
+ * waits for them if the first attempt is still under way), answers and new offers are retried as
+ * `session-exchanges.ts` says, and deleting an ended session returns its final report. A tombstone
+ * (`session-ends.ts`) keeps an ended id from being reused for another call, and lets a late retry
+ * learn how the session ended.
  *
  * A session that ends without the edge asking (media timeout, browser gone, an error, the node
  * shutting down) is reported through `onUnrequestedEnd`, so the edge can BYE both dialogs. Every
@@ -21,7 +21,9 @@ import type { BrowserConnectionState } from '../browser-leg/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { MediaSession, type LegName, type MediaSessionOptions, type MediaSessionStats, type SessionEnd } from '../relay/index.ts';
 import { ControlError, notFound } from './control-error.ts';
-import { addSession, copyTotals, emptyTotals, type TrafficTotals } from './traffic-totals.ts';
+import { SessionEnds, type EndReason, type SessionEndReport } from './session-ends.ts';
+import { SessionExchanges, type AnswerRequest, type OfferRequest, type OfferedBy } from './session-exchanges.ts';
+import { addSession, copyTotals, type TrafficTotals } from './traffic-totals.ts';
 
 /** Either party's offer, both (the PBX offered in a 200), or none (the node offers both legs). */
 export interface CreateRequest {
@@ -33,13 +35,6 @@ export interface CreateRequest {
   readonly mediaTimeoutMs?: number;
 }
 
-export type AnswerRequest = { readonly pbxAnswer: string } | { readonly browserAnswer: string };
-
-/** A party's new offer in a session (re-INVITE). */
-export type OfferRequest = { readonly browserOffer: string } | { readonly pbxOffer: string };
-
-export type OfferedBy = 'browser' | 'pbx' | 'both' | 'node';
-
 export type CreatedView =
   | { readonly id: string; readonly offeredBy: 'browser'; readonly browserAnswer: string; readonly pbxOffer: string }
   | { readonly id: string; readonly offeredBy: 'pbx'; readonly pbxAnswer: string; readonly browserOffer: string }
@@ -48,27 +43,6 @@ export type CreatedView =
 
 /** A session view with the answer to a party's new offer. */
 export type UpdatedView = SessionView & ({ readonly browserAnswer: string } | { readonly pbxAnswer: string });
-
-type AnswerKind = 'pbxAnswer' | 'browserAnswer';
-
-/** Which answers a session waits for, by who offered at its creation. */
-const ANSWERS_TAKEN: Readonly<Record<OfferedBy, readonly AnswerKind[]>> = {
-  browser: ['pbxAnswer'],
-  pbx: ['browserAnswer'],
-  both: [],
-  node: ['browserAnswer', 'pbxAnswer'],
-};
-
-export type EndReason = SessionEnd['reason'] | 'node-shutdown';
-
-export interface SessionEndReport {
-  readonly sessionId: string;
-  readonly reason: EndReason;
-  /** What the session said about its end (the silent leg, the browser's connection state, ...). */
-  readonly detail: SessionEnd;
-  readonly endedAt: string;
-  readonly stats: MediaSessionStats;
-}
 
 export interface SessionView {
   readonly id: string;
@@ -100,11 +74,7 @@ interface Live {
   readonly request: CreateRequest;
   readonly created: CreatedView;
   readonly session: MediaSession;
-  readonly answers: Partial<Record<AnswerKind, { readonly text: string; readonly taking: Promise<void> }>>;
-  /** The latest new offer of each party and its answer: the same offer again gets the same answer. */
-  readonly offers: Partial<Record<LegName, { readonly text: string; readonly answering: Promise<string> }>>;
-  /** Parties whose latest new offer is still being answered. */
-  readonly offersPending: Set<LegName>;
+  readonly exchanges: SessionExchanges;
   relayingSinceMs: number | undefined;
   closingBy: 'edge' | 'shutdown' | undefined;
 }
@@ -130,13 +100,8 @@ export class SessionRegistry {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #entries = new Map<string, Entry>();
-  /** Ended ids in the order they ended, for pruning tombstones. */
-  readonly #tombstones = new Map<string, number>();
-  /** Counters of sessions that have ended. */
-  readonly #endedTotals = emptyTotals();
-  readonly #endedByReason = new Map<EndReason, number>();
+  readonly #ends = new SessionEnds();
   #created = 0;
-  #endedSessionSeconds = 0;
   #closing = false;
 
   constructor(options: SessionRegistryOptions) {
@@ -178,30 +143,8 @@ export class SessionRegistry {
   /** Takes the answer of a party that was offered to, once; the same answer again is a no-op. */
   async answer(id: string, request: AnswerRequest): Promise<SessionView> {
     const live = await this.#live(id);
-    const kind: AnswerKind = 'pbxAnswer' in request ? 'pbxAnswer' : 'browserAnswer';
-    const text = 'pbxAnswer' in request ? request.pbxAnswer : request.browserAnswer;
-    const taken = ANSWERS_TAKEN[live.created.offeredBy];
-    if (!taken.includes(kind)) {
-      const takes = taken.length === 0 ? 'no answer: both offers were answered at its creation' : `a ${taken.join(' and a ')}`;
-      throw new ControlError(409, 'wrong-answer', 'Wrong answer', `session ${id} was offered by ${offeredByText(live.created.offeredBy)}: it takes ${takes}`);
-    }
-    const previous = live.answers[kind];
-    if (previous !== undefined) {
-      if (previous.text !== text) throw new ControlError(409, 'already-answered', 'Already answered', `session ${id} has taken a different ${kind}`);
-      await previous.taking;
-      return this.#view(id, live);
-    }
-    const session = live.session;
-    const taking = kind === 'pbxAnswer' ? Promise.resolve().then(() => session.takePbxAnswer(text)) : session.takeBrowserAnswer(text);
-    live.answers[kind] = { text, taking };
-    try {
-      await taking;
-    } catch (error) {
-      // Refused: the session still waits for an answer, and a corrected one may follow.
-      delete live.answers[kind];
-      throw error;
-    }
-    if (session.state === 'relaying') live.relayingSinceMs ??= this.#clock.now();
+    await live.exchanges.answer(request);
+    if (live.session.state === 'relaying') live.relayingSinceMs ??= this.#clock.now();
     return this.#view(id, live);
   }
 
@@ -212,30 +155,7 @@ export class SessionRegistry {
    */
   async offer(id: string, request: OfferRequest): Promise<UpdatedView> {
     const live = await this.#live(id);
-    const leg: LegName = 'browserOffer' in request ? 'browser' : 'pbx';
-    const text = 'browserOffer' in request ? request.browserOffer : request.pbxOffer;
-    const previous = live.offers[leg];
-    let answering: Promise<string>;
-    if (previous !== undefined && previous.text === text) {
-      answering = previous.answering;
-    } else {
-      if (previous !== undefined && live.offersPending.has(leg)) {
-        throw new ControlError(409, 'offer-pending', 'Offer pending', `session ${id} is still answering an earlier ${leg} offer`);
-      }
-      const session = live.session;
-      answering = leg === 'browser' ? session.takeBrowserOffer(text) : Promise.resolve().then(() => session.takePbxOffer(text));
-      live.offers[leg] = { text, answering };
-      live.offersPending.add(leg);
-      try {
-        await answering;
-      } catch (error) {
-        if (live.offers[leg]?.answering === answering) delete live.offers[leg];
-        throw error;
-      } finally {
-        live.offersPending.delete(leg);
-      }
-    }
-    const answer = await answering;
+    const { leg, answer } = await live.exchanges.offer(request);
     const view = this.#view(id, live);
     return leg === 'browser' ? { ...view, browserAnswer: answer } : { ...view, pbxAnswer: answer };
   }
@@ -292,7 +212,7 @@ export class SessionRegistry {
 
   /** Sessions open or opening: cheap, for `/health` and heartbeats. */
   get openCount(): number {
-    return this.#entries.size - this.#tombstones.size;
+    return this.#entries.size - this.#ends.count;
   }
 
   /** Sessions open or opening, by what they wait for (reads every session's stats: for scrapes). */
@@ -320,12 +240,12 @@ export class SessionRegistry {
   }
 
   get endedByReason(): ReadonlyMap<EndReason, number> {
-    return this.#endedByReason;
+    return this.#ends.byReason;
   }
 
   /** Counters over every session, ended and live. */
   totals(): TrafficTotals {
-    const totals = copyTotals(this.#endedTotals);
+    const totals = copyTotals(this.#ends.totals);
     for (const entry of this.#entries.values()) {
       if (entry.kind === 'live') addSession(totals, entry.session.stats());
     }
@@ -335,7 +255,7 @@ export class SessionRegistry {
   /** Seconds sessions have spent relaying, summed: the denominator of CPU per call. */
   relayingSeconds(): number {
     const now = this.#clock.now();
-    let ms = this.#endedSessionSeconds * 1000;
+    let ms = this.#ends.relayingSeconds * 1000;
     for (const entry of this.#entries.values()) {
       if (entry.kind === 'live' && entry.relayingSinceMs !== undefined) ms += now - entry.relayingSinceMs;
     }
@@ -382,7 +302,7 @@ export class SessionRegistry {
   }
 
   #liveEntry(request: CreateRequest, session: MediaSession, created: CreatedView): Live {
-    return { kind: 'live', request, created, session, answers: {}, offers: {}, offersPending: new Set(), relayingSinceMs: undefined, closingBy: undefined };
+    return { kind: 'live', request, created, session, exchanges: new SessionExchanges(request.id, session, created.offeredBy), relayingSinceMs: undefined, closingBy: undefined };
   }
 
   async #live(id: string): Promise<Live> {
@@ -402,14 +322,8 @@ export class SessionRegistry {
   #onEnded(id: string, live: Live, end: SessionEnd): void {
     try {
       const now = this.#clock.now();
-      const stats = live.session.stats();
-      const reason: EndReason = end.reason === 'closed' && live.closingBy === 'shutdown' ? 'node-shutdown' : end.reason;
-      const report: SessionEndReport = { sessionId: id, reason, detail: end, endedAt: new Date(now).toISOString(), stats };
-      addSession(this.#endedTotals, stats);
-      if (live.relayingSinceMs !== undefined) this.#endedSessionSeconds += (now - live.relayingSinceMs) / 1000;
-      this.#endedByReason.set(reason, (this.#endedByReason.get(reason) ?? 0) + 1);
+      const report = this.#ends.record(id, { stats: live.session.stats(), closingBy: live.closingBy, relayingSinceMs: live.relayingSinceMs }, end, now);
       this.#entries.set(id, { kind: 'ended', request: live.request, created: live.created, report, endedAtMs: now });
-      this.#tombstones.set(id, now);
       if (live.closingBy !== 'edge') this.#options.onUnrequestedEnd?.(report);
     } catch (error) {
       this.#logger.error('session end handling failed', { call: id, error: String(error) });
@@ -417,28 +331,11 @@ export class SessionRegistry {
   }
 
   #prune(): void {
-    const now = this.#clock.now();
-    const keepMs = this.#options.tombstoneMs ?? 600_000;
-    const keepCount = this.#options.maxTombstones ?? 10_000;
-    for (const [id, endedAt] of this.#tombstones) {
-      if (now - endedAt < keepMs && this.#tombstones.size <= keepCount) break;
-      this.#tombstones.delete(id);
-      this.#entries.delete(id);
-    }
+    const dropped = this.#ends.prune(this.#clock.now(), this.#options.tombstoneMs ?? 600_000, this.#options.maxTombstones ?? 10_000);
+    for (const id of dropped) this.#entries.delete(id);
   }
 }
 
 function sameCreate(a: CreateRequest, b: CreateRequest): boolean {
   return a.browserOffer === b.browserOffer && a.pbxOffer === b.pbxOffer && a.pbxSrtp === b.pbxSrtp;
-}
-
-function offeredByText(offeredBy: OfferedBy): string {
-  switch (offeredBy) {
-    case 'both':
-      return 'both parties';
-    case 'node':
-      return 'the media node';
-    default:
-      return `the ${offeredBy}`;
-  }
 }

@@ -18,10 +18,12 @@
  * otherwise.
  *
  * Hold (RFC 3264 §8.4): each party's latest SDP direction is kept, and a direction carries media
- * only while its sender sends and its receiver receives. A new offer from either party while
- * relaying (re-INVITE) is answered at once: a new direction, a new PBX address (the latch opens
- * again), an ICE restart on the browser leg, or a new PBX codec, for which both paths are rebuilt;
- * each leg's outgoing stream goes on with the same SSRC and continuous counters (`OutgoingStream`).
+ * only while its sender sends and its receiver receives (`session-relay.ts`). A new offer from
+ * either party while relaying (re-INVITE) is answered at once: a new direction, a new PBX address
+ * (the latch opens again), an ICE restart on the browser leg, or a new PBX codec, for which both
+ * paths are rebuilt; each leg's outgoing stream goes on with the same SSRC and continuous counters
+ * (`OutgoingStream`). What has been settled with the PBX, and how its answer and new offers move
+ * it on, is `pbx-negotiation.ts`.
  *
  * Media timeout: once relaying, a party that should be sending and has sent nothing for
  * `mediaTimeoutMs` ends the session with a reason the control layer reports to the edge, which
@@ -34,16 +36,14 @@
 import type { RtpPacket } from 'werift';
 import type { Clock } from '../../shared/clock/index.ts';
 import { systemClock } from '../../shared/clock/index.ts';
-import { parseSdp, serializeSdp, type CodecFormat, type CodecInput, type Direction, type SdpSession } from '../../shared/sdp/index.ts';
+import { parseSdp, serializeSdp, type CodecFormat, type Direction } from '../../shared/sdp/index.ts';
 import { BrowserLegError, type BrowserConnectionState, type BrowserLeg } from '../browser-leg/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import type { PbxLeg } from '../pbx-leg/index.ts';
-import { ReceiveStatistics } from '../quality/index.ts';
 import type { RtcpCompound, RtpHeaderFields } from '../rtp/index.ts';
 import type { FrameListener } from './frame-ticker.ts';
 import { fromBrowser, fromPbx } from './leg-adapters.ts';
 import type { LegFormats } from './leg-formats.ts';
-import type { InboundPacket, MediaPath } from './media-path.ts';
 import type {
   BothOffersCallOptions,
   BrowserCallOptions,
@@ -55,22 +55,13 @@ import type {
   PbxCallOptions,
   SessionEnd,
 } from './media-session-options.ts';
-import { MediaWatchdog, type LegName } from './media-watchdog.ts';
-import { RelayPaths } from './relay-paths.ts';
-import { planPbxReoffer, sameLegFormats } from './pbx-reoffer.ts';
-import { DEFAULT_PBX_CODECS, MediaSessionError, pathKind, readPbxAnswer } from './session-negotiation.ts';
-import {
-  browserDirection,
-  parsePbxSdp,
-  pbxLegSrtp,
-  setUpBothOffers,
-  setUpBrowserCall,
-  setUpNodeOffers,
-  setUpPbxCall,
-  type PbxSrtpState,
-  type SessionParts,
-} from './session-setup.ts';
-import { directionStats, type MediaSessionStats, type SessionState } from './session-stats.ts';
+import type { LegName } from './media-watchdog.ts';
+import { PbxNegotiation } from './pbx-negotiation.ts';
+import { sameLegFormats } from './pbx-reoffer.ts';
+import { MediaSessionError, pathKind } from './session-negotiation.ts';
+import { browserDirection, setUpBothOffers, setUpBrowserCall, setUpNodeOffers, setUpPbxCall, type SessionParts } from './session-setup.ts';
+import { SessionRelay } from './session-relay.ts';
+import type { MediaSessionStats, SessionState } from './session-stats.ts';
 
 const DEFAULT_MEDIA_TIMEOUT_MS = 30_000;
 
@@ -81,29 +72,20 @@ export class MediaSession {
   readonly #options: MediaSessionOptions;
   readonly #browser: BrowserLeg;
   readonly #pbx: PbxLeg;
-  readonly #pbxOffered: readonly CodecInput[];
+  /** What has been settled with the PBX, over the same leg as `#pbx`. */
+  readonly #pbxSide: PbxNegotiation;
   /** Browser codecs offered, while the browser's answer is awaited (the node offered both legs). */
   readonly #browserOffered: readonly CodecFormat[];
   readonly #clock: Clock;
   readonly #logger: Logger;
-  /** The last SDP sent to the PBX: its origin is revised by every later answer (RFC 3264 §8). */
-  #pbxDescription: SdpSession;
-  /** SDES-SRTP on the PBX leg; undefined for RTP/AVP. */
-  #pbxSrtp: PbxSrtpState | undefined;
   readonly #listener: FrameListener;
   readonly #directions: Record<LegName, Direction>;
   #resolveEnded: (end: SessionEnd) => void = () => {};
   #state: SessionState;
-  /** Each leg's formats, once negotiated (both are, once relaying). */
+  /** The browser leg's formats, once negotiated (the PBX side's are in `#pbxSide`). */
   #browserFormats: LegFormats | undefined;
-  #pbxFormats: LegFormats | undefined;
-  /** Payload types the PBX may send, to this leg's canonical ones. */
-  #aliases: ReadonlyMap<number, number> = new Map();
-  #fromBrowser: ReceiveStatistics | undefined;
-  #fromPbx: ReceiveStatistics | undefined;
   /** Both directions, once relaying. */
-  #paths: RelayPaths | undefined;
-  #watchdog: MediaWatchdog | undefined;
+  #relay: SessionRelay | undefined;
   #beforeAnswer = 0;
   #errors = 0;
   /** Both legs closing, once the session has ended. */
@@ -114,17 +96,12 @@ export class MediaSession {
     this.#options = options;
     this.#browser = parts.browser;
     this.#pbx = parts.pbx;
-    this.#pbxOffered = parts.pbxOffered;
+    this.#pbxSide = new PbxNegotiation(parts, options.pbx);
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger;
     this.#state = INITIAL_STATE[parts.waitingFor];
     this.#directions = { ...parts.directions };
-    this.#pbxFormats = parts.pbxFormats;
-    this.#pbxDescription = parts.pbxDescription;
-    this.#pbxSrtp = parts.pbxSrtp;
     this.#browserOffered = parts.browserOffered ?? [];
-    // The PBX's own payload types, where its offer settled them (RFC 3264 §6.1).
-    if (parts.pbxFormats !== undefined) this.#aliases = new Map(parts.pbxOffered.map((codec) => [codec.payloadType, codec.payloadType]));
     const codecs = parts.browser.codecs;
     if (codecs !== undefined) this.#browserFormats = { audio: codecs.audio, telephoneEvent: codecs.telephoneEvent };
     this.ended = new Promise((resolve) => {
@@ -210,23 +187,9 @@ export class MediaSession {
    * legs); relaying starts once both legs are settled. Throws `MediaSessionError`.
    */
   takePbxAnswer(answer: string): void {
-    const waiting = this.#state === 'awaiting-pbx-answer' || (this.#state === 'awaiting-answers' && this.#pbxFormats === undefined);
+    const waiting = this.#state === 'awaiting-pbx-answer' || (this.#state === 'awaiting-answers' && this.#pbxSide.formats === undefined);
     if (!waiting) throw new MediaSessionError('wrong-state', `the session is ${this.#state} and takes no PBX answer`);
-    const browserAudio = this.#browserFormats?.audio ?? this.#browserOffered;
-    const settled = readPbxAnswer(parsePbxSdp(answer), browserAudio, this.#pbxOffered);
-    const srtp = this.#pbxSrtp;
-    // RFC 3264 §6: the answer keeps the offer's transport protocol; RFC 4568 §5.1.3: and takes a key.
-    if (srtp !== undefined && settled.sdes === undefined) throw new MediaSessionError('no-common-crypto', 'the PBX answered an RTP/SAVP offer without an SDES key (RTP/AVP)');
-    if (srtp === undefined && settled.sdes !== undefined) throw new MediaSessionError('bad-pbx-sdp', 'the PBX answered an RTP/AVP offer with RTP/SAVP');
-    if (srtp !== undefined && settled.sdes !== undefined) this.#pbxSrtp = { ...srtp, remote: settled.sdes.key };
-    this.#pbx.update({
-      remote: settled.remote,
-      payloadTypes: settled.aliases.keys(),
-      ...(this.#pbxSrtp === undefined ? {} : { srtp: pbxLegSrtp(this.#pbxSrtp) }),
-    });
-    this.#directions.pbx = settled.direction;
-    this.#pbxFormats = { audio: settled.audio, telephoneEvent: settled.telephoneEvent };
-    this.#aliases = settled.aliases;
+    this.#directions.pbx = this.#pbxSide.takeAnswer(answer, this.#browserFormats?.audio ?? this.#browserOffered);
     this.#startRelayingIfSettled();
   }
 
@@ -275,30 +238,9 @@ export class MediaSession {
    */
   takePbxOffer(offer: string): string {
     this.#requireRelaying();
-    const plan = planPbxReoffer(offer, {
-      browserAudio: (this.#browserFormats as LegFormats).audio,
-      formats: this.#pbxFormats as LegFormats,
-      aliases: this.#aliases,
-      signalled: this.#pbx.signalled,
-      srtp: this.#pbxSrtp,
-      description: this.#pbxDescription,
-      address: this.#options.pbx.address,
-      port: this.#pbx.rtpPort,
-      preferences: this.#options.pbx.codecs ?? DEFAULT_PBX_CODECS,
-    });
-    this.#pbx.update({
-      payloadTypes: plan.aliases.keys(),
-      ...(plan.moved === undefined ? {} : { remote: plan.moved }),
-      ...(plan.srtpChanged ? { srtp: plan.srtp === undefined ? null : pbxLegSrtp(plan.srtp) } : {}),
-    });
-    this.#pbxSrtp = plan.srtp;
-    this.#pbxDescription = plan.answer;
-    this.#aliases = plan.aliases;
+    const plan = this.#pbxSide.takeOffer(offer, (this.#browserFormats as LegFormats).audio);
     this.setRemoteDirection('pbx', plan.direction);
-    if (plan.rebuild) {
-      this.#pbxFormats = plan.formats;
-      this.#buildPaths();
-    }
+    if (plan.rebuild) this.#buildPaths();
     this.#logger.info('pbx re-offer answered', { call: this.id, direction: plan.direction, moved: plan.moved !== undefined, codec: plan.formats.audio.name });
     return serializeSdp(plan.answer);
   }
@@ -309,7 +251,7 @@ export class MediaSession {
 
   #startRelayingIfSettled(): void {
     const browserFormats = this.#browserFormats;
-    const pbxFormats = this.#pbxFormats;
+    const pbxFormats = this.#pbxSide.formats;
     if (browserFormats === undefined || pbxFormats === undefined) {
       this.#state = 'awaiting-answers';
       return;
@@ -317,25 +259,21 @@ export class MediaSession {
     if (pathKind(browserFormats.audio, pbxFormats.audio) === undefined) {
       throw new MediaSessionError('no-common-codec', `no path between the browser's ${browserFormats.audio.name} and the PBX's ${pbxFormats.audio.name}`);
     }
-    this.#fromBrowser = new ReceiveStatistics(browserFormats.audio.clockRate);
-    this.#fromPbx = new ReceiveStatistics(pbxFormats.audio.clockRate);
-    this.#watchdog = new MediaWatchdog(this.#options.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS, this.#clock.now(), {
-      browser: sends(this.#directions.browser),
-      pbx: sends(this.#directions.pbx),
-    });
-    const paths = new RelayPaths(
+    const relay = new SessionRelay(
       { id: this.id, browser: this.#browser, pbx: this.#pbx, clock: this.#clock, jitterBuffer: this.#options.jitterBuffer, opus: this.#options.opus },
-      browserFormats,
-      pbxFormats,
+      { browser: browserFormats, pbx: pbxFormats },
+      this.#directions,
+      this.#options.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS,
+      this.#clock.now(),
     );
-    this.#paths = paths;
+    this.#relay = relay;
     this.#state = 'relaying';
-    this.#logger.info('media session relaying', { call: this.id, toPbx: paths.toPbx.kind, toBrowser: paths.toBrowser.kind });
+    this.#logger.info('media session relaying', { call: this.id, toPbx: relay.paths.toPbx.kind, toBrowser: relay.paths.toBrowser.kind });
   }
 
   /** Rebuilds both paths from the legs' current formats; each leg's outgoing stream goes on. */
   #buildPaths(): void {
-    this.#paths?.rebuild(this.#browserFormats as LegFormats, this.#pbxFormats as LegFormats);
+    this.#relay?.paths.rebuild(this.#browserFormats as LegFormats, this.#pbxSide.formats as LegFormats);
   }
 
   /**
@@ -345,28 +283,20 @@ export class MediaSession {
    */
   setRemoteDirection(leg: LegName, direction: Direction): void {
     this.#directions[leg] = direction;
-    this.#watchdog?.expect(leg, sends(direction), this.#clock.now());
+    this.#relay?.expect(leg, direction, this.#clock.now());
   }
 
   stats(): MediaSessionStats {
-    const rtt = this.#paths?.rtcp.roundTrip.latestMs;
-    const toPbxPath = this.#paths?.toPbx;
-    const toBrowserPath = this.#paths?.toBrowser;
-    const pbxCodec = this.#pbxFormats?.audio;
+    const pbxCodec = this.#pbxSide.formats?.audio;
     const browserCodec = this.#browserFormats?.audio;
     return {
       id: this.id,
       state: this.#state,
       codecs: { browser: browserCodec && `${browserCodec.name}/${browserCodec.clockRate}`, pbx: pbxCodec && `${pbxCodec.name}/${pbxCodec.clockRate}` },
       directions: { ...this.#directions },
-      browserToPbx:
-        toPbxPath === undefined || this.#fromBrowser === undefined || browserCodec === undefined
-          ? undefined
-          : directionStats(toPbxPath, this.#fromBrowser, browserCodec.name, undefined),
-      pbxToBrowser:
-        toBrowserPath === undefined || this.#fromPbx === undefined || pbxCodec === undefined
-          ? undefined
-          : directionStats(toBrowserPath, this.#fromPbx, pbxCodec.name, rtt),
+      ...(this.#relay === undefined || browserCodec === undefined || pbxCodec === undefined
+        ? { browserToPbx: undefined, pbxToBrowser: undefined }
+        : this.#relay.stats({ browser: browserCodec.name, pbx: pbxCodec.name })),
       browserLeg: { ...this.#browser.counters },
       pbxLeg: { ...this.#pbx.counters, dropped: { ...this.#pbx.counters.dropped } },
       beforeAnswer: this.#beforeAnswer,
@@ -384,48 +314,28 @@ export class MediaSession {
     this.#guard(() => {
       const now = this.#clock.now();
       const inbound = fromBrowser(packet);
-      if (this.#fromBrowser === undefined) {
+      if (this.#relay === undefined) {
         this.#beforeAnswer++;
         return;
       }
-      this.#watchdog?.heard('browser', now);
-      const audio = inbound.payloadType === this.#browserFormats?.audio.payloadType;
-      this.#fromBrowser.onPacket({ ...inbound, payloadLength: inbound.payload.length }, now, audio);
-      this.#relay(this.#paths?.toPbx, 'browser', inbound, now);
+      this.#relay.fromBrowser(inbound, now, inbound.payloadType === this.#browserFormats?.audio.payloadType);
     });
   }
 
   #onPbxRtp(packet: Uint8Array, header: RtpHeaderFields): void {
     this.#guard(() => {
       const now = this.#clock.now();
-      const payloadType = this.#aliases.get(header.payloadType);
-      if (payloadType === undefined || this.#fromPbx === undefined) {
+      const payloadType = this.#pbxSide.payloadType(header.payloadType);
+      if (payloadType === undefined || this.#relay === undefined) {
         this.#beforeAnswer++;
         return;
       }
-      const inbound = fromPbx(packet, header, payloadType);
-      this.#watchdog?.heard('pbx', now);
-      this.#paths?.rtcp.onReceived(inbound.ssrc);
-      this.#fromPbx.onPacket({ ...inbound, payloadLength: inbound.payload.length }, now, payloadType === this.#pbxFormats?.audio.payloadType);
-      this.#relay(this.#paths?.toBrowser, 'pbx', inbound, now);
+      this.#relay.fromPbx(fromPbx(packet, header, payloadType), now, payloadType === this.#pbxSide.formats?.audio.payloadType);
     });
   }
 
-  #relay(path: MediaPath | undefined, from: LegName, inbound: InboundPacket, now: number): void {
-    if (path === undefined || this.#state !== 'relaying') {
-      this.#beforeAnswer++;
-      return;
-    }
-    const to: LegName = from === 'browser' ? 'pbx' : 'browser';
-    if (!sends(this.#directions[from]) || !receives(this.#directions[to])) {
-      path.counters.dropped.held++;
-      return;
-    }
-    path.onPacket(inbound, now);
-  }
-
   #onPbxRtcp(compound: RtcpCompound): void {
-    this.#guard(() => this.#paths?.rtcp.onRtcp(compound, this.#clock.now(), this.#fromPbx));
+    this.#guard(() => this.#relay?.onPbxRtcp(compound, this.#clock.now()));
   }
 
   #onBrowserState(state: BrowserConnectionState): void {
@@ -434,12 +344,9 @@ export class MediaSession {
   }
 
   #onFrame(nowMs: number): void {
-    if (this.#state !== 'relaying') return;
-    this.#paths?.toPbx.onFrame(nowMs);
-    this.#paths?.toBrowser.onFrame(nowMs);
-    const report = this.#paths?.rtcp.due(this.#clock.now(), this.#fromPbx);
+    if (this.#state !== 'relaying' || this.#relay === undefined) return;
+    const { report, silence } = this.#relay.onFrame(nowMs);
     if (report !== undefined) this.#pbx.sendRtcp(report);
-    const silence = this.#watchdog?.check(nowMs);
     if (silence !== undefined) {
       this.#logger.warn('media timeout', { call: this.id, leg: silence.leg, silentMs: silence.silentMs });
       void this.#end({ reason: 'media-timeout', leg: silence.leg, silentMs: silence.silentMs });
@@ -478,14 +385,3 @@ const INITIAL_STATE: Readonly<Record<SessionParts['waitingFor'], SessionState>> 
   'both-answers': 'awaiting-answers',
   nothing: 'relaying',
 };
-
-
-
-
-function sends(direction: Direction): boolean {
-  return direction === 'sendrecv' || direction === 'sendonly';
-}
-
-function receives(direction: Direction): boolean {
-  return direction === 'sendrecv' || direction === 'recvonly';
-}

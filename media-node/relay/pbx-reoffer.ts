@@ -13,12 +13,13 @@
  * - The answer keeps the origin of the node's previous SDP, its version moved on when it changed.
  */
 import { Buffer } from 'node:buffer';
-import { answerDirection, buildRtpSdp, reviseSdp, sameCodecFormat, type CodecFormat, type CodecInput, type Direction, type SdpSession } from '../../shared/sdp/index.ts';
+import { answerDirection, reviseSdp, sameCodecFormat, type CodecFormat, type CodecInput, type Direction, type SdpSession } from '../../shared/sdp/index.ts';
 import type { PbxRemote } from '../pbx-leg/index.ts';
 import type { MasterKey } from '../srtp/index.ts';
 import type { LegFormats } from './leg-formats.ts';
-import { readPbxOffer, type PbxSdes } from './session-negotiation.ts';
-import { cryptoOf, newPbxSrtp, parsePbxSdp, type PbxSrtpState } from './session-setup.ts';
+import { newPbxSrtp, type PbxSrtpState } from './pbx-srtp-state.ts';
+import { answerCodecs, readPbxOffer, type PbxSdes } from './session-negotiation.ts';
+import { nodePbxSdp, parsePbxSdp } from './session-setup.ts';
 
 /** What the call has settled on its PBX side, and what the node answers with. */
 export interface PbxSide {
@@ -55,7 +56,7 @@ export function planPbxReoffer(offer: string, side: PbxSide): PbxReofferPlan {
   const current = side.formats;
   const preferences = [current.audio, ...side.preferences.filter((codec) => !sameCodecFormat(codec, current.audio))];
   const settled = readPbxOffer(parsePbxSdp(offer), preferences, [side.browserAudio]);
-  const answered = settled.telephoneEvent === undefined ? [settled.audio] : [settled.audio, settled.telephoneEvent];
+  const answered = answerCodecs(settled);
   const formats: LegFormats = { audio: settled.audio, telephoneEvent: settled.telephoneEvent };
   const aliases = new Map(answered.map((codec) => [codec.payloadType, codec.payloadType]));
   const renumbered = aliases.size !== side.aliases.size || [...aliases.keys()].some((payloadType) => side.aliases.get(payloadType) !== payloadType);
@@ -63,14 +64,13 @@ export function planPbxReoffer(offer: string, side: PbxSide): PbxReofferPlan {
   const srtp = nextSrtp(side.srtp, settled.sdes);
   const answer = reviseSdp(
     side.description,
-    buildRtpSdp({
+    nodePbxSdp({
       origin: side.description.origin,
       address: side.address,
       port: side.port,
       codecs: answered,
-      ptime: 20,
+      srtp: srtp.state,
       direction: answerDirection(settled.direction),
-      ...cryptoOf(srtp.state),
     }),
   );
   return {

@@ -189,6 +189,14 @@ export function readPbxOffer(
   };
 }
 
+/** The PBX's offer as `readPbxOffer` reads it. */
+export type PbxOffer = ReturnType<typeof readPbxOffer>;
+
+/** The codecs the node answers a PBX offer with: the audio codec it took, and the events if any. */
+export function answerCodecs(offer: { readonly audio: Codec; readonly telephoneEvent: Codec | undefined }): Codec[] {
+  return offer.telephoneEvent === undefined ? [offer.audio] : [offer.audio, offer.telephoneEvent];
+}
+
 /**
  * What to offer the browser: the browser preferences the node can relay to and from the PBX's codec
  * (a call from the PBX) or from any of those offered to the PBX (the node offering both legs), with

@@ -24,18 +24,18 @@ import {
   type CodecFormat,
   type CodecInput,
   type Direction,
-  type SdesCrypto,
+  type SdpOrigin,
   type SdpSession,
 } from '../../shared/sdp/index.ts';
 import { BrowserLeg, DEFAULT_BROWSER_CODECS, type BrowserConnectionState, type BrowserLegHandlers, type BrowserLegOptions } from '../browser-leg/index.ts';
 import { silentLogger } from '../logger.ts';
-import { PbxLeg, type PbxRemote, type PbxSrtp } from '../pbx-leg/index.ts';
-import { SrtpReceiver, SrtpSender, newMasterKey, sdesLine, type MasterKey } from '../srtp/index.ts';
+import { PbxLeg, type PbxRemote } from '../pbx-leg/index.ts';
 import type { RtcpCompound, RtpHeaderFields } from '../rtp/index.ts';
 import type { LegFormats } from './leg-formats.ts';
 import type { BothOffersCallOptions, BrowserCallOptions, MediaSessionOptions, PbxCallOptions } from './media-session-options.ts';
 import type { LegName } from './media-watchdog.ts';
-import { DEFAULT_PBX_CODECS, MediaSessionError, browserOfferCodecs, pbxOfferCodecs, readPbxOffer, type PbxSdes } from './session-negotiation.ts';
+import { answeringSrtp, cryptoOf, newPbxSrtp, pbxLegSrtp, type PbxSrtpState } from './pbx-srtp-state.ts';
+import { DEFAULT_PBX_CODECS, MediaSessionError, answerCodecs, browserOfferCodecs, pbxOfferCodecs, readPbxOffer, type PbxOffer } from './session-negotiation.ts';
 
 /** Late binding from the legs' handlers to the session they are opened before: no-ops until bound. */
 export interface LegRouter {
@@ -43,26 +43,6 @@ export interface LegRouter {
   browserState(state: BrowserConnectionState): void;
   pbxRtp(packet: Uint8Array, header: RtpHeaderFields): void;
   pbxRtcp(compound: RtcpCompound): void;
-}
-
-/** SDES-SRTP on the PBX leg: the node's key (and its sending context), and the PBX's key once known. */
-export interface PbxSrtpState {
-  readonly local: MasterKey;
-  readonly sender: SrtpSender;
-  readonly remote: MasterKey | undefined;
-  /** The tag of the `a=crypto` line the node writes. */
-  readonly tag: number;
-}
-
-/** A fresh SRTP state for the node's side of the PBX leg. */
-export function newPbxSrtp(tag: number, remote?: MasterKey): PbxSrtpState {
-  const local = newMasterKey();
-  return { local, sender: new SrtpSender(local), remote, tag };
-}
-
-/** What the PBX leg is given for `state`: its sending context, and a receiving one once the PBX's key is known. */
-export function pbxLegSrtp(state: PbxSrtpState): PbxSrtp {
-  return { sender: state.sender, receiver: state.remote === undefined ? undefined : new SrtpReceiver(state.remote) };
 }
 
 /** What a session is built from. */
@@ -87,42 +67,25 @@ export interface SessionParts {
 
 export async function setUpBrowserCall(options: BrowserCallOptions): Promise<{ parts: SessionParts; browserAnswer: string; pbxOffer: string }> {
   const router = idleRouter();
-  const { leg: browser, answer } = await BrowserLeg.answer(
-    options.browserOffer,
-    { ...browserLegOptions(options), ...(options.browser?.codecs === undefined ? {} : { codecs: options.browser.codecs }) },
-    browserHandlers(router),
-  );
+  const { leg: browser, answer } = await answerBrowser(options, router);
   const browserAudio = browser.codecs?.audio;
   const offered = browserAudio === undefined ? [] : pbxOfferCodecs(browserAudio, options.pbx.codecs ?? DEFAULT_PBX_CODECS);
   if (offered.length === 0) {
     await browser.close();
     throw new MediaSessionError('no-common-codec', 'no PBX codec can be relayed to and from the browser’s');
   }
-  const srtp = options.pbx.srtp === 'sdes' ? newPbxSrtp(1) : undefined;
-  const pbx = await openPbxLeg(options, offered, undefined, router, browser, srtp);
-  const pbxOffer = buildRtpSdp({
-    origin: newOrigin({ address: options.pbx.address }),
-    address: options.pbx.address,
-    port: pbx.rtpPort,
-    codecs: offered,
-    ptime: 20,
-    ...cryptoOf(srtp),
-  });
+  const pbxParts = await offerToPbx(options, offered, router, browser);
   return {
     parts: {
       browser,
-      pbx,
       router,
       waitingFor: 'pbx-answer',
       // BrowserLeg.answer has parsed this offer already: it is valid SDP.
       directions: { browser: browserDirection(parseSdp(options.browserOffer)), pbx: 'sendrecv' },
-      pbxOffered: offered,
-      pbxFormats: undefined,
-      pbxDescription: pbxOffer,
-      pbxSrtp: srtp,
+      ...pbxParts,
     },
     browserAnswer: answer,
-    pbxOffer: serializeSdp(pbxOffer),
+    pbxOffer: serializeSdp(pbxParts.pbxDescription),
   };
 }
 
@@ -135,31 +98,10 @@ export async function setUpPbxCall(options: PbxCallOptions): Promise<{ parts: Se
     { ...browserLegOptions(options), codecs: browserOfferCodecs(settled.audio, browserPreferences) },
     browserHandlers(router),
   );
-  const answered = settled.telephoneEvent === undefined ? [settled.audio] : [settled.audio, settled.telephoneEvent];
-  const srtp = answeringSrtp(settled.sdes);
-  const pbx = await openPbxLeg(options, answered, settled.remote, router, browser, srtp);
-  const pbxAnswer = buildRtpSdp({
-    origin: newOrigin({ address: options.pbx.address }),
-    address: options.pbx.address,
-    port: pbx.rtpPort,
-    codecs: answered,
-    ptime: 20,
-    direction: answerDirection(settled.direction),
-    ...cryptoOf(srtp),
-  });
+  const pbxParts = await answerPbx(options, settled, router, browser);
   return {
-    parts: {
-      browser,
-      pbx,
-      router,
-      waitingFor: 'browser-answer',
-      directions: { browser: 'sendrecv', pbx: settled.direction },
-      pbxOffered: answered,
-      pbxFormats: { audio: settled.audio, telephoneEvent: settled.telephoneEvent },
-      pbxDescription: pbxAnswer,
-      pbxSrtp: srtp,
-    },
-    pbxAnswer: serializeSdp(pbxAnswer),
+    parts: { browser, router, waitingFor: 'browser-answer', directions: { browser: 'sendrecv', pbx: settled.direction }, ...pbxParts },
+    pbxAnswer: serializeSdp(pbxParts.pbxDescription),
     browserOffer,
   };
 }
@@ -167,12 +109,8 @@ export async function setUpPbxCall(options: PbxCallOptions): Promise<{ parts: Se
 export async function setUpBothOffers(options: BothOffersCallOptions): Promise<{ parts: SessionParts; browserAnswer: string; pbxAnswer: string }> {
   const router = idleRouter();
   const offer = parsePbxSdp(options.pbxOffer);
-  const { leg: browser, answer } = await BrowserLeg.answer(
-    options.browserOffer,
-    { ...browserLegOptions(options), ...(options.browser?.codecs === undefined ? {} : { codecs: options.browser.codecs }) },
-    browserHandlers(router),
-  );
-  let settled: ReturnType<typeof readPbxOffer>;
+  const { leg: browser, answer } = await answerBrowser(options, router);
+  let settled: PbxOffer;
   try {
     const browserAudio = browser.codecs?.audio;
     if (browserAudio === undefined) throw new MediaSessionError('no-common-codec', 'the browser leg settled no codec');
@@ -181,32 +119,17 @@ export async function setUpBothOffers(options: BothOffersCallOptions): Promise<{
     await browser.close();
     throw error;
   }
-  const answered = settled.telephoneEvent === undefined ? [settled.audio] : [settled.audio, settled.telephoneEvent];
-  const srtp = answeringSrtp(settled.sdes);
-  const pbx = await openPbxLeg(options, answered, settled.remote, router, browser, srtp);
-  const pbxAnswer = buildRtpSdp({
-    origin: newOrigin({ address: options.pbx.address }),
-    address: options.pbx.address,
-    port: pbx.rtpPort,
-    codecs: answered,
-    ptime: 20,
-    direction: answerDirection(settled.direction),
-    ...cryptoOf(srtp),
-  });
+  const pbxParts = await answerPbx(options, settled, router, browser);
   return {
     parts: {
       browser,
-      pbx,
       router,
       waitingFor: 'nothing',
       directions: { browser: browserDirection(parseSdp(options.browserOffer)), pbx: settled.direction },
-      pbxOffered: answered,
-      pbxFormats: { audio: settled.audio, telephoneEvent: settled.telephoneEvent },
-      pbxDescription: pbxAnswer,
-      pbxSrtp: srtp,
+      ...pbxParts,
     },
     browserAnswer: answer,
-    pbxAnswer: serializeSdp(pbxAnswer),
+    pbxAnswer: serializeSdp(pbxParts.pbxDescription),
   };
 }
 
@@ -218,32 +141,33 @@ export async function setUpNodeOffers(options: MediaSessionOptions): Promise<{ p
   const browserOffered = browserOfferCodecs(pbxOffered, browserPreferences);
   if (pbxOffered.length === 0 || browserOffered.length === 0) throw new MediaSessionError('no-common-codec', 'no browser codec can be relayed to and from any PBX codec');
   const { leg: browser, offer: browserOffer } = await BrowserLeg.offer({ ...browserLegOptions(options), codecs: browserOffered }, browserHandlers(router));
-  const srtp = options.pbx.srtp === 'sdes' ? newPbxSrtp(1) : undefined;
-  const pbx = await openPbxLeg(options, pbxOffered, undefined, router, browser, srtp);
-  const pbxOffer = buildRtpSdp({
-    origin: newOrigin({ address: options.pbx.address }),
-    address: options.pbx.address,
-    port: pbx.rtpPort,
-    codecs: pbxOffered,
-    ptime: 20,
-    ...cryptoOf(srtp),
-  });
+  const pbxParts = await offerToPbx(options, pbxOffered, router, browser);
   return {
-    parts: {
-      browser,
-      pbx,
-      router,
-      waitingFor: 'both-answers',
-      directions: { browser: 'sendrecv', pbx: 'sendrecv' },
-      pbxOffered,
-      browserOffered,
-      pbxFormats: undefined,
-      pbxDescription: pbxOffer,
-      pbxSrtp: srtp,
-    },
+    parts: { browser, router, waitingFor: 'both-answers', directions: { browser: 'sendrecv', pbx: 'sendrecv' }, browserOffered, ...pbxParts },
     browserOffer,
-    pbxOffer: serializeSdp(pbxOffer),
+    pbxOffer: serializeSdp(pbxParts.pbxDescription),
   };
+}
+
+/** The node's SDP toward the PBX: the leg's address and port, `codecs` at 20 ms, and its `a=crypto` line when RTP/SAVP. */
+export function nodePbxSdp(spec: {
+  readonly origin: SdpOrigin;
+  readonly address: string;
+  readonly port: number;
+  readonly codecs: readonly CodecInput[];
+  readonly srtp: PbxSrtpState | undefined;
+  /** An answer's direction (RFC 3264 §6.1); an offer's is `sendrecv`. */
+  readonly direction?: Direction;
+}): SdpSession {
+  return buildRtpSdp({
+    origin: spec.origin,
+    address: spec.address,
+    port: spec.port,
+    codecs: spec.codecs,
+    ptime: 20,
+    ...(spec.direction === undefined ? {} : { direction: spec.direction }),
+    ...cryptoOf(spec.srtp),
+  });
 }
 
 /**
@@ -264,22 +188,48 @@ export function parsePbxSdp(sdp: string): SdpSession {
   }
 }
 
-/** The node's SRTP state for answering an offer: RTP/SAVP (with the PBX's key) if the PBX offered it. */
-function answeringSrtp(sdes: PbxSdes | undefined): PbxSrtpState | undefined {
-  return sdes === undefined ? undefined : newPbxSrtp(sdes.tag, sdes.key);
-}
-
-/** `buildRtpSdp`'s `crypto` option for the node's line, if the leg is RTP/SAVP. */
-export function cryptoOf(srtp: PbxSrtpState | undefined): { crypto?: readonly SdesCrypto[] } {
-  return srtp === undefined ? {} : { crypto: [sdesLine(srtp.tag, srtp.local)] };
-}
-
 function idleRouter(): LegRouter {
   return { browserRtp: () => {}, browserState: () => {}, pbxRtp: () => {}, pbxRtcp: () => {} };
 }
 
 function browserHandlers(router: LegRouter): BrowserLegHandlers {
   return { onRtp: (packet) => router.browserRtp(packet), onConnectionStateChange: (state) => router.browserState(state) };
+}
+
+/** Answers the browser's offer with the browser leg, under the session's browser codec preferences if it sets them. */
+function answerBrowser(options: BrowserCallOptions, router: LegRouter): Promise<{ leg: BrowserLeg; answer: string }> {
+  return BrowserLeg.answer(
+    options.browserOffer,
+    { ...browserLegOptions(options), ...(options.browser?.codecs === undefined ? {} : { codecs: options.browser.codecs }) },
+    browserHandlers(router),
+  );
+}
+
+/** The PBX leg's share of a session's parts. */
+type PbxParts = Pick<SessionParts, 'pbx' | 'pbxOffered' | 'pbxFormats' | 'pbxDescription' | 'pbxSrtp'>;
+
+/** Opens the PBX leg for the node's offer of `codecs` (RTP/SAVP when the session asks for SDES) and writes that offer. */
+async function offerToPbx(options: MediaSessionOptions, codecs: readonly CodecInput[], router: LegRouter, browser: BrowserLeg): Promise<PbxParts> {
+  const srtp = options.pbx.srtp === 'sdes' ? newPbxSrtp(1) : undefined;
+  const pbx = await openPbxLeg(options, codecs, undefined, router, browser, srtp);
+  const offer = nodePbxSdp({ origin: newOrigin({ address: options.pbx.address }), address: options.pbx.address, port: pbx.rtpPort, codecs, srtp });
+  return { pbx, pbxOffered: codecs, pbxFormats: undefined, pbxDescription: offer, pbxSrtp: srtp };
+}
+
+/** Opens the PBX leg toward the PBX's offer, in the offer's protocol, and writes the answer. */
+async function answerPbx(options: MediaSessionOptions, settled: PbxOffer, router: LegRouter, browser: BrowserLeg): Promise<PbxParts> {
+  const answered = answerCodecs(settled);
+  const srtp = answeringSrtp(settled.sdes);
+  const pbx = await openPbxLeg(options, answered, settled.remote, router, browser, srtp);
+  const answer = nodePbxSdp({
+    origin: newOrigin({ address: options.pbx.address }),
+    address: options.pbx.address,
+    port: pbx.rtpPort,
+    codecs: answered,
+    srtp,
+    direction: answerDirection(settled.direction),
+  });
+  return { pbx, pbxOffered: answered, pbxFormats: { audio: settled.audio, telephoneEvent: settled.telephoneEvent }, pbxDescription: answer, pbxSrtp: srtp };
 }
 
 function browserLegOptions(options: MediaSessionOptions): BrowserLegOptions {

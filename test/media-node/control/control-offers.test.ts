@@ -4,44 +4,20 @@
  * PBX offered in a 200), no offer (the node offers both legs), and new offers from either party in a
  * live call (re-INVITE: ICE restart, hold in its three forms, a new PBX address, a codec change).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SessionView } from '../../../media-node/control/index.ts';
-import { looksLikeRtcp, readRtpHeader, sequenceDelta, timestampDelta, type RtpHeaderFields } from '../../../media-node/rtp/index.ts';
+import { sequenceDelta, timestampDelta, type RtpHeaderFields } from '../../../media-node/rtp/index.ts';
 import { iceParameters, listCodecs, mediaDirection, parseSdp } from '../../../shared/sdp/index.ts';
 import { opusTone, pcmuTone } from '../support/call-rig.ts';
 import type { ProblemBody } from '../support/control-client.ts';
-import { callFromBrowser, pbxSdp, startNode, type NodeRig } from '../support/media-node-rig.ts';
+import { callFromBrowser, pbxSdp } from '../support/media-node-rig.ts';
+import { useMediaNode } from '../support/node-fixture.ts';
 import { pace } from '../support/pacer.ts';
+import { rtpAt as rtpPacketsAt } from '../support/rtp-at.ts';
 import { udpPeer, waitFor, type UdpPeer } from '../support/udp.ts';
 import { WeriftBrowser } from '../support/werift-browser.ts';
 
-let node: NodeRig;
-beforeAll(async () => {
-  node = await startNode({ SIPEDGE_MEDIA_MAX_SESSIONS: '4' });
-});
-afterAll(async () => {
-  await node.close();
-});
-
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of cleanup.splice(0).reverse()) await close();
-});
-
-let serial = 0;
-function newId(): string {
-  const id = `offers-${process.pid}-${++serial}`;
-  cleanup.push(async () => {
-    await node.client.request('DELETE', `/v1/sessions/${id}`);
-  });
-  return id;
-}
-
-async function track<T extends { close(): Promise<void> }>(made: Promise<T> | T): Promise<T> {
-  const value = await made;
-  cleanup.push(() => value.close());
-  return value;
-}
+const { node, newId, track } = useMediaNode('offers', { SIPEDGE_MEDIA_MAX_SESSIONS: '4' });
 
 interface Created {
   readonly id: string;
@@ -55,17 +31,8 @@ interface Created {
 type Updated = SessionView & { readonly browserAnswer?: string; readonly pbxAnswer?: string };
 
 /** The next `count` RTP headers (RTCP skipped) that reach `pbx`. */
-async function rtpAt(pbx: UdpPeer, count: number, timeoutMs = 15_000): Promise<RtpHeaderFields[]> {
-  const deadline = performance.now() + timeoutMs;
-  const headers: RtpHeaderFields[] = [];
-  while (headers.length < count) {
-    const datagram = await pbx.next(Math.max(1, deadline - performance.now()));
-    if (looksLikeRtcp(datagram.data)) continue;
-    const parsed = readRtpHeader(datagram.data);
-    if (!parsed.ok) throw new Error(`malformed RTP at the PBX: ${parsed.error}`);
-    headers.push(parsed.value);
-  }
-  return headers;
+async function rtpAt(pbx: UdpPeer, count: number): Promise<RtpHeaderFields[]> {
+  return (await rtpPacketsAt(pbx, count)).map((packet) => packet.header);
 }
 
 async function browserConnected(id: string, browser: WeriftBrowser): Promise<void> {

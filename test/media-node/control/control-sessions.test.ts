@@ -1,60 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OpusPcmDecoder, decodePcmu } from '../../../media-node/codec/index.ts';
 import type { SessionEndReport, SessionView } from '../../../media-node/control/index.ts';
-import { looksLikeRtcp, readRtpHeader, sequenceDelta, writeRtpHeader } from '../../../media-node/rtp/index.ts';
+import { sequenceDelta, writeRtpHeader } from '../../../media-node/rtp/index.ts';
 import { listCodecs, parseSdp } from '../../../shared/sdp/index.ts';
 import { opusTone, pcmuTone } from '../support/call-rig.ts';
 import type { CreatedFromBrowser, CreatedFromPbx, ProblemBody } from '../support/control-client.ts';
 import { measureTone } from '../support/goertzel.ts';
-import { callFromBrowser, callFromPbx, pbxSdp, startNode, type ControlledCall, type NodeRig } from '../support/media-node-rig.ts';
+import { callFromBrowser, callFromPbx, pbxSdp, type ControlledCall } from '../support/media-node-rig.ts';
+import { useMediaNode } from '../support/node-fixture.ts';
 import { pace } from '../support/pacer.ts';
+import { rtpAt as rtpPacketsAt } from '../support/rtp-at.ts';
 import { concatSamples } from '../support/tone.ts';
 import { udpPeer, waitFor, type UdpPeer } from '../support/udp.ts';
 import { WeriftBrowser } from '../support/werift-browser.ts';
 
-let node: NodeRig;
-beforeAll(async () => {
-  node = await startNode({ SIPEDGE_MEDIA_MAX_SESSIONS: '4' });
-});
-afterAll(async () => {
-  await node.close();
-});
-
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of cleanup.splice(0).reverse()) await close();
-});
-
-let serial = 0;
-function newId(): string {
-  return `call-${process.pid}-${++serial}`;
-}
-
-async function track<T extends { close(): Promise<void> }>(made: Promise<T>): Promise<T> {
-  const value = await made;
-  cleanup.push(() => value.close());
-  return value;
-}
-
-async function deleteAfter(id: string): Promise<void> {
-  cleanup.push(async () => {
-    await node.client.request('DELETE', `/v1/sessions/${id}`);
-  });
-}
+// Ids here are plain: a test that creates a session says when it is deleted (`deleteAfter`).
+const { node, plainId: newId, deleteAfter, track } = useMediaNode('call', { SIPEDGE_MEDIA_MAX_SESSIONS: '4' });
 
 /** The next `count` RTP packets (RTCP skipped) at the PBX socket. */
-async function rtpAt(pbx: UdpPeer, count: number, timeoutMs = 15_000): Promise<{ payloadType: number; payload: Uint8Array }[]> {
-  const deadline = performance.now() + timeoutMs;
-  const packets: { payloadType: number; payload: Uint8Array }[] = [];
-  while (packets.length < count) {
-    const datagram = await pbx.next(Math.max(1, deadline - performance.now()));
-    if (looksLikeRtcp(datagram.data)) continue;
-    const parsed = readRtpHeader(datagram.data);
-    if (!parsed.ok) throw new Error(`malformed RTP at the PBX: ${parsed.error}`);
-    const { payloadOffset, payloadLength, payloadType } = parsed.value;
-    packets.push({ payloadType, payload: datagram.data.slice(payloadOffset, payloadOffset + payloadLength) });
-  }
-  return packets;
+async function rtpAt(pbx: UdpPeer, count: number): Promise<{ payloadType: number; payload: Uint8Array }[]> {
+  return (await rtpPacketsAt(pbx, count)).map(({ header, payload }) => ({ payloadType: header.payloadType, payload }));
 }
 
 function pcmuToSamples(payloads: readonly Uint8Array[]): Int16Array {
@@ -106,7 +71,7 @@ describe('a call set up purely through the control API', () => {
   it('carries the PBX’s PCMU 1 kHz tone to the browser as Opus for a call from the PBX', async () => {
     const id = newId();
     const call = await track(callFromPbx(node.client, id));
-    await deleteAfter(id);
+    deleteAfter(id);
     const tone = pcmuTone(1000, -10, 150);
     const sender = pace(tone.length, 20, (i) => {
       const packet = new Uint8Array(172);
@@ -137,7 +102,7 @@ describe('a call set up purely through the control API', () => {
 describe('creating a session', () => {
   it('is idempotent on the edge’s id: a retry gets the same answer, another offer under that id a 409', async () => {
     const id = newId();
-    await deleteAfter(id);
+    deleteAfter(id);
     const browser = await track(Promise.resolve(new WeriftBrowser(['opus'])));
     const offer = await browser.offer();
     // Two attempts at once (a retry racing the first) and one after: one session, one answer.
@@ -185,7 +150,7 @@ describe('creating a session', () => {
   it('answers 503 at capacity, so the edge picks another node', async () => {
     const ids = [newId(), newId(), newId(), newId()];
     for (const id of ids) {
-      await deleteAfter(id);
+      deleteAfter(id);
       const pbx = await track(udpPeer());
       expect((await node.client.request('POST', '/v1/sessions', { id, pbxOffer: pbxSdp(pbx) })).status).toBe(201);
     }
@@ -199,7 +164,7 @@ describe('creating a session', () => {
 describe('answers, updates and unknown sessions', () => {
   it('takes the PBX answer once, refuses a different one, and keeps the session after a bad one', async () => {
     const id = newId();
-    await deleteAfter(id);
+    deleteAfter(id);
     const browser = await track(Promise.resolve(new WeriftBrowser(['opus'])));
     const created = await node.client.request<CreatedFromBrowser>('POST', '/v1/sessions', { id, browserOffer: await browser.offer() });
     const pbx = await track(udpPeer());
@@ -218,7 +183,7 @@ describe('answers, updates and unknown sessions', () => {
 
   it('changes directions (hold and resume) and refuses a new offer before both legs are settled', async () => {
     const id = newId();
-    await deleteAfter(id);
+    deleteAfter(id);
     const pbx = await track(udpPeer());
     const created = await node.client.request<CreatedFromPbx>('POST', '/v1/sessions', { id, pbxOffer: pbxSdp(pbx) });
     expect(listCodecs(parseSdp(created.body.pbxAnswer).media[0] ?? ({} as never)).map((codec) => codec.name)).toContain('PCMU');
@@ -260,7 +225,7 @@ describe('isolation', () => {
   it('keeps relaying one call while another session is refused, fails and is deleted', async () => {
     const id = newId();
     const call: ControlledCall = await track(callFromBrowser(node.client, id));
-    await deleteAfter(id);
+    deleteAfter(id);
     const tone = opusTone(1000, -10, 100);
     const sender = pace(tone.length, 20, (i) => call.browser.writeAudio(i, 960 * i, tone[i] as Uint8Array));
     try {

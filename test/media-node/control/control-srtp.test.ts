@@ -5,45 +5,20 @@
  */
 import { Buffer } from 'node:buffer';
 import { RtpHeader, SrtpSession } from 'werift';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SessionView } from '../../../media-node/control/index.ts';
-import { looksLikeRtcp, readRtpHeader } from '../../../media-node/rtp/index.ts';
 import { chooseSdesKey, newMasterKey, sdesLine, type MasterKey } from '../../../media-node/srtp/index.ts';
 import { buildRtpSdp, newOrigin, parseSdp, serializeSdp, type SdesCrypto } from '../../../shared/sdp/index.ts';
 import { PBX_PCMU, opusTone, pcmuTone } from '../support/call-rig.ts';
 import type { ProblemBody } from '../support/control-client.ts';
-import { startNode, type NodeRig } from '../support/media-node-rig.ts';
+import { browserConnected } from '../support/media-node-rig.ts';
+import { useMediaNode } from '../support/node-fixture.ts';
 import { pace } from '../support/pacer.ts';
+import { rtpAt } from '../support/rtp-at.ts';
 import { udpPeer, waitFor, type UdpPeer } from '../support/udp.ts';
 import { WeriftBrowser } from '../support/werift-browser.ts';
 
-let node: NodeRig;
-beforeAll(async () => {
-  node = await startNode();
-});
-afterAll(async () => {
-  await node.close();
-});
-
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of cleanup.splice(0).reverse()) await close();
-});
-
-let serial = 0;
-function newId(): string {
-  const id = `srtp-${process.pid}-${++serial}`;
-  cleanup.push(async () => {
-    await node.client.request('DELETE', `/v1/sessions/${id}`);
-  });
-  return id;
-}
-
-async function track<T extends { close(): Promise<void> }>(made: Promise<T> | T): Promise<T> {
-  const value = await made;
-  cleanup.push(() => value.close());
-  return value;
-}
+const { node, newId, track } = useMediaNode('srtp');
 
 function savpSdp(pbx: UdpPeer, cryptos: readonly SdesCrypto[]): string {
   return serializeSdp(buildRtpSdp({ origin: newOrigin({ address: '127.0.0.1' }), address: '127.0.0.1', port: pbx.port, codecs: PBX_PCMU, ptime: 20, crypto: cryptos }));
@@ -67,28 +42,8 @@ function pbxSrtp(pbxKey: MasterKey, nodeKey: MasterKey): SrtpSession {
 
 /** The next `count` SRTP packets at `pbx`, decrypted with `srtp`: their payload types. */
 async function decryptedAt(pbx: UdpPeer, srtp: SrtpSession, count: number): Promise<number[]> {
-  const types: number[] = [];
-  const deadline = performance.now() + 15_000;
-  while (types.length < count) {
-    const datagram = await pbx.next(Math.max(1, deadline - performance.now()));
-    if (looksLikeRtcp(datagram.data)) continue;
-    const plain = srtp.decrypt(Buffer.from(datagram.data));
-    const parsed = readRtpHeader(plain);
-    if (!parsed.ok) throw new Error(`not RTP after decryption: ${parsed.error}`);
-    types.push(parsed.value.payloadType);
-  }
-  return types;
-}
-
-async function connected(id: string, browser: WeriftBrowser): Promise<void> {
-  await browser.connected();
-  const deadline = performance.now() + 10_000;
-  while (performance.now() < deadline) {
-    const view = await node.client.request<SessionView>('GET', `/v1/sessions/${id}`);
-    if (view.body.browserConnection === 'connected') return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`session ${id}'s browser leg did not connect`);
+  const packets = await rtpAt(pbx, count, { decrypt: (data) => srtp.decrypt(Buffer.from(data)) });
+  return packets.map((packet) => packet.header.payloadType);
 }
 
 describe('a PBX that offers RTP/SAVP', () => {
@@ -108,7 +63,7 @@ describe('a PBX that offers RTP/SAVP', () => {
     const browser = await track(new WeriftBrowser());
     const answered = await node.client.request('POST', `/v1/sessions/${id}/answer`, { browserAnswer: await browser.answer(created.body.browserOffer) });
     expect(answered.status).toBe(200);
-    await connected(id, browser);
+    await browserConnected(node.client, browser, id);
 
     const srtp = pbxSrtp(pbxKey, answer.key);
     const pcmu = pcmuTone(1000, -10, 150);
@@ -159,7 +114,7 @@ describe('a PBX re-offer on an RTP/SAVP leg', () => {
     const answer = nodeSide(created.body.pbxAnswer);
     const browser = await track(new WeriftBrowser());
     await node.client.request('POST', `/v1/sessions/${id}/answer`, { browserAnswer: await browser.answer(created.body.browserOffer) });
-    await connected(id, browser);
+    await browserConnected(node.client, browser, id);
 
     const secondKey = newMasterKey();
     const reoffer = await node.client.request<{ pbxAnswer: string }>('PATCH', `/v1/sessions/${id}`, { pbxOffer: savpSdp(pbx, [sdesLine(2, secondKey)]) });
@@ -203,7 +158,7 @@ describe('a session created with pbxSrtp: sdes', () => {
     const answered = await node.client.request('POST', `/v1/sessions/${id}/answer`, { pbxAnswer: savpSdp(pbx, [sdesLine(offered.tag, pbxKey)]) });
     expect(answered.status).toBe(200);
     await browser.acceptAnswer(created.body.browserAnswer);
-    await connected(id, browser);
+    await browserConnected(node.client, browser, id);
     const srtp = pbxSrtp(pbxKey, offered.key);
     const opus = opusTone(1000, -10, 150);
     const sender = pace(opus.length, 20, (i) => browser.writeAudio(i, 960 * i, opus[i] as Uint8Array));

@@ -7,8 +7,9 @@ import { Encoder } from '@evan/opus';
 import { encodePcmu } from '../../../media-node/codec/index.ts';
 import { PortRange } from '../../../media-node/pbx-leg/index.ts';
 import { FrameTicker, MediaSession, type MediaSessionOptions } from '../../../media-node/relay/index.ts';
-import { looksLikeRtcp, readRtpHeader, writeRtpHeader, type RtpHeaderFields } from '../../../media-node/rtp/index.ts';
+import { writeRtpHeader } from '../../../media-node/rtp/index.ts';
 import { buildRtpSdp, newOrigin, parseSdp, serializeSdp, type CodecFormat, type CodecInput } from '../../../shared/sdp/index.ts';
+import { rtpAt, type ReceivedRtp } from './rtp-at.ts';
 import { amplitudeAt, sineFrames } from './tone.ts';
 import { udpPeer, waitFor, type UdpPeer } from './udp.ts';
 import { WeriftBrowser } from './werift-browser.ts';
@@ -36,10 +37,7 @@ export interface CallRigOptions {
   readonly createOnly?: boolean;
 }
 
-export interface PbxRtp {
-  readonly header: RtpHeaderFields;
-  readonly payload: Uint8Array;
-}
+export type PbxRtp = ReceivedRtp;
 
 export interface CallRig {
   readonly ticker: FrameTicker;
@@ -91,19 +89,7 @@ function rigFor(parts: Omit<CallRig, 'sendFromPbx' | 'pbxReceives' | 'close'> & 
       packet.set(payload, 12);
       return pbx.send(packet, nodePort);
     },
-    pbxReceives: async (count, timeoutMs = 10_000) => {
-      const deadline = performance.now() + timeoutMs;
-      const packets: PbxRtp[] = [];
-      while (packets.length < count) {
-        const datagram = await pbx.next(Math.max(1, deadline - performance.now()));
-        if (looksLikeRtcp(datagram.data)) continue;
-        const parsed = readRtpHeader(datagram.data);
-        if (!parsed.ok) throw new Error(`the PBX got a malformed RTP packet: ${parsed.error}`);
-        const header = parsed.value;
-        packets.push({ header, payload: datagram.data.slice(header.payloadOffset, header.payloadOffset + header.payloadLength) });
-      }
-      return packets;
-    },
+    pbxReceives: (count, timeoutMs = 10_000) => rtpAt(pbx, count, { timeoutMs }),
     close: async () => {
       await session.close();
       await browser.close();

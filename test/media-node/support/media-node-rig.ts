@@ -80,7 +80,7 @@ export async function callFromBrowser(client: ControlClient, id: string, options
   const answered = await client.request('POST', `/v1/sessions/${id}/answer`, { pbxAnswer: pbxSdp(pbx) });
   if (answered.status !== 200) throw new Error(`answer answered ${answered.status}: ${JSON.stringify(answered.body)}`);
   await browser.acceptAnswer(created.body.browserAnswer);
-  await connected(client, browser, id);
+  await browserConnected(client, browser, id);
   return { id, browser, pbx, nodePort, browserOpusPayloadType: opusPayloadType(created.body.browserAnswer), close: () => closeCall(browser, pbx) };
 }
 
@@ -94,7 +94,7 @@ export async function callFromPbx(client: ControlClient, id: string): Promise<Co
   const browserAnswer = await browser.answer(created.body.browserOffer);
   const answered = await client.request('POST', `/v1/sessions/${id}/answer`, { browserAnswer });
   if (answered.status !== 200) throw new Error(`answer answered ${answered.status}: ${JSON.stringify(answered.body)}`);
-  await connected(client, browser, id);
+  await browserConnected(client, browser, id);
   return { id, browser, pbx, nodePort, browserOpusPayloadType: opusPayloadType(browserAnswer), close: () => closeCall(browser, pbx) };
 }
 
@@ -104,7 +104,8 @@ function opusPayloadType(sdp: string): number {
   return Number(match[1]);
 }
 
-async function connected(client: ControlClient, browser: WeriftBrowser, id: string): Promise<void> {
+/** Waits until the browser and the node's browser leg of session `id` are both connected. */
+export async function browserConnected(client: ControlClient, browser: WeriftBrowser, id: string): Promise<void> {
   await browser.connected();
   // The node drops what it would send before its own side of DTLS is up: wait for it too.
   const deadline = performance.now() + 10_000;

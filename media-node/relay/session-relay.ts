@@ -1,0 +1,97 @@
+/**
+ * A session's media once both legs are settled: the two paths (`RelayPaths`), what each leg has
+ * delivered (RFC 3550 receive statistics), the media timeout, and hold (RFC 3264 §8.4): a direction
+ * carries media only while its sender sends and its receiver receives, by each party's latest SDP
+ * direction.
+ */
+import type { Clock } from '../../shared/clock/index.ts';
+import type { Direction } from '../../shared/sdp/index.ts';
+import type { RtcpCompound } from '../rtp/index.ts';
+import { ReceiveStatistics } from '../quality/index.ts';
+import type { LegFormats } from './leg-formats.ts';
+import type { InboundPacket, MediaPath } from './media-path.ts';
+import { MediaWatchdog, type LegName, type MediaSilence } from './media-watchdog.ts';
+import { RelayPaths, type RelayPathsOptions } from './relay-paths.ts';
+import { directionStats, type MediaSessionStats } from './session-stats.ts';
+
+export class SessionRelay {
+  readonly paths: RelayPaths;
+  readonly #clock: Clock;
+  readonly #fromBrowser: ReceiveStatistics;
+  readonly #fromPbx: ReceiveStatistics;
+  readonly #watchdog: MediaWatchdog;
+  /** Each party's direction, as the session keeps it. */
+  readonly #directions: Readonly<Record<LegName, Direction>>;
+
+  constructor(
+    paths: RelayPathsOptions,
+    formats: { readonly browser: LegFormats; readonly pbx: LegFormats },
+    directions: Readonly<Record<LegName, Direction>>,
+    mediaTimeoutMs: number,
+    nowMs: number,
+  ) {
+    this.#clock = paths.clock;
+    this.#directions = directions;
+    this.#fromBrowser = new ReceiveStatistics(formats.browser.audio.clockRate);
+    this.#fromPbx = new ReceiveStatistics(formats.pbx.audio.clockRate);
+    this.#watchdog = new MediaWatchdog(mediaTimeoutMs, nowMs, { browser: sends(directions.browser), pbx: sends(directions.pbx) });
+    this.paths = new RelayPaths(paths, formats.browser, formats.pbx);
+  }
+
+  /** An RTP packet from the browser; `audio` when it carries the leg's audio codec (not events). */
+  fromBrowser(inbound: InboundPacket, nowMs: number, audio: boolean): void {
+    this.#watchdog.heard('browser', nowMs);
+    this.#fromBrowser.onPacket({ ...inbound, payloadLength: inbound.payload.length }, nowMs, audio);
+    this.#relay(this.paths.toPbx, 'browser', inbound, nowMs);
+  }
+
+  /** An RTP packet from the PBX, its payload type already the leg's canonical one. */
+  fromPbx(inbound: InboundPacket, nowMs: number, audio: boolean): void {
+    this.#watchdog.heard('pbx', nowMs);
+    this.paths.rtcp.onReceived(inbound.ssrc);
+    this.#fromPbx.onPacket({ ...inbound, payloadLength: inbound.payload.length }, nowMs, audio);
+    this.#relay(this.paths.toBrowser, 'pbx', inbound, nowMs);
+  }
+
+  onPbxRtcp(compound: RtcpCompound, nowMs: number): void {
+    this.paths.rtcp.onRtcp(compound, nowMs, this.#fromPbx);
+  }
+
+  /** One frame clock tick: both paths, then the RTCP report due toward the PBX and any leg silent too long. */
+  onFrame(frameMs: number): { readonly report: Uint8Array | undefined; readonly silence: MediaSilence | undefined } {
+    this.paths.toPbx.onFrame(frameMs);
+    this.paths.toBrowser.onFrame(frameMs);
+    const report = this.paths.rtcp.due(this.#clock.now(), this.#fromPbx);
+    return { report, silence: this.#watchdog.check(frameMs) };
+  }
+
+  /** A party's new direction: its media timeout starts afresh, and only if it now sends. */
+  expect(leg: LegName, direction: Direction, nowMs: number): void {
+    this.#watchdog.expect(leg, sends(direction), nowMs);
+  }
+
+  /** Each direction's figures, under the name of the codec its sender uses. */
+  stats(codecs: { readonly browser: string; readonly pbx: string }): Pick<MediaSessionStats, 'browserToPbx' | 'pbxToBrowser'> {
+    return {
+      browserToPbx: directionStats(this.paths.toPbx, this.#fromBrowser, codecs.browser, undefined),
+      pbxToBrowser: directionStats(this.paths.toBrowser, this.#fromPbx, codecs.pbx, this.paths.rtcp.roundTrip.latestMs),
+    };
+  }
+
+  #relay(path: MediaPath, from: LegName, inbound: InboundPacket, nowMs: number): void {
+    const to: LegName = from === 'browser' ? 'pbx' : 'browser';
+    if (!sends(this.#directions[from]) || !receives(this.#directions[to])) {
+      path.counters.dropped.held++;
+      return;
+    }
+    path.onPacket(inbound, nowMs);
+  }
+}
+
+function sends(direction: Direction): boolean {
+  return direction === 'sendrecv' || direction === 'sendonly';
+}
+
+function receives(direction: Direction): boolean {
+  return direction === 'sendrecv' || direction === 'recvonly';
+}
