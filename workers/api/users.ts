@@ -3,15 +3,19 @@
  * the routes that use them and make the OpenAPI document (`openapi.ts`).
  *
  *   GET    /users?limit=&cursor=&q=  the users, by username, paged (from the domain's Directory)
- *   PUT    /users/:username  {"password": "...", "displayName": "..."}  create (201) or replace (200)
+ *   PUT    /users/:username  {"password": "...", "displayName": "...", "pbx": {...}}  create (201) or replace (200)
  *   GET    /users/:username  the user, without secrets
- *   DELETE /users/:username  204; the user's bindings and self-service tokens go with it
+ *   DELETE /users/:username  204; the user's bindings, self-service tokens and PBX credentials go with it
+ *   GET    /users/:username/pbx-registration  the user's proxy registration to its PBX (`user-pbx.ts`)
  *   GET    /users/:username/trace?callId=&since=&limit=&format=json|text|pcap  the user's SIP trace
  *          (`workers/trace/`), oldest first
  *   GET    /users/:username/registrations/log?since=&limit=  each REGISTER and its answer, oldest
  *          first, read from that trace (`workers/trace/register-log.ts`)
  *
- * The password is turned into HA1s here and goes no further (RFC 7616 §3.4.2).
+ * The password is turned into HA1s here and goes no further (RFC 7616 §3.4.2). The optional `pbx`
+ * member (`{link, username, password, auth_id?}`: the user's PBX credentials for proxy
+ * registration) goes to that PbxLink, which alone keeps the PBX password; a PUT without it removes
+ * them.
  *
  * A user lives in its SipUser object; the domain's Directory lists it. The two are written one
  * after the other (SipUser first), not atomically: when the Directory write fails after the
@@ -32,6 +36,7 @@ import { base64url, fromBase64url } from './api-token.ts';
 import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
 import { operatorAuth } from './operator-auth.ts';
 import { problemException } from './problem.ts';
+import { pbxCredentialsSchema, pbxRegistrationSchema, readPbxRegistration, readUserPbx, releasePbxCredentials, storePbxCredentials, userPbxViewSchema } from './user-pbx.ts';
 
 /**
  * A SIP user part (RFC 3261 §25.1 `user`) kept to what every client and PBX takes unescaped:
@@ -53,11 +58,12 @@ export const putUserSchema = z
       // eslint-disable-next-line no-control-regex
       .regex(/^[^\x00-\x1f\x7f]*$/, 'must not contain control characters')
       .optional(),
+    pbx: pbxCredentialsSchema.optional().openapi({ description: 'PBX credentials: a PBX link registers the user there while the user is registered at the edge' }),
   })
   .openapi('PutUser');
 
 export const userViewSchema = z
-  .object({ username: z.string(), aor: z.string().openapi({ example: 'alice@example.com' }), displayName: z.string().optional() })
+  .object({ username: z.string(), aor: z.string().openapi({ example: 'alice@example.com' }), displayName: z.string().optional(), pbx: userPbxViewSchema.optional() })
   .openapi('User');
 
 const userParams = z.object({ username: usernameSchema });
@@ -191,7 +197,7 @@ const putUser = createRoute({
   responses: {
     200: jsonResponse(userViewSchema, 'replaced'),
     201: jsonResponse(userViewSchema, 'created'),
-    ...problems(400, 415, 500),
+    ...problems(400, 409, 415, 500),
   },
 });
 
@@ -209,6 +215,14 @@ const deleteUser = createRoute({
   summary: 'Delete a user, its bindings and its tokens',
   request: { params: userParams },
   responses: { 204: { description: 'deleted' }, ...problems(400, 404) },
+});
+
+const getPbxRegistration = createRoute({
+  method: 'get',
+  path: '/{username}/pbx-registration',
+  summary: "The user's registration to its PBX through a PBX link (proxy registration)",
+  request: { params: userParams },
+  responses: { 200: jsonResponse(pbxRegistrationSchema, 'registered, retrying at next_attempt_at, rejected or failed with last_status'), ...problems(400, 404) },
 });
 
 const getTrace = createRoute({
@@ -247,7 +261,12 @@ users.openapi(putUser, async (c) => {
   const { username } = c.req.valid('param');
   const input = c.req.valid('json');
   const account = accountFromPassword({ username, domain: c.env.SIPEDGE_DOMAIN, password: input.password, displayName: input.displayName });
-  const { created } = await userStub(c.env, username).putAccount(account);
+  // The link checks the PBX credentials first: a refusal leaves the user as it was.
+  if (input.pbx !== undefined) await storePbxCredentials(c.env, username, input.pbx);
+  const stub = userStub(c.env, username);
+  const { created } = await stub.putAccount(account);
+  const previousLink = await stub.setPbxLink(input.pbx?.link);
+  await releasePbxCredentials(c.env, username, previousLink, input.pbx?.link);
   try {
     await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).putUser({ username, ...(input.displayName === undefined ? {} : { displayName: input.displayName }) });
   } catch {
@@ -258,15 +277,33 @@ users.openapi(putUser, async (c) => {
     });
   }
   if (created) c.header('Location', `/api/v1/users/${encodeURIComponent(username)}`);
-  const view = viewOf(account);
+  const pbx = input.pbx === undefined ? undefined : { link: input.pbx.link, username: input.pbx.username, ...(input.pbx.auth_id === undefined ? {} : { auth_id: input.pbx.auth_id }) };
+  const view = { ...viewOf(account), ...(pbx === undefined ? {} : { pbx }) };
   return created ? c.json(view, 201) : c.json(view, 200);
 });
 
-users.openapi(getUser, async (c) => c.json(await readUser(c.env, c.req.valid('param').username), 200));
+users.openapi(getUser, async (c) => {
+  const { username } = c.req.valid('param');
+  const view = await readUser(c.env, username);
+  const pbx = await readUserPbx(c.env, username, await userStub(c.env, username).getPbxLink());
+  return c.json({ ...view, ...(pbx === undefined ? {} : { pbx }) }, 200);
+});
+
+users.openapi(getPbxRegistration, async (c) => {
+  const { username } = c.req.valid('param');
+  const stub = userStub(c.env, username);
+  if ((await stub.getAccount()) === undefined) throw userNotFound(username);
+  const link = await stub.getPbxLink();
+  const registration = link === undefined ? undefined : await readPbxRegistration(c.env, username, link);
+  if (registration === undefined) throw problemException({ status: 404, title: 'No PBX credentials', detail: `user "${username}" has no PBX credentials; PUT the user with a pbx member` });
+  return c.json(registration, 200);
+});
 
 users.openapi(deleteUser, async (c) => {
   const { username } = c.req.valid('param');
-  const deleted = await userStub(c.env, username).deleteAccount();
+  const stub = userStub(c.env, username);
+  await releasePbxCredentials(c.env, username, await stub.getPbxLink(), undefined);
+  const deleted = await stub.deleteAccount();
   // Unlisted (and its tokens revoked) even when the SipUser was already gone: that heals a DELETE whose second write failed.
   await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).removeUser(username);
   if (!deleted) throw userNotFound(username);
