@@ -133,7 +133,7 @@ describe('REFERs the edge does not pass on', () => {
     close(caller, callee);
   });
 
-  it('answers 400 to no Refer-To or two (RFC 3515 §2.4.1), 403 to a method other than INVITE and to Replaces', async () => {
+  it('answers 400 to no Refer-To or two (RFC 3515 §2.4.1) or a malformed Replaces, 403 to a method other than INVITE', async () => {
     const [alice, bob, carol] = await freshUsers('alice', 'bob', 'carol');
     const { caller, callee, outgoing } = await connect(alice!, bob!);
     outgoing.request('REFER');
@@ -142,10 +142,11 @@ describe('REFERs the edge does not pass on', () => {
     expect((await caller.expectResponse()).status).toBe(400);
     outgoing.request('REFER', { headers: [{ name: 'Refer-To', value: `<sip:${carol}@${DOMAIN};method=BYE>` }] });
     expect((await caller.expectResponse()).status).toBe(403);
-    outgoing.request('REFER', { headers: [{ name: 'Refer-To', value: `<sip:${carol}@${DOMAIN}?Replaces=abc%40x%3Bto-tag%3D1%3Bfrom-tag%3D2>` }] });
+    // RFC 3891 §6.1: a Replaces needs both tags.
+    outgoing.request('REFER', { headers: [{ name: 'Refer-To', value: `<sip:${carol}@${DOMAIN}?Replaces=abc%40x%3Bto-tag%3D1>` }] });
     const replaces = await caller.expectResponse();
-    expect(replaces.status).toBe(403);
-    expect(replaces.reason).toBe('Attended Transfer Not Supported Yet');
+    expect(replaces.status).toBe(400);
+    expect(replaces.reason).toBe('Malformed Replaces');
     await callee.expectSilence();
     close(caller, callee);
   });

@@ -30,6 +30,7 @@ import {
 } from './dialog-relay.ts';
 import { INVITE_RELAY, type CallOffer, type PeerEvent } from './peer-event.ts';
 import { onPrack, onReliableTimer } from './reliable-provisional.ts';
+import { onJoin, onJoined, onJoinOffer, onJoinTimeout, onReplaced } from './attended-transfer.ts';
 
 export type CallEvent =
   /** A request from this half's device (its INVITE, CANCEL, ACK, or a request within the dialog). */
@@ -50,7 +51,9 @@ export type CallEvent =
   /** The routing plan for a callee off the domain (`caller-setup.ts` `routeCall`). */
   | { readonly type: 'routed'; readonly plan: OutboundPlan }
   /** The call must end from outside its signalling (its media session ended): both legs go. */
-  | { readonly type: 'hang-up'; readonly reason: string };
+  | { readonly type: 'hang-up'; readonly reason: string }
+  /** RFC 3891: an attended transfer of this object's user replaced this half's leg (`attended-transfer.ts`). */
+  | { readonly type: 'replaced' };
 
 export interface StepResult {
   readonly half: HalfCall;
@@ -90,6 +93,9 @@ export function runCallEvent(half: HalfCall, event: CallEvent, context: StepCont
       break;
     case 'hang-up':
       onHangUp(step, event.reason);
+      break;
+    case 'replaced':
+      onReplaced(step);
       break;
   }
   for (let action = step.takeAction(); action !== undefined; action = step.takeAction()) onTableAction(step, action);
@@ -164,7 +170,12 @@ function onPeerEvent(step: CallStep, event: PeerEvent): void {
       return relayToDevice(step, event);
     case 'answer':
       if (event.relayId === INVITE_RELAY && half.setup.kind === 'caller') return answerCaller(step, event);
+      if (onJoinOffer(step, event)) return;
       return answerDevice(step, event);
+    case 'join':
+      return onJoin(step, event);
+    case 'joined':
+      return onJoined(step, event.status, event.reason);
     case 'ack':
       return ackToDevice(step, event.relayId, event.content);
     case 'cancel':
@@ -215,6 +226,7 @@ function onHalfTimers(step: CallStep): void {
     if (entry.key === 'no-answer') onNoAnswer(step);
     else if (entry.key === 'success') onSuccessTimer(step);
     else if (entry.key === 'session') onSessionExpired(step);
+    else if (entry.key === 'join') onJoinTimeout(step);
     else if (entry.key === 'reliable') onReliableTimer(step, () => failCall(step, 500, 'Provisional Response Not Acknowledged', true));
     else if (entry.key.startsWith('relay ')) onRelayTimeout(step, entry.key.slice('relay '.length));
   }

@@ -39,7 +39,9 @@
  * ```
  *
  * In-call features, each in its own module over the same half: blind transfer (RFC 3515 REFER and
- * its NOTIFYs, `refer-transfer.ts`), session timers (RFC 4028, `session-timer.ts`: a `session`
+ * its NOTIFYs, `refer-transfer.ts`), attended transfer (RFC 3891 Replaces, `attended-transfer.ts`:
+ * the transferee's and the target's halves become each other's peers, `peer`), UPDATE before the
+ * answer (RFC 3311, `early-update.ts`), session timers (RFC 4028, `session-timer.ts`: a `session`
  * timer per leg on the alarm), and reliable provisional responses with PRACK (RFC 3262,
  * `reliable-provisional.ts`: the caller's pending one in `reliable`, each branch's early dialog).
  *
@@ -54,6 +56,8 @@ import type { SuccessRetransmission } from '../../shared/dialog/index.ts';
 import type { TransactionTable } from '../../shared/transaction/index.ts';
 import type { TrunkAttempt } from '../routing/routing-contract.ts';
 import type { Flow } from '../sip/flow.ts';
+import type { Join } from './attended-transfer.ts';
+import type { HalfAddress } from './peer-event.ts';
 import type { PendingReliable } from './reliable-provisional.ts';
 
 export type HalfRole = 'caller' | 'callee';
@@ -179,6 +183,15 @@ export interface HalfCall {
   readonly lastAck?: string;
   /** RFC 3262 §3: the reliable provisional response to the caller's INVITE awaiting its PRACK (`reliable-provisional.ts`). */
   readonly reliable?: PendingReliable;
+  /** The peer half when it is no longer this call's other half: an attended transfer joined this leg to another call's. */
+  readonly peer?: HalfAddress;
+  /** This leg's part in an attended transfer under way (`attended-transfer.ts`). */
+  readonly join?: Join;
+}
+
+/** Where this half's peer events go. */
+export function peerAddress(half: HalfCall): HalfAddress {
+  return half.peer ?? { aor: half.peerAor, role: peerRole(half.role), id: half.id };
 }
 
 /** The key of a half in its object: both halves of a call to oneself live in one object. */

@@ -17,7 +17,8 @@ import { isGruuDevice } from '../registrar/gruu.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomHex } from '../sip/edge-ua.ts';
 import type { EffectQueue } from '../user/effect-queue.ts';
-import { halfDeadline, halfKey, isFinished, peerRole, type HalfCall, type HalfRole } from './call-half.ts';
+import { halfDeadline, halfKey, isFinished, peerAddress, type HalfCall, type HalfRole } from './call-half.ts';
+import { namesDialog } from './attended-transfer.ts';
 import { runCallEvent, type CallEvent } from './call-events.ts';
 import { DEFAULT_CALL_POLICY, type CallEffect, type CallPolicy, type StepContext } from './call-step.ts';
 import type { CallStore } from './call-store.ts';
@@ -47,6 +48,8 @@ export interface CallPorts {
   timersChanged(): Promise<void>;
   /** A half was stepped (presence's `dialog` package watches the phases, `workers/presence/`). */
   halfChanged?(half: HalfCall): void;
+  /** A half was stepped, with the event and its effects: the call records watch the owning half (`workers/directory/call-record-feed.ts`). */
+  callStepped?(before: HalfCall, after: HalfCall, event: CallEvent, effects: readonly CallEffect[]): void;
   /**
    * The routing plan for a callee that is no user of the domain (the Routing object's
    * `planOutbound`); without it such a call gets the callee's 404.
@@ -203,6 +206,7 @@ export class CallHost {
       policy: this.#ports.policy ?? DEFAULT_CALL_POLICY,
       flowOf: (bindingKey) => bindings.find((binding) => binding.key === bindingKey)?.flow,
       ...(credentials === undefined ? {} : { credentials }),
+      dialogOf: (callId, tagA, tagB) => this.list().find((half) => half.phase === 'confirmed' && namesDialog(half, callId, tagA, tagB)),
     };
   }
 
@@ -229,8 +233,9 @@ export class CallHost {
       this.#store.save(key, next, this.#ports.now());
     }
     this.#ports.halfChanged?.(next);
+    this.#ports.callStepped?.(half, next, event, result.effects);
     if (half.phase !== 'ended' && next.phase === 'ended' && next.setup.kind === 'caller' && next.setup.routed === true) this.#release(next.id);
-    const address: HalfAddress = { aor: next.peerAor, role: peerRole(next.role), id: next.id };
+    const address = peerAddress(next);
     const effects = result.effects;
     this.#ports.queue.push(async () => {
       for (const effect of effects) await this.#perform(key, address, effect);
@@ -281,13 +286,19 @@ export class CallHost {
         if (!delivered && effect.key !== undefined) this.#run(key, { type: 'transport-error', key: effect.key });
         return;
       }
-      case 'peer':
+      case 'peer': {
+        const to = effect.to ?? peer;
         try {
-          await this.#ports.peer(peer.aor).callEvent(peer, effect.event);
+          await this.#ports.peer(to.aor).callEvent(to, effect.event);
         } catch (error) {
-          this.#ports.log.warn('call.peer-failed', { peer: peer.aor, ...errorFields(error) });
-          this.#run(key, { type: 'peer-unreachable' });
+          this.#ports.log.warn('call.peer-failed', { peer: to.aor, ...errorFields(error) });
+          // Only the half's own peer being gone ends its leg; an attended transfer's other parties report their own failures.
+          if (effect.to === undefined) this.#run(key, { type: 'peer-unreachable' });
         }
+        return;
+      }
+      case 'replaced':
+        this.#run(effect.key, { type: 'replaced' });
         return;
       case 'offer': {
         const { offer } = effect;

@@ -21,7 +21,7 @@ import {
 } from '../../shared/transaction/index.ts';
 import type { Flow } from '../sip/flow.ts';
 import type { DeviceRef, HalfCall, Purpose } from './call-half.ts';
-import type { CallOffer, PeerEvent } from './peer-event.ts';
+import type { CallOffer, HalfAddress, PeerEvent } from './peer-event.ts';
 
 export interface CallPolicy {
   /** How long the callee's devices may ring before the caller is answered 480 (RFC 3261 §13.3.1.1 leaves it to the UAS). */
@@ -43,14 +43,18 @@ export interface StepContext {
   readonly flowOf: (bindingKey: string) => Flow | undefined;
   /** The credentials this object answers a 401/407 to its INVITEs with (a PbxLink's, toward its PBX). */
   readonly credentials?: DigestAccount;
+  /** RFC 3891: the confirmed half of this object whose leg is the dialog with this Call-ID and these two tags (in either order). */
+  readonly dialogOf?: (callId: string, tagA: string, tagB: string) => HalfCall | undefined;
 }
 
 /** What a step asks its host to do, in order, once the new half is stored. */
 export type CallEffect =
   /** Write `wire` on a device's flow; a failure is reported back to transaction `key`, if any. */
   | { readonly type: 'send'; readonly connectionId: string; readonly wire: string; readonly key?: string }
-  /** Tell the peer half. */
-  | { readonly type: 'peer'; readonly event: PeerEvent }
+  /** Tell the peer half, or the half `to`. */
+  | { readonly type: 'peer'; readonly event: PeerEvent; readonly to?: HalfAddress }
+  /** RFC 3891: the half `id` (`call-half.ts` `halfKey`) of this object was replaced by an attended transfer: end its leg. */
+  | { readonly type: 'replaced'; readonly key: string }
   /** Ask the callee's object to fork the call. */
   | { readonly type: 'offer'; readonly offer: CallOffer }
   | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly event: string; readonly fields: Readonly<Record<string, unknown>> };
@@ -120,8 +124,15 @@ export class CallStep {
     this.#apply(fireDueTimers(this.half.transactions, this.now));
   }
 
+  /** Tells the peer half; a leg whose transfer took its peer away (`attended-transfer.ts`) has none to tell. */
   peer(event: PeerEvent): void {
+    if (this.half.join?.kind === 'referred' || this.half.join?.kind === 'replaced') return;
     this.effects.push({ type: 'peer', event });
+  }
+
+  /** Tells the half `to`, which need not be this half's peer. */
+  tell(to: HalfAddress, event: PeerEvent): void {
+    this.effects.push({ type: 'peer', event, to });
   }
 
   log(level: 'info' | 'warn', event: string, fields: Readonly<Record<string, unknown>> = {}): void {

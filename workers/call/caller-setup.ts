@@ -37,6 +37,7 @@ import type { OutboundPlan, TrunkAttempt } from '../routing/routing-contract.ts'
 import type { CallerSetup, HalfCall } from './call-half.ts';
 import type { CallStep } from './call-step.ts';
 import { parseRequest, startSuccess } from './dialog-relay.ts';
+import { inviteWithReplaces } from './attended-transfer.ts';
 import { INVITE_RELAY, linkAor, linkIdOf, type CallOffer, type Content } from './peer-event.ts';
 import { bodyOptions, contentOf, passThrough, REQUEST_PASS_THROUGH } from './relay-content.ts';
 import { isReliable, startReliable, stopReliable } from './reliable-provisional.ts';
@@ -82,6 +83,13 @@ export function offerCall(step: CallStep, request: SipRequest, key: string): voi
   if (tooSmall !== undefined) {
     step.log('info', 'call.interval-too-small', { sessionExpires: getHeader(request, 'Session-Expires') });
     return answerCaller(step, { ...tooSmall, content: { body: '' } });
+  }
+  const replaces = getHeader(request, 'Replaces');
+  if (replaces !== undefined) {
+    // RFC 3891: not a new call, but one of the user's calls moving to this device (`attended-transfer.ts`).
+    const refused = inviteWithReplaces(step, replaces, contentOf(request) ?? { body: '' });
+    if (refused !== undefined) answerCaller(step, refused);
+    return;
   }
   step.effects.push({ type: 'offer', offer: offerOf(half, request) });
   step.setTimer('no-answer', step.now + step.context.policy.noAnswerMs);

@@ -5,13 +5,15 @@
  *
  * - BYE ends the call: answered 200 at once (RFC 3261 §15.1.2), the peer's leg gets its own BYE.
  * - INVITE (hold, resume, ICE restart), UPDATE (RFC 3311), INFO (RFC 6086, DTMF), MESSAGE and
- *   OPTIONS are relayed end to end and answered with the other device's answer.
+ *   OPTIONS are relayed end to end and answered with the other device's answer; an UPDATE before
+ *   the answer goes in the early dialog (`early-update.ts`).
  * - The 2xx to a relayed INVITE is acknowledged end to end: the device that sent the INVITE ACKs
  *   the edge's 2xx, and only then does the edge ACK the other device's 2xx (the ACK may carry the
  *   answer of a delayed offer, RFC 3261 §13.2.2.4). The edge's own 2xx is retransmitted until the
  *   ACK (RFC 3261 §13.3.1.4); without one for 64*T1 the call is ended with BYE.
  * - REFER (RFC 3515) is vetted first (`refer-transfer.ts`), then relayed like the rest; the
- *   transferee's NOTIFYs come back the same way.
+ *   transferee's NOTIFYs come back the same way. A REFER with Replaces is the edge's own to carry
+ *   out (`attended-transfer.ts`).
  * - Session refreshes (RFC 4028: a re-INVITE or UPDATE, Session-Expires end to end) are checked
  *   against the edge's Min-SE and re-arm each leg's session timer (`session-timer.ts`).
  * - RFC 3261 §14.2: one INVITE at a time in a dialog; a second one, from either side, gets 491.
@@ -34,8 +36,10 @@ import type { HalfCall, Purpose } from './call-half.ts';
 import type { CallStep } from './call-step.ts';
 import type { Content, PeerEvent } from './peer-event.ts';
 import { checkRefer } from './refer-transfer.ts';
+import { onJoinAnswer, referWithReplaces } from './attended-transfer.ts';
+import { onEarlyUpdate, updateToEarlyDialog } from './early-update.ts';
 import { prackToBranch } from './reliable-provisional.ts';
-import { intervalTooSmall, noteSessionRefresh } from './session-timer.ts';
+import { intervalTooSmall, noteRefreshRefused, noteSessionRefresh, refreshAnsweredByEdge } from './session-timer.ts';
 import { bodyOptions, contentOf, EMPTY_CONTENT, passThrough, REQUEST_PASS_THROUGH, RESPONSE_PASS_THROUGH } from './relay-content.ts';
 
 /** What came back for a request the edge sent to a device: its response, or a timeout (408) or failed flow (430). */
@@ -63,6 +67,8 @@ export function onDialogRequest(step: CallStep, request: SipRequest, key: string
     step.sendResponse(key, createResponse(request, status, reason, { headers }));
   const id = incomingRequestDialogId(request);
   const dialog = half.dialog;
+  // RFC 3311 §5.1: an UPDATE may come in an early dialog (`early-update.ts`).
+  if (request.method === 'UPDATE' && half.phase === 'setup') return onEarlyUpdate(step, request, key);
   // RFC 3261 §12.2.2: a request that matches no dialog (or one already over) gets 481.
   if (dialog === undefined || id === undefined || !sameDialog(dialog.id, id) || half.phase !== 'confirmed') return respond(481);
   const checked = receiveDialogRequest(dialog, request);
@@ -85,6 +91,7 @@ export function onDialogRequest(step: CallStep, request: SipRequest, key: string
   if (request.method === 'REFER') {
     const refer = checkRefer(request, half.aor, step.context.domain);
     if (!refer.ok) return respond(refer.status, refer.reason);
+    if (refer.replaces !== undefined) return referWithReplaces(step, request, key, refer.replaces);
     headers = [...headers, ...refer.headers];
     step.log('info', 'call.refer', { target: refer.target });
   }
@@ -108,6 +115,7 @@ export function relayToDevice(step: CallStep, event: RequestEvent): void {
   const refuse = (status: number, reason: string): void =>
     step.peer({ type: 'answer', relayId: event.relayId, status, reason, content: EMPTY_CONTENT, headers: [] });
   if (event.method === 'PRACK') return prackToBranch(step, event);
+  if (event.method === 'UPDATE' && half.phase === 'setup') return updateToEarlyDialog(step, event);
   if (half.dialog === undefined || half.phase !== 'confirmed' || half.dialog.state !== 'confirmed') return refuse(481, 'Call/Transaction Does Not Exist');
   if (event.method === 'INVITE' && inviteInProgress(half)) return refuse(491, 'Request Pending');
   const flow = step.deviceFlow();
@@ -127,6 +135,7 @@ export function onOutboundResponse(step: CallStep, key: string, purpose: Extract
   const half = step.half;
   // A provisional response to a request within a dialog means nothing to the other device.
   if (outcome.status < 200) return;
+  if (purpose.answered !== true && onJoinAnswer(step, key, purpose.relayId, outcome)) return;
   if (purpose.answered === true) {
     // RFC 6026 §7.2: a retransmitted 2xx reaches the core again; it gets the same ACK again.
     if (outcome.status < 300 && half.lastAck !== undefined && half.awaitingAck === undefined) step.sendDirect(half.lastAck, step.deviceFlow().connectionId);
@@ -136,6 +145,7 @@ export function onOutboundResponse(step: CallStep, key: string, purpose: Extract
   const dialog = half.dialog !== undefined && outcome.response !== undefined ? receiveDialogResponse(half.dialog, outcome.response) : half.dialog;
   step.update({ dialog, ...(outcome.status < 300 && purpose.method === 'INVITE' ? { awaitingAck: purpose.relayId } : {}) });
   noteSessionRefresh(step, purpose.method, outcome.response);
+  noteRefreshRefused(step, purpose.method, outcome.status);
   const content = outcome.response === undefined ? EMPTY_CONTENT : (contentOf(outcome.response) ?? EMPTY_CONTENT);
   const headers = outcome.response === undefined ? [] : passThrough(outcome.response, RESPONSE_PASS_THROUGH);
   step.peer({ type: 'answer', relayId: purpose.relayId, status: outcome.status, reason: outcome.reason, content, headers });
@@ -152,12 +162,14 @@ export function answerDevice(step: CallStep, event: AnswerEvent): void {
   const relay = half.inbound[event.relayId];
   if (relay === undefined) return;
   const request = parseRequest(relay.request);
-  const success = event.status >= 200 && event.status < 300;
+  const edgeRefresh = refreshAnsweredByEdge(relay.method, request, event.status);
+  const status = edgeRefresh === undefined ? event.status : 200;
+  const success = status >= 200 && status < 300;
   const flow = step.deviceFlow();
   const headers = success && REFRESHES.has(relay.method)
-    ? [{ name: 'Contact', value: edgeContact(step.context.domain, flow.transport) }, { name: 'Allow', value: DIALOG_ALLOW }, ...event.headers]
+    ? [{ name: 'Contact', value: edgeContact(step.context.domain, flow.transport) }, { name: 'Allow', value: DIALOG_ALLOW }, ...(edgeRefresh ?? event.headers)]
     : [...event.headers];
-  const response = createResponse(request, event.status, event.reason, { headers, ...bodyOptions(event.content) });
+  const response = createResponse(request, status, edgeRefresh === undefined ? event.reason : undefined, { headers, ...bodyOptions(event.content) });
   step.sendResponse(relay.key, response);
   if (event.status < 200) return;
   const { [event.relayId]: _answered, ...inbound } = half.inbound;
@@ -193,7 +205,8 @@ export function ackToDevice(step: CallStep, relayId: string, content: Content): 
   sendAck(step, content);
 }
 
-function sendAck(step: CallStep, content: Content): void {
+/** ACKs the device's 2xx to the edge's INVITE on this leg. */
+export function sendAck(step: CallStep, content: Content): void {
   const half = step.half;
   if (half.dialog === undefined) return;
   const flow = step.deviceFlow();

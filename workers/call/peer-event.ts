@@ -27,7 +27,17 @@ export type PeerEvent =
   /** The caller gave up before an answer (its CANCEL, or the no-answer timer). */
   | { readonly type: 'cancel'; readonly reason?: string }
   /** The peer's leg is over (a BYE, a lost ACK, a failed flow): end this one. */
-  | { readonly type: 'bye'; readonly reason?: string };
+  | { readonly type: 'bye'; readonly reason?: string }
+  /**
+   * An attended transfer (`attended-transfer.ts`) joins this leg to `peer`, another call's leg,
+   * under `relayId`: the `offerer` re-INVITEs its device without an offer and relays the 2xx's
+   * offer; the other re-INVITEs its device with that offer, ACKs the offerer's with the answer,
+   * and tells `report` (the transferor's leg) how it went. With `offer` (an INVITE with Replaces),
+   * the offerer's re-INVITE carries it, and its device's answer goes to `peer` as the INVITE's.
+   */
+  | { readonly type: 'join'; readonly relayId: string; readonly peer: HalfAddress; readonly offerer: boolean; readonly report?: HalfAddress; readonly offer?: Content }
+  /** The outcome of a join, for the transferor's leg that asked for it (its NOTIFY's sipfrag). */
+  | { readonly type: 'joined'; readonly status: number; readonly reason: string };
 
 /**
  * A PbxLink takes part in calls as a user's object does, with its PBX in the place of the user's

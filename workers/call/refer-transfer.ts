@@ -20,9 +20,8 @@
  * - The target must be a user of this domain, referred with INVITE (no `method` parameter other
  *   than INVITE, RFC 3515 §2.1): anything else would make a device of the domain call or act on
  *   an arbitrary address on the transferor's word; 403 until trunks route off the domain.
- * - Attended transfer (a `Replaces` header in the Refer-To, RFC 3891) needs the edge to rewrite the
- *   dialog it names into the other leg's; until it does, it is refused rather than turned into a
- *   second, plain call.
+ * - Attended transfer (a `Replaces` header in the Refer-To, RFC 3891) is not relayed: the edge
+ *   carries it out itself (`attended-transfer.ts`).
  * - RFC 3892 Referred-By is rewritten to the transferor's authenticated address-of-record, so the
  *   transferee learns who referred it from the edge, not from the transferor's say-so.
  *
@@ -33,9 +32,10 @@ import { parseNameAddr, type NameAddr } from '../../shared/grammar/index.ts';
 import { getHeaderFields, getHeaders, type HeaderField, type SipRequest } from '../../shared/message/index.ts';
 import { aorOf } from '../sip/address-of-record.ts';
 import { identityOf } from '../sip/edge-ua.ts';
+import { parseReplaces, type Replaces } from './attended-transfer.ts';
 
 export type ReferCheck =
-  | { readonly ok: true; readonly target: string; readonly headers: readonly HeaderField[] }
+  | { readonly ok: true; readonly target: string; readonly headers: readonly HeaderField[]; readonly replaces?: Replaces }
   | { readonly ok: false; readonly status: number; readonly reason: string };
 
 /**
@@ -56,7 +56,13 @@ export function checkRefer(request: SipRequest, aor: string, domain: string): Re
   if (uri.kind !== 'sip') return { ok: false, status: 403, reason: 'Transfer Target Not In This Domain' };
   const method = uri.params.find((param) => param.name.toLowerCase() === 'method')?.value;
   if (method !== undefined && method.toUpperCase() !== 'INVITE') return { ok: false, status: 403, reason: 'Only Transfer By INVITE' };
-  if (uri.headers.some((header) => header.name.toLowerCase() === 'replaces')) return { ok: false, status: 403, reason: 'Attended Transfer Not Supported Yet' };
+  const replacesHeader = uri.headers.find((header) => header.name.toLowerCase() === 'replaces');
+  if (replacesHeader !== undefined) {
+    // The dialog it names decides the target, whatever the URI (SIP.js writes the edge's Contact there).
+    const replaces = parseReplaces(replacesHeader.value);
+    if (replaces === undefined) return { ok: false, status: 400, reason: 'Malformed Replaces' };
+    return { ok: true, target: replaces.callId, headers: [], replaces };
+  }
   const target = aorOf(uri, domain);
   if (!target.ok) return { ok: false, status: 403, reason: 'Transfer Target Not In This Domain' };
   const referredBy = identityOf(aor, getHeaderFields(request, 'Referred-By')[0]?.value);

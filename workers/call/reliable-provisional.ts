@@ -201,7 +201,8 @@ function calleeSetupOf(half: HalfCall) {
   return half.setup;
 }
 
-function updateBranch(step: CallStep, index: number, patch: Partial<Branch>): void {
+/** Changes one branch of the callee's fork. */
+export function updateBranch(step: CallStep, index: number, patch: Partial<Branch>): void {
   const setup = calleeSetupOf(step.half);
   step.update({ setup: { ...setup, branches: setup.branches.map((branch) => (branch.index === index ? { ...branch, ...patch } : branch)) } });
 }

@@ -74,6 +74,28 @@ export function sessionTimerForCaller(invite: SipRequest, answerHeaders: readonl
   ];
 }
 
+/**
+ * RFC 4028 §8.2, the proxy that asked for a session timer keeps it working: a bodiless UPDATE that
+ * only refreshes the session, refused by the other device because it does not do UPDATE (405 or
+ * 501: SIP.js 0.21), is answered 200 by the edge with the interval asked, so the refresher's
+ * session (and this half's timer) goes on. The headers of that 200, or undefined to relay the refusal.
+ */
+export function refreshAnsweredByEdge(method: string, request: SipRequest, status: number): HeaderField[] | undefined {
+  if (method !== 'UPDATE' || (status !== 405 && status !== 501) || request.body.length > 0) return undefined;
+  const asked = sessionExpiresOf(request);
+  if (asked === undefined) return undefined;
+  return [{ name: 'Session-Expires', value: `${asked.seconds};refresher=${asked.refresher ?? 'uac'}` }, { name: 'Require', value: 'timer' }];
+}
+
+/**
+ * This half's device refused an UPDATE because it does not do UPDATE: it takes no part in the
+ * session timer, whose refreshes the edge answers on the other leg (`refreshAnsweredByEdge`); the
+ * refresher's half keeps its timer, so a refresher that is gone still ends the call.
+ */
+export function noteRefreshRefused(step: CallStep, method: string, status: number): void {
+  if (method === 'UPDATE' && (status === 405 || status === 501) && step.half.timers.some((entry) => entry.key === 'session')) step.clearTimer('session');
+}
+
 /** A 2xx to an INVITE or UPDATE went through this half's leg: the session's expiry starts again (RFC 4028 §7.2, §9). */
 export function noteSessionRefresh(step: CallStep, method: string, response: SipResponse | undefined): void {
   if (response === undefined || response.status < 200 || response.status >= 300) return;
