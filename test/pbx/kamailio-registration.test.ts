@@ -1,6 +1,6 @@
 /**
- * A PbxLink in the real edge (workerd, Workers socket API) registering to a real Kamailio over TCP
- * and over TLS (a certificate from a test CA the edge is told to trust), with digest auth: Kamailio's
+ * A PbxLink in the real edge (workerd, Workers socket API) registering to a real Kamailio over TCP,
+ * TLS and secure WebSocket (a certificate from a test CA the edge is told to trust), with digest auth: Kamailio's
  * own location table (`kamcmd ul.dump`) shows the binding appear, get refreshed, and go away.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerAvailable } from '../support/peers.ts';
 import { makeCertificates } from './support/certificates.ts';
-import { startKamailio, type Binding, type RunningKamailio } from './support/kamailio.ts';
+import { startKamailio, WSS_PATH, type Binding, type RunningKamailio } from './support/kamailio.ts';
 import type { LinkEdge } from './support/link-edge.ts';
 import { eventually, freePort } from './support/net.ts';
 
-const USERS = { alice: 'alice secret', bob: 'bob secret', carol: 'carol secret' };
+const USERS = { alice: 'alice secret', bob: 'bob secret', carol: 'carol secret', erin: 'erin secret' };
 
 describe.runIf(peerAvailable('kamailio'))('a PbxLink registering to Kamailio', () => {
   let kamailio: RunningKamailio;
@@ -93,6 +93,28 @@ describe.runIf(peerAvailable('kamailio'))('a PbxLink registering to Kamailio', (
     expect(binding.received).toMatch(/;transport=tls$/);
     expect(await edge.remove('kamailio-tls')).toBe(204);
     await eventually('the binding removed', 5_000, async () => ((await bindingOf('bob', host)) === undefined ? true : undefined));
+  });
+
+  it('registers over secure WebSocket (RFC 7118, the sip subprotocol), verifying the certificate', async () => {
+    const created = await edge.put('kamailio-wss', {
+      host: '127.0.0.1',
+      port: kamailio.wssPort,
+      transport: 'wss',
+      ws_path: WSS_PATH,
+      username: 'erin',
+      password: USERS.erin,
+      max_random_initial_delay: 0,
+    });
+    const host = contactHostOf(created.registration.contact);
+    const registered = await edge.until('kamailio-wss', 'registered', 10_000);
+    expect(registered.registration.connection).toBe('open');
+    const binding = await eventually('the binding in Kamailio', 5_000, () => bindingOf('erin', host));
+    // RFC 7118 §5.2: the Contact keeps its .invalid host with transport=ws; Kamailio reaches it over the WebSocket.
+    expect(binding.address).toBe(`sip:s@${host};transport=ws`);
+    expect(binding.received).toMatch(/^sip:127\.0\.0\.1:\d+;transport=ws$/);
+    expect(kamailio.log()).toMatch(/REQ REGISTER sip:127\.0\.0\.1 from wss:127\.0\.0\.1:\d+/);
+    expect(await edge.remove('kamailio-wss')).toBe(204);
+    await eventually('the binding removed', 5_000, async () => ((await bindingOf('erin', host)) === undefined ? true : undefined));
   });
 
   it('ends failed when Kamailio refuses the password and auth_rejection_permanent is on', async () => {

@@ -210,6 +210,84 @@ describe('a call from a browser user through a PbxLink', () => {
     await cleanUp(ids);
   });
 
+  it('ends the call, BYE to the browser and the media session deleted, when the connection to the PBX is lost for 32 s', async () => {
+    const [alice] = await freshUsers('alice');
+    const node = new FakeMediaNode();
+    await nodeUp();
+    const { ids, pbxs } = await trunks(node, 1);
+    const [id] = ids as [string];
+    const [pbx] = pbxs as [FakePbx];
+    const clock = new FakeClock(Date.now());
+    await runInDurableObject(linkStub(id), (instance: PbxLink) => {
+      instance.clock = clock;
+    });
+    const caller = await Phone.online(alice!, PASSWORD);
+    const call = await caller.call('4930555');
+    const [invite] = await invites(pbx, 1);
+    await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
+    expect((await call.response()).status).toBe(200);
+    call.ack();
+    await vi.waitFor(() => expect(pbx.requests.map((request) => request.method)).toContain('ACK'), { timeout: 5_000 });
+
+    // The PBX goes away for good: the connection drops and no new one can be made.
+    pbx.refuse = 'connection refused';
+    const lostAt = clock.now();
+    await inLink(id, () => pbx.last.drop('connection reset by peer'));
+    // Within the grace nothing ends (the alarm rings for other timers, the trace's flush among them).
+    clock.advanceTo(lostAt + 31_000);
+    expect(await runDurableObjectAlarm(linkStub(id))).toBe(true);
+    expect(node.log.some((line) => line.startsWith('DELETE'))).toBe(false);
+    expect(await runInDurableObject(linkStub(id), (_instance: PbxLink, state) => state.storage.getAlarm())).toBe(lostAt + 32_000);
+    clock.advanceTo(lostAt + 32_000);
+    expect(await runDurableObjectAlarm(linkStub(id))).toBe(true);
+
+    const bye = await caller.expectRequest('BYE');
+    expect(getHeader(bye, 'Reason')).toContain('not restored within 32 s');
+    caller.respond(bye, 200);
+    await vi.waitFor(() => expect(node.log.filter((line) => line.startsWith(`DELETE /v1/sessions/link.${id}.`))).toHaveLength(1), { timeout: 5_000 });
+    // The BYE toward the PBX is tried on a new connection (refused here).
+    await vi.waitFor(() => expect(pbx.connections.length).toBeGreaterThan(1), { timeout: 5_000 });
+    caller.socket.close();
+    await cleanUp(ids);
+  });
+
+  it('opens a new connection for a call whose connection dropped, and the call goes on over it', async () => {
+    const [alice] = await freshUsers('alice');
+    const node = new FakeMediaNode();
+    await nodeUp();
+    const { ids, pbxs } = await trunks(node, 1);
+    const [id] = ids as [string];
+    const [pbx] = pbxs as [FakePbx];
+    const clock = new FakeClock(Date.now());
+    await runInDurableObject(linkStub(id), (instance: PbxLink) => {
+      instance.clock = clock;
+    });
+    const caller = await Phone.online(alice!, PASSWORD);
+    const call = await caller.call('4930556');
+    const [invite] = await invites(pbx, 1);
+    await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
+    expect((await call.response()).status).toBe(200);
+    call.ack();
+    await vi.waitFor(() => expect(pbx.requests.map((request) => request.method)).toContain('ACK'), { timeout: 5_000 });
+
+    const lostAt = clock.now();
+    await inLink(id, () => pbx.last.drop('connection reset by peer'));
+    // A trunk that does not register: the link itself opens a new connection for the call, 1 s later.
+    clock.advanceTo(lostAt + 1_000);
+    expect(await runDurableObjectAlarm(linkStub(id))).toBe(true);
+    await vi.waitFor(() => expect(pbx.connections).toHaveLength(2), { timeout: 5_000 });
+    await inLink(id, () => undefined);
+    // Past the grace, the call is still up: the browser's BYE reaches the PBX over the new connection.
+    clock.advanceTo(lostAt + 40_000);
+    await runDurableObjectAlarm(linkStub(id));
+    expect(node.log.some((line) => line.startsWith('DELETE'))).toBe(false);
+    call.request('BYE');
+    expect((await caller.expectResponse()).status).toBe(200);
+    await vi.waitFor(() => expect(pbx.connections[1]!.requests.map((request) => request.method)).toContain('BYE'), { timeout: 5_000 });
+    caller.socket.close();
+    await cleanUp(ids);
+  });
+
   it('hangs up both legs when the media node carrying the call restarts', async () => {
     const [alice] = await freshUsers('alice');
     const node = new FakeMediaNode();

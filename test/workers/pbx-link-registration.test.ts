@@ -2,6 +2,7 @@
  * The PbxLink object end to end inside workerd, with a fake PBX behind the connector seam and a
  * fake clock: the connection, the transactions on it, the alarm, storage and the API together.
  */
+import { exports } from 'cloudflare:workers';
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { parseCredentials } from '../../shared/auth/index.ts';
@@ -10,6 +11,8 @@ import type { PbxLink } from '../../workers/pbx/pbx-link.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { challenge, FakePbx } from './support/fake-pbx.ts';
 import { deleteLink, getLink, inLink, install, linkStub, linkView, putLink } from './support/pbx-links.ts';
+import { EDGE } from './support/sip-socket.ts';
+import { operatorHeaders } from './support/users.ts';
 
 // Far in the future, so that no alarm rings by itself: the test rings each one.
 const T0 = Date.UTC(2100, 0, 1);
@@ -237,5 +240,31 @@ describe('a PbxLink registering to its PBX', () => {
     expect(getHeader(pbx.last.requests[0]!, 'CSeq')).toBe('1 REGISTER');
     await inLink(rig.id, () => pbx.last.respond(200, [{ name: 'Expires', value: '600' }]));
     expect((await linkView(rig.id)).registration.state).toBe('registered');
+  });
+
+  it('keeps its own SIP trace, both ways, with the digest response redacted, as JSON and text', async () => {
+    const rig = await freshRig();
+    await registered(rig);
+    const trace = (path: string) => exports.default.fetch(`${EDGE}/api/v1/pbx-links/${rig.id}/trace${path}`, { headers: operatorHeaders() });
+    const response = await trace('');
+    expect(response.status).toBe(200);
+    const { records } = (await response.json()) as { records: { direction: string; transport: string; remote: string; summary: string; message: string }[] };
+    expect(records.map((record) => `${record.direction} ${record.summary}`)).toEqual([
+      'out REGISTER sip:pbx.example.com SIP/2.0',
+      'in SIP/2.0 401 Unauthorized',
+      'out REGISTER sip:pbx.example.com SIP/2.0',
+      'in SIP/2.0 200 OK',
+    ]);
+    expect(records.every((record) => record.transport === 'TCP' && record.remote === 'pbx.example.com')).toBe(true);
+    expect(records[2]!.message).toContain('response="[redacted]"');
+    expect(records[2]!.message).not.toMatch(/nonce=/);
+    const text = await (await trace('?format=text')).text();
+    expect(text).toContain('edge -> pbx.example.com  TCP  flow flow-1\nREGISTER sip:pbx.example.com SIP/2.0\n');
+    const pcap = await trace('?format=pcap');
+    expect(pcap.headers.get('Content-Type')).toBe('application/vnd.tcpdump.pcap');
+    // The pcap global header, then one record per message.
+    expect(new DataView(await pcap.arrayBuffer()).getUint32(0, true)).toBe(0xa1b2c3d4);
+    expect((await trace('?format=xml')).status).toBe(400);
+    expect((await exports.default.fetch(`${EDGE}/api/v1/pbx-links/no-such-link/trace`, { headers: operatorHeaders() })).status).toBe(404);
   });
 });

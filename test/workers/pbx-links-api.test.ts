@@ -127,16 +127,23 @@ describe('/api/v1/pbx-links', () => {
     expect((await putLink(id, { host: 'pbx.example.com', transport: 'tcp', client_uri: 'sip:100@pbx.example.com' })).status).toBe(201);
   });
 
-  it('answers udp and wss with "not available yet" (422), naming the field', async () => {
+  it('takes a WebSocket path for wss only', async () => {
     const { id } = await freshLink();
-    for (const transport of ['udp', 'wss']) {
-      const response = await putLink(id, { ...MINIMAL, transport });
-      expect(response.status).toBe(422);
-      const body = await problem(response);
-      expect(body.errors?.[0]?.pointer).toBe('#/transport');
-      expect(body.errors?.[0]?.detail).toContain('not available yet');
+    const refused = await putLink(id, { ...MINIMAL, ws_path: '/ws' });
+    expect(refused.status).toBe(400);
+    expect((await problem(refused)).errors).toEqual([{ pointer: '#/ws_path', detail: 'is for transport wss only' }]);
+    const created = await putLink(id, { ...MINIMAL, transport: 'wss', ws_path: '/ws', register: false });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({ transport: 'wss', port: 443, ws_path: '/ws' });
+  });
+
+  it('takes udp (through a media node) and wss, each with its default port', async () => {
+    for (const [transport, port] of [['udp', 5060], ['wss', 443]] as const) {
+      const { id } = await freshLink();
+      const response = await putLink(id, { ...MINIMAL, transport, register: false });
+      expect(response.status).toBe(201);
+      expect(await response.json()).toMatchObject({ transport, port });
     }
-    expect((await getLink(id)).status).toBe(404);
   });
 
   it('refuses Asterisk options it does not implement, saying what to do instead', async () => {

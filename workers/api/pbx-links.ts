@@ -4,6 +4,8 @@
  *   GET    /pbx-links      the links the domain's Routing registry knows, each with its registration state
  *   PUT    /pbx-links/:id  create (201) or replace (200); the body below
  *   GET    /pbx-links/:id  the configuration (never the password) and the registration status
+ *   GET    /pbx-links/:id/trace?callId=&since=&limit=&format=json|text|pcap  the link's own SIP
+ *          trace (every message on its flows to the PBX, credentials redacted), oldest first
  *   DELETE /pbx-links/:id  204; a registered link first unregisters (expires=0)
  *
  * Field names are those of Asterisk's res_pjsip outbound registration where one exists, with its
@@ -11,16 +13,15 @@
  * write-only: leave it out of a PUT to keep the stored one, send null to remove it.
  *
  * Asterisk options sipedge does not implement are refused (422) with a message naming them,
- * never ignored; so are the transports that are not available yet.
+ * never ignored; so is `udp` on an edge without media nodes to carry it.
  */
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { isHost, parseParams, parseUri, SipSyntaxError } from '../../shared/grammar/index.ts';
 import { ASTERISK_DEFAULTS, defaultPort, KNOWN_TRANSPORTS, type PbxLinkConfig, type PbxTransport } from '../pbx/link-config.ts';
 import { routingFor } from '../routing/routing.ts';
 import { problemException, type FieldError } from './problem.ts';
-import { usernameSchema } from './users.ts';
-import { parseBody, parseParameter, readJson } from './validation.ts';
+import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
+import { traceAnswer, traceQuerySchema, traceResponses, usernameSchema } from './users.ts';
 
 /** A link id: what the operator calls the PBX or trunk (`main-pbx`, `trunk.eu-1`). */
 const linkIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
@@ -84,6 +85,12 @@ const putLinkSchema = z.strictObject({
   support_path: z.boolean('must be true or false').default(ASTERISK_DEFAULTS.support_path),
   support_outbound: z.boolean('must be true or false').default(ASTERISK_DEFAULTS.support_outbound),
   user_agent: printable(128).optional(),
+  ws_path: z
+    .string()
+    .max(256, 'must be at most 256 characters')
+    .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'must be a URL path starting with /')
+    .optional()
+    .openapi({ description: 'transport wss only: the path of the WebSocket URL (`/ws` for Asterisk); `/` when left out' }),
   // Asterisk options sipedge refuses; accepted by the schema so that the refusal can say why.
   security_negotiation: z.unknown().optional(),
   security_mechanisms: z.unknown().optional(),
@@ -92,13 +99,17 @@ const putLinkSchema = z.strictObject({
 
 type PutLinkInput = z.infer<typeof putLinkSchema>;
 
+/** The secret media nodes' control APIs are signed with (at least 32 characters, as `media-nodes.ts` requires). */
+function mediaSecretSet(env: Env): boolean {
+  const secret: unknown = env.SIPEDGE_MEDIA_SECRET;
+  return typeof secret === 'string' && secret.length >= 32;
+}
+
 /** Options that are valid for Asterisk but that sipedge does not do: each refusal says what to do instead. */
-function refusals(input: PutLinkInput): FieldError[] {
+function refusals(input: PutLinkInput, env: Env): FieldError[] {
   const errors: FieldError[] = [];
-  if (input.transport === 'udp') {
-    errors.push({ pointer: '#/transport', detail: 'udp is not available yet: Workers have no UDP, and the media node\'s SIP/UDP gateway that will carry it is not built yet; use tcp or tls' });
-  } else if (input.transport === 'wss') {
-    errors.push({ pointer: '#/transport', detail: 'wss (WebSocket registration mode) is not available yet; use tcp or tls' });
+  if (input.transport === 'udp' && !mediaSecretSet(env)) {
+    errors.push({ pointer: '#/transport', detail: 'udp goes through a media node\'s SIP/UDP gateway (Workers have no UDP), and this edge has no SIPEDGE_MEDIA_SECRET to reach media nodes with; set it, or use tcp, tls or wss' });
   }
   if (input.security_negotiation !== undefined && input.security_negotiation !== 'no') {
     errors.push({
@@ -120,6 +131,9 @@ function crossFieldErrors(input: PutLinkInput): FieldError[] {
   const errors: FieldError[] = [];
   if (input.register && input.username === undefined && input.client_uri === undefined) {
     errors.push({ pointer: '#/username', detail: 'is required to register, unless client_uri is given' });
+  }
+  if (input.ws_path !== undefined && input.transport !== 'wss') {
+    errors.push({ pointer: '#/ws_path', detail: 'is for transport wss only' });
   }
   if (typeof input.password === 'string' && input.username === undefined && input.auth_id === undefined) {
     errors.push({ pointer: '#/auth_id', detail: 'a password needs a digest username: set username or auth_id' });
@@ -148,41 +162,122 @@ function linkStub(env: Env, id: string) {
   return env.PBX_LINK.get(env.PBX_LINK.idFromName(id));
 }
 
-export const pbxLinks = new Hono<{ Bindings: Env }>();
+const linkParams = z.object({ id: linkIdSchema });
 
-pbxLinks.put('/:id', async (c) => {
-  const id = parseParameter(linkIdSchema, 'id', c.req.param('id'));
-  const input = parseBody(putLinkSchema, await readJson(c.req.raw));
+const registrationSchema = z.object({
+  state: z.enum(['unregistered', 'registering', 'registered', 'retrying', 'rejected', 'failed', 'unregistering']),
+  expires_at: z.string().optional().openapi({ description: 'when the binding expires (ISO 8601), while registered' }),
+  next_attempt_at: z.string().optional().openapi({ description: 'the next REGISTER (ISO 8601), while retrying' }),
+  retries: z.int(),
+  last_status: z.string().optional().openapi({ description: 'the status line of the last final response, e.g. `401 Unauthorized`' }),
+  detail: z.string().optional(),
+  contact: z.string().optional().openapi({ description: 'the Contact the link registers' }),
+  connection: z.enum(['connecting', 'open', 'closed']),
+  recent: z.array(z.object({ at: z.string(), status_line: z.string(), detail: z.string().optional(), state: z.string() })).readonly().openapi({ description: 'the latest outcomes, newest last' }),
+});
+
+const linkViewSchema = z
+  .looseObject({
+    id: z.string(),
+    host: z.string(),
+    port: z.int(),
+    transport: z.enum(KNOWN_TRANSPORTS),
+    register: z.boolean(),
+    can_terminate: z.boolean(),
+    password_set: z.boolean(),
+    registration: registrationSchema,
+  })
+  .openapi('PbxLink', { description: 'the configuration (every field of PutPbxLink but the password) and the registration status' });
+
+const linkListSchema = z.object({ links: z.array(z.object({ id: z.string(), status: registrationSchema.shape.state })) }).openapi('PbxLinkList');
+
+const listLinks = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'List the PBX links, each with its registration state',
+  responses: { 200: jsonResponse(linkListSchema, 'the links the Routing registry knows') },
+});
+
+const putLink = createRoute({
+  method: 'put',
+  path: '/{id}',
+  summary: 'Create or replace a PBX link',
+  request: { params: linkParams, body: jsonBody(putLinkSchema.openapi('PutPbxLink')) },
+  responses: {
+    200: jsonResponse(linkViewSchema, 'replaced'),
+    201: jsonResponse(linkViewSchema, 'created'),
+    ...problems(400, 415, 422),
+  },
+});
+
+const getLink = createRoute({
+  method: 'get',
+  path: '/{id}',
+  summary: 'Show a PBX link (never its password) and its registration',
+  request: { params: linkParams },
+  responses: { 200: jsonResponse(linkViewSchema, 'the link'), ...problems(400, 404) },
+});
+
+const getLinkTrace = createRoute({
+  method: 'get',
+  path: '/{id}/trace',
+  summary: "The PBX link's own SIP trace (every message on its flows to the PBX)",
+  request: { params: linkParams, query: traceQuerySchema },
+  responses: { ...traceResponses, ...problems(400, 404) },
+});
+
+const deleteLink = createRoute({
+  method: 'delete',
+  path: '/{id}',
+  summary: 'Delete a PBX link; a registered link first unregisters',
+  request: { params: linkParams },
+  responses: { 204: { description: 'deleted' }, ...problems(400, 404) },
+});
+
+export const pbxLinks = apiApp();
+
+pbxLinks.openapi(putLink, async (c) => {
+  const { id } = c.req.valid('param');
+  const input = c.req.valid('json');
   const invalid = crossFieldErrors(input);
   if (invalid.length > 0) {
     throw problemException({ status: 400, title: 'Invalid request', detail: describe(invalid), errors: invalid });
   }
-  const refused = refusals(input);
+  const refused = refusals(input, c.env);
   if (refused.length > 0) {
     throw problemException({ status: 422, title: 'Not available in sipedge', detail: describe(refused), errors: refused });
   }
   const { created, view } = await linkStub(c.env, id).putLink(toConfig(id, input), input.password);
+  if (view === undefined) throw notFound(id);
   // The routing registry follows (outbound plans use only links it knows); a failure here is a 500, and the PUT can be repeated.
   await routingFor(c.env).linkChanged(id, { can_terminate: input.can_terminate });
   if (created) c.header('Location', `/api/v1/pbx-links/${encodeURIComponent(id)}`);
-  return c.json(view, created ? 201 : 200);
+  return created ? c.json(view, 201) : c.json(view, 200);
 });
 
-pbxLinks.get('/', async (c) => {
+pbxLinks.openapi(listLinks, async (c) => {
   const ids = await routingFor(c.env).listLinks();
   const views = await Promise.all(ids.map(async (id) => ({ id, view: await linkStub(c.env, id).getLink() })));
-  return c.json({ links: views.flatMap(({ id, view }) => (view === undefined ? [] : [{ id, status: view.registration.state }])) });
+  return c.json({ links: views.flatMap(({ id, view }) => (view === undefined ? [] : [{ id, status: view.registration.state }])) }, 200);
 });
 
-pbxLinks.get('/:id', async (c) => {
-  const id = parseParameter(linkIdSchema, 'id', c.req.param('id'));
+pbxLinks.openapi(getLink, async (c) => {
+  const { id } = c.req.valid('param');
   const view = await linkStub(c.env, id).getLink();
   if (view === undefined) throw notFound(id);
-  return c.json(view);
+  return c.json(view, 200);
 });
 
-pbxLinks.delete('/:id', async (c) => {
-  const id = parseParameter(linkIdSchema, 'id', c.req.param('id'));
+pbxLinks.openapi(getLinkTrace, async (c) => {
+  const { id } = c.req.valid('param');
+  const { format, ...query } = c.req.valid('query');
+  const records = await linkStub(c.env, id).readTrace(query);
+  if (records === undefined) throw notFound(id);
+  return traceAnswer(records, format, `pbx-link-${id}`);
+});
+
+pbxLinks.openapi(deleteLink, async (c) => {
+  const { id } = c.req.valid('param');
   const existed = await linkStub(c.env, id).deleteLink();
   await routingFor(c.env).linkChanged(id, undefined);
   if (!existed) throw notFound(id);

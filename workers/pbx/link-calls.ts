@@ -8,7 +8,8 @@
  *   407 is answered once with the link's credentials (`trunk-auth.ts`); the PBX's own failure goes
  *   back to the caller, which fails over to the plan's next attempt on 408 and 5xx.
  * - From the PBX: an INVITE on the connection that is no call's goes to inbound routing (the link's
- *   `endpoint` for calls to its registered contact, else the Routing object's `routeInbound`), and
+ *   `endpoint` for calls to its registered contact, the user a proxy registration's Contact names
+ *   (`user-registrations.ts`), else the Routing object's `routeInbound`), and
  *   the link's half is a caller half that offers the call to the user's object, which forks it to
  *   the user's devices as for a local call; several users ring in parallel (`ring-group.ts`).
  * - Media: every call is anchored on a media node (`link-media.ts`). The link swaps the bodies as
@@ -26,6 +27,7 @@ import { getCallId, getHeader, getTo, type SipMessage, type SipRequest } from '.
 import { CallHost, type CallPeer } from '../call/call-host.ts';
 import { peerRole, type HalfCall } from '../call/call-half.ts';
 import { CallStore } from '../call/call-store.ts';
+import { callRecordFeed } from '../directory/call-record-feed.ts';
 import { COMPLETED_ELSEWHERE } from '../call/callee-fork.ts';
 import { forkFailure } from '../call/fork-outcome.ts';
 import { INVITE_RELAY, linkAor, type CallOffer, type Content, type HalfAddress, type OfferResult, type PeerEvent } from '../call/peer-event.ts';
@@ -56,6 +58,8 @@ export interface LinkCallsPorts {
   /** The Routing object's inbound side; undefined when routing is not deployed. */
   routing(): Pick<RoutingRpc, 'routeInbound' | 'inboundCancelled'> | undefined;
   timersChanged(): Promise<void>;
+  /** The edge username whose proxy registration (`user-registrations.ts`) uses this Contact user, if any. */
+  proxiedUser?(contactUser: string): string | undefined;
 }
 
 const SDP = 'application/sdp';
@@ -80,6 +84,7 @@ export class LinkCalls {
       peer: (aor) => this.#toUser(aor),
       timersChanged: () => ports.timersChanged(),
       halfChanged: (half) => this.#halfChanged(half),
+      callStepped: callRecordFeed(ports.domain, ports.log, () => ports.now()),
       credentials: () => this.#credentials(),
     });
   }
@@ -184,6 +189,23 @@ export class LinkCalls {
     return true;
   }
 
+  /** Some call is under way on the link. */
+  active(): boolean {
+    return this.host.list().length > 0;
+  }
+
+  /**
+   * The link's flow to the PBX was lost and not restored within the grace (`CALLS_GRACE_MS`):
+   * every call ends, BYE toward the user's side and the media session deleted at once; the BYE
+   * toward the PBX waits for the next connection (the dialog may live on there, and a PBX that
+   * never hears it ends the call on its own RTP or session timer).
+   */
+  flowLost(detail: string): void {
+    const ids = new Set(this.host.list().map((half) => half.id));
+    for (const id of ids) this.host.hangUp(id, `SIP;cause=503;text="${detail.replace(/"/g, '')}"`);
+    if (ids.size > 0) this.#ports.log.warn('pbx-link.calls-ended', { link: this.#linkId, calls: ids.size, detail });
+  }
+
   /** The node ended call `callId`'s media session on its own: the call ends on both legs. */
   mediaEnded(callId: string, reason: string): boolean {
     return this.host.hangUp(callId, `SIP;cause=503;text="Media session ended (${reason.replace(/"/g, '')})"`);
@@ -235,8 +257,8 @@ export class LinkCalls {
 
   /**
    * Who takes an INVITE from the PBX: a call to the link's registered contact goes to its
-   * `endpoint` (Asterisk's option of the same name); anything else to inbound routing, or without
-   * it, to the user the Request-URI names.
+   * `endpoint` (Asterisk's option of the same name), a call to a proxied user's contact to that
+   * user; anything else to inbound routing, or without it, to the user the Request-URI names.
    */
   async #route(request: SipRequest, link: StoredLink): Promise<InboundTarget> {
     let user: string | undefined;
@@ -247,6 +269,8 @@ export class LinkCalls {
       return { ok: false, status: 400, reason: 'Bad Request-URI' };
     }
     if (link.config.endpoint !== undefined && user === link.config.contact_user) return { ok: true, users: [link.config.endpoint] };
+    const proxied = user === undefined ? undefined : this.#ports.proxiedUser?.(user);
+    if (proxied !== undefined) return { ok: true, users: [proxied] };
     const routing = this.#ports.routing();
     if (routing === undefined) return user === undefined ? { ok: false, status: 404, reason: 'Not Found' } : { ok: true, users: [user] };
     return routing.routeInbound(inboundRequest(request, link.config.id));

@@ -11,16 +11,18 @@
  *   `outbound_auth` naming auth sections: a link is one resource of the API;
  * - `client_uri` and `server_uri` default to `sip:<username>@<host>` and `sip:<host>` (Asterisk
  *   requires both);
- * - `transport` is the protocol (`tcp`, `tls`; `udp` and `wss` later), not a transport section.
+ * - `transport` is the protocol (`tcp`, `tls`, `udp` through a media node's SIP/UDP gateway, `wss`
+ *   for SIP over WebSocket, RFC 7118), not a transport section; `ws_path` (sipedge's own) is the
+ *   path of a `wss` link's WebSocket URL.
  *
  * The password lives beside the configuration, never inside it, so a view of the configuration can
  * never carry it.
  */
 
-export type PbxTransport = 'tcp' | 'tls';
-
-/** Every transport the API knows; only `PbxTransport` ones are implemented so far. */
+/** Every transport a link can use. */
 export const KNOWN_TRANSPORTS = ['tcp', 'tls', 'udp', 'wss'] as const;
+
+export type PbxTransport = (typeof KNOWN_TRANSPORTS)[number];
 
 export interface PbxLinkConfig {
   readonly id: string;
@@ -58,6 +60,8 @@ export interface PbxLinkConfig {
   readonly support_path: boolean;
   readonly support_outbound: boolean;
   readonly user_agent?: string;
+  /** The path of a `wss` link's WebSocket URL (`/ws` for Asterisk); `/` when left out. */
+  readonly ws_path?: string;
 }
 
 /** Asterisk's defaults (res_pjsip_outbound_registration), for what the operator leaves out. */
@@ -75,9 +79,9 @@ export const ASTERISK_DEFAULTS = {
   support_outbound: false,
 } as const;
 
-/** RFC 3261 §19.1.2: 5060 for SIP over TCP, 5061 over TLS. */
+/** RFC 3261 §19.1.2: 5060 for SIP over UDP and TCP, 5061 over TLS; RFC 7118 §5: 443 for WSS. */
 export function defaultPort(transport: PbxTransport): number {
-  return transport === 'tls' ? 5061 : 5060;
+  return transport === 'tls' ? 5061 : transport === 'wss' ? 443 : 5060;
 }
 
 /**

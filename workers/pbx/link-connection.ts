@@ -16,13 +16,34 @@ export type ConnectionEvent =
   /** The connection is gone; `error` says why when it did not close cleanly. */
   | { readonly kind: 'closed'; readonly error: string | undefined }
   /** Octets that were not a SIP message; dropped (the log says which). */
-  | { readonly kind: 'unparsable'; readonly detail: string };
+  | { readonly kind: 'unparsable'; readonly detail: string }
+  /** A message written toward the PBX, as written (for the link's trace). */
+  | { readonly kind: 'sent'; readonly wire: string }
+  /** Something the transport reports for the log only (a gateway's timer or send failure). */
+  | { readonly kind: 'notice'; readonly detail: string };
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
+/**
+ * What the link's engine holds of a flow to its PBX, whatever carries it: a TCP or TLS stream
+ * (`LinkConnection`), or a WebSocket (`websocket-flow.ts`: SIP over WebSocket, or UDP through a
+ * media node's gateway).
+ */
+export interface PbxFlow {
+  readonly flow: string;
+  readonly target: PbxTarget;
+  readonly state: ConnectionState;
+  /** Writes one message; false when the flow is already closed. */
+  send(wire: string): boolean;
+  /** A keep-alive probe, where the transport has one. */
+  ping(): void;
+  /** Closes on the link's behalf and reports `closed` with `reason`. */
+  close(reason: string): void;
+}
+
 const encoder = new TextEncoder();
 
-export class LinkConnection {
+export class LinkConnection implements PbxFlow {
   readonly flow: string;
   readonly target: PbxTarget;
   readonly #framer = new StreamFramer();
@@ -53,6 +74,7 @@ export class LinkConnection {
   send(wire: string): boolean {
     if (this.#state === 'closed') return false;
     this.#socket.write(encoder.encode(wire));
+    this.#onEvent(this, { kind: 'sent', wire });
     return true;
   }
 

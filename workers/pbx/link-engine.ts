@@ -3,7 +3,10 @@
  * the connection to the PBX (one at a time, reused for the link's requests and for the requests
  * the PBX sends back), the client and server transactions on it (RFC 3261 §17, a transaction
  * table in memory: they cannot outlive the connection), keep-alives (RFC 5626 §4.4.1), and the
- * registration machine (`registration-machine.ts`).
+ * registration machine (`registration-machine.ts`). The connection is a TCP/TLS stream
+ * (`link-connection.ts`) or a WebSocket (`websocket-flow.ts`: `wss`, or `udp` through a media
+ * node's gateway, which retransmits), so transactions always run as over a reliable transport.
+ * Calls outlive a lost connection by `CALLS_GRACE_MS`, then end.
  *
  * Time: every deadline (the registration's next step, transaction timers, the next ping, a pong
  * overdue) is reported by `nextDeadline()`; the object arms its one alarm for it and calls
@@ -29,9 +32,10 @@ import {
   type TransactionTable,
 } from '../../shared/transaction/index.ts';
 import type { Logger } from '../logger.ts';
+import type { TraceEntry } from '../trace/trace-record.ts';
 import { randomTag } from '../sip/wire.ts';
 import { configView, createLinkIdentity, defaultPort, type PbxLinkConfig, type PbxLinkConfigView } from './link-config.ts';
-import { LinkConnection, type ConnectionEvent } from './link-connection.ts';
+import { LinkConnection, type ConnectionEvent, type PbxFlow } from './link-connection.ts';
 import { registrationView, RECENT_OUTCOMES, statusOf, type RecentOutcome, type RegistrationView } from './link-status.ts';
 import type { LinkStore, StoredLink } from './link-store.ts';
 import { contactUri, createRegisterSession, LINK_ALLOW } from './register-request.ts';
@@ -39,6 +43,7 @@ import { initialRegistration, transition, type RegistrationEvent, type Registrat
 import type { Random } from './registration-policy.ts';
 import { recordOf, restoreRegistration } from './registration-record.ts';
 import type { Connector, PbxTarget } from './socket-connector.ts';
+import { WebSocketFlow, type WebSocketOpener } from './websocket-flow.ts';
 
 export type PbxLinkView = PbxLinkConfigView & { readonly registration: RegistrationView };
 
@@ -46,12 +51,20 @@ export type PbxLinkView = PbxLinkConfigView & { readonly registration: Registrat
 export interface LinkHost {
   readonly clock: Clock;
   readonly connector: Connector;
+  /** Opens the WebSocket of a `wss` link, or of a `udp` link's media-node gateway. */
+  readonly webSockets: WebSocketOpener;
   readonly random: Random;
 }
 
 /** RFC 5626 §4.4.1: keep-alives on a connection-oriented flow; a pong is due within 10 s. */
 const KEEPALIVE_INTERVAL_MS = 90_000;
 const PONG_TIMEOUT_MS = 10_000;
+/**
+ * How long calls outlive a lost flow, waiting for a new one (the registration reconnects within a
+ * second or so): 32 s, Timer D's and the gateway's absorbing window (RFC 3261 §17.1.1.2), long
+ * enough for a TCP reconnect or a media node's gateway to be opened again.
+ */
+export const CALLS_GRACE_MS = 32_000;
 
 interface Keepalive {
   readonly pingAt?: number;
@@ -62,11 +75,12 @@ interface Keepalive {
 
 /** Where the link connects: the outbound proxy when there is one (RFC 3261 §8.1.2), else the PBX. */
 export function targetOf(config: PbxLinkConfig): PbxTarget {
+  const path = config.transport === 'wss' ? { path: config.ws_path ?? '/' } : {};
   if (config.outbound_proxy !== undefined) {
     const uri = parseUri(config.outbound_proxy);
-    if (uri.kind === 'sip') return { host: socketHost(uri.host), port: uri.port ?? defaultPort(config.transport), transport: config.transport };
+    if (uri.kind === 'sip') return { host: socketHost(uri.host), port: uri.port ?? defaultPort(config.transport), transport: config.transport, ...path };
   }
-  return { host: socketHost(config.host), port: config.port, transport: config.transport };
+  return { host: socketHost(config.host), port: config.port, transport: config.transport, ...path };
 }
 
 /** A URI writes an IPv6 address in brackets (RFC 3261 §25.1 IPv6reference); a socket takes it bare. */
@@ -75,13 +89,26 @@ function socketHost(host: string): string {
 }
 
 function sameTarget(a: PbxTarget, b: PbxTarget): boolean {
-  return a.host === b.host && a.port === b.port && a.transport === b.transport;
+  return a.host === b.host && a.port === b.port && a.transport === b.transport && a.path === b.path;
+}
+
+/** What the engine tells the users it registers on their behalf (`user-registrations.ts`). */
+export interface UserDispatch {
+  /** True when the message answers one of their REGISTERs. */
+  receive(message: SipMessage, now: number): boolean;
+  flowLost(detail: string, now: number): void;
+  /** A binding or a request of theirs needs the connection. */
+  holdsFlow(): boolean;
 }
 
 /** Where the engine hands the PBX's messages that belong to calls (`link-calls.ts`). */
 export interface CallDispatch {
   /** True when the message was taken; `reply` answers a request the calls refuse before they take it. */
   receive(message: SipMessage, reply: (status: number, reason: string) => void): boolean;
+  /** Some call is under way. */
+  active(): boolean;
+  /** The flow to the PBX is gone and did not come back within the grace: every call ends. */
+  flowLost(detail: string): void;
 }
 
 export class LinkEngine {
@@ -97,12 +124,21 @@ export class LinkEngine {
   #recordJson: string | undefined;
   #table: TransactionTable = emptyTransactionTable;
   readonly #inFlight = new Map<string, { readonly cseq: number; readonly flow: string }>();
-  #connection: LinkConnection | undefined;
+  #connection: PbxFlow | undefined;
   #flows = 0;
   #keepalive: Keepalive = { pongSeen: false };
   #recent: RecentOutcome[] = [];
+  /** When the link's calls end unless a flow opens again (`CALLS_GRACE_MS`). */
+  #callsGraceUntil: number | undefined;
+  /** While calls wait for a flow: the next attempt to open one, and the backoff before it. */
+  #callsReconnectAt: number | undefined;
+  #callsReconnectDelay = 0;
   /** The link's calls, once the object wires them. */
   calls: CallDispatch | undefined;
+  /** The link's own SIP trace: every message on its flows, both ways (`workers/trace/`). */
+  trace: { record(entry: TraceEntry): void } | undefined;
+  /** The users the link registers on their behalf (`user-registrations.ts`), once the object wires them. */
+  users: UserDispatch | undefined;
 
   /** Resumes from storage; `changed` is called after every socket event, for the host to re-arm its alarm. */
   constructor(store: LinkStore, log: Logger, host: LinkHost, changed: () => void, now: number) {
@@ -193,7 +229,7 @@ export class LinkEngine {
 
   /** The earliest deadline of anything the engine waits for. */
   nextDeadline(): number | undefined {
-    const deadlines = [this.#reg.nextAt, nextTimerDeadline(this.#table), this.#keepalive.pingAt, this.#keepalive.pongBy];
+    const deadlines = [this.#reg.nextAt, nextTimerDeadline(this.#table), this.#keepalive.pingAt, this.#keepalive.pongBy, this.#callsGraceUntil, this.#callsReconnectAt];
     const armed = deadlines.filter((deadline): deadline is number => deadline !== undefined);
     return armed.length === 0 ? undefined : Math.min(...armed);
   }
@@ -203,6 +239,16 @@ export class LinkEngine {
     const fired = fireDueTimers(this.#table, now);
     this.#table = fired.table;
     this.#perform(fired.actions, now);
+    if (this.#callsReconnectAt !== undefined && now >= this.#callsReconnectAt) {
+      // A trunk that does not register has nothing else that would open a flow for its calls.
+      this.#callsReconnectAt = undefined;
+      if (this.exists() && this.calls?.active() === true) this.#ensureConnection();
+    }
+    if (this.#callsGraceUntil !== undefined && now >= this.#callsGraceUntil) {
+      this.#callsGraceUntil = undefined;
+      this.#callsReconnectAt = undefined;
+      if (this.#connection?.state !== 'open') this.calls?.flowLost(`the connection to the PBX was lost and not restored within ${CALLS_GRACE_MS / 1000} s`);
+    }
     const { pingAt, pongBy, pongSeen } = this.#keepalive;
     if (pongBy !== undefined && now >= pongBy) {
       this.#connection?.close(`no keep-alive pong within ${PONG_TIMEOUT_MS / 1000} s (RFC 5626 §4.4.1)`);
@@ -274,17 +320,22 @@ export class LinkEngine {
       else this.#apply(pending.link, now);
       return;
     }
-    if ((phase === 'stopped' || phase === 'failed') && this.#inFlight.size === 0 && this.#connection !== undefined) {
+    if ((phase === 'stopped' || phase === 'failed') && this.#inFlight.size === 0 && this.users?.holdsFlow() !== true && this.calls?.active() !== true && this.#connection !== undefined) {
       this.#connection.close('the link has nothing to send');
     }
   }
 
-  #ensureConnection(): LinkConnection {
+  #ensureConnection(): PbxFlow {
     if (this.#connection !== undefined && this.#connection.state !== 'closed') return this.#connection;
     const link = this.#link;
     if (link === undefined) throw new RangeError('a link without configuration has nowhere to connect');
     this.#flows += 1;
-    const connection = new LinkConnection(this.#host.connector, targetOf(link.config), `flow-${this.#flows}`, (from, event) => this.#onConnectionEvent(from, event));
+    const target = targetOf(link.config);
+    const flow = `flow-${this.#flows}`;
+    const onEvent = (from: PbxFlow, event: ConnectionEvent): void => this.#onConnectionEvent(from, event);
+    const connection: PbxFlow = target.transport === 'tcp' || target.transport === 'tls'
+      ? new LinkConnection(this.#host.connector, target, flow, onEvent)
+      : new WebSocketFlow(this.#host.webSockets, target, link.config.id, flow, onEvent);
     this.#connection = connection;
     this.#keepalive = { pongSeen: false };
     return connection;
@@ -334,7 +385,7 @@ export class LinkEngine {
   }
 
   /** A response the calls chose for a request of the PBX they did not take (a refused INVITE). */
-  #reply(connection: LinkConnection, message: SipMessage, status: number, reason: string): void {
+  #reply(connection: PbxFlow, message: SipMessage, status: number, reason: string): void {
     if (message.kind !== 'request') return;
     connection.send(serializeMessage(createResponse(message, status, reason, { toTag: randomTag() })));
   }
@@ -356,18 +407,29 @@ export class LinkEngine {
     return Math.round(KEEPALIVE_INTERVAL_MS * (0.8 + 0.2 * this.#host.random()));
   }
 
-  #onConnectionEvent(connection: LinkConnection, event: ConnectionEvent): void {
+  #traced(connection: PbxFlow, direction: 'in' | 'out', wire: string, now: number): void {
+    const { host, transport } = connection.target;
+    // `remote` is the PBX's host (an address for the pcap export, `trace-pcap.ts`).
+    this.trace?.record({ direction, transport: transport.toUpperCase(), flow: connection.flow, remote: host, wire, at: now });
+  }
+
+  #onConnectionEvent(connection: PbxFlow, event: ConnectionEvent): void {
     const now = this.#host.clock.now();
     this.#handleConnectionEvent(connection, event, now);
     this.#changed();
   }
 
-  #handleConnectionEvent(connection: LinkConnection, event: ConnectionEvent, now: number): void {
+  #handleConnectionEvent(connection: PbxFlow, event: ConnectionEvent, now: number): void {
     const id = this.#link?.config.id;
     switch (event.kind) {
       case 'open':
         this.#log.info('pbx-link.connected', { link: id, flow: connection.flow, ...connection.target });
-        if (connection === this.#connection) this.#keepalive = { pongSeen: false, pingAt: now + this.#keepaliveInterval() };
+        if (connection === this.#connection) {
+          this.#keepalive = { pongSeen: false, pingAt: now + this.#keepaliveInterval() };
+          this.#callsGraceUntil = undefined;
+          this.#callsReconnectAt = undefined;
+          this.#callsReconnectDelay = 0;
+        }
         return;
       case 'pong':
         if (connection === this.#connection) this.#keepalive = { pongSeen: true, ...(this.#keepalive.pingAt === undefined ? {} : { pingAt: this.#keepalive.pingAt }) };
@@ -375,9 +437,17 @@ export class LinkEngine {
       case 'unparsable':
         this.#log.warn('pbx-link.unparsable', { link: id, flow: connection.flow, detail: event.detail });
         return;
+      case 'notice':
+        this.#log.info('pbx-link.transport-notice', { link: id, flow: connection.flow, detail: event.detail });
+        return;
+      case 'sent':
+        this.#traced(connection, 'out', event.wire, now);
+        return;
       case 'message': {
         const flow = connection.flow;
         const message = event.message;
+        this.#traced(connection, 'in', serializeMessage(message), now);
+        if (this.users?.receive(message, now) === true) return;
         if (this.calls?.receive(message, (status, reason) => this.#reply(connection, message, status, reason)) === true) return;
         const result = event.message.kind === 'response'
           ? receiveResponse(this.#table, event.message, now)
@@ -392,6 +462,13 @@ export class LinkEngine {
         if (connection === this.#connection) {
           this.#connection = undefined;
           this.#keepalive = { pongSeen: false };
+          this.users?.flowLost(detail, now);
+          if (this.calls?.active() === true) {
+            this.#callsGraceUntil ??= now + CALLS_GRACE_MS;
+            // 1, 2, 4, 8, 8 ... s between attempts while the grace runs.
+            this.#callsReconnectDelay = Math.min(Math.max(this.#callsReconnectDelay * 2, 1_000), 8_000);
+            this.#callsReconnectAt = now + this.#callsReconnectDelay;
+          }
         }
         for (const [key, inFlight] of [...this.#inFlight]) {
           if (inFlight.flow !== connection.flow) continue;

@@ -1,13 +1,15 @@
 /**
  * PbxLink: one Durable Object per PBX or SIP trunk, named by the link's id. It holds the link's
- * configuration (SQLite), its connection to the PBX (TCP or TLS with the Workers socket API), and
+ * configuration (SQLite), its connection to the PBX (TCP or TLS with the Workers socket API, SIP
+ * over WebSocket, or UDP through a media node's SIP/UDP gateway), and
  * the outbound registration to it. An open outgoing socket keeps the object in memory; after a
  * deploy its alarm wakes it and it connects and registers again.
  *
  * Thin by design (STYLE.md): each handler initialises once, delegates to `link-engine.ts`, and
  * catches and logs. Time, sockets, randomness and the media nodes' control API come from `clock`,
- * `connector`, `random` and `mediaFetch`, which tests replace with `runInDurableObject`. The link's
- * calls (`link-calls.ts`) ride on the same connection and the same alarm.
+ * `connector`, `webSockets`, `random` and `mediaFetch`, which tests replace with
+ * `runInDurableObject`. The link's calls (`link-calls.ts`) ride on the same connection and the
+ * same alarm; so does its own SIP trace (`readTrace`).
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
@@ -22,8 +24,18 @@ import type { PbxLinkConfig } from './link-config.ts';
 import { LinkMedia } from './link-media.ts';
 import { LinkEngine, type PbxLinkView } from './link-engine.ts';
 import { LinkStore } from './link-store.ts';
+import { SipTrace, type TraceQuery } from '../trace/sip-trace.ts';
+import type { TraceRecord } from '../trace/trace-record.ts';
+import { TraceStore } from '../trace/trace-store.ts';
 import type { Random } from './registration-policy.ts';
 import { socketConnector, type Connector } from './socket-connector.ts';
+import type { WebSocketOpener } from './websocket-flow.ts';
+import { webSocketOpener } from './websocket-opener.ts';
+import { ProxiedUserStore } from './proxied-user-store.ts';
+import { UserRegistrations, type ProxiedCredentials, type ProxiedRegistrationView, type SetCredentialsResult } from './user-registrations.ts';
+
+/** The link as the API shows it: configuration, registration, and how many users it registers in each state. */
+export type LinkViewWithUsers = PbxLinkView & { readonly proxied_users: ReturnType<UserRegistrations['counts']> };
 
 export class PbxLink extends DurableObject<Env> {
   clock: Clock = systemClock;
@@ -31,16 +43,28 @@ export class PbxLink extends DurableObject<Env> {
   random: Random = Math.random;
   /** How the link reaches media nodes' control APIs; tests put a fake node here. */
   mediaFetch: typeof fetch = (input, init) => fetch(input, init);
+  /** How a `wss` link reaches its PBX and a `udp` link its media node's SIP/UDP gateway. */
+  webSockets: WebSocketOpener = webSocketOpener({
+    fetch: (input, init) => fetch(input, init),
+    secret: () => this.#mediaSecret(),
+    pickNode: async () => (await mediaFleet(this.env).pick())?.controlUrl,
+  });
   readonly store: LinkStore;
+  /** The users the link registers on their behalf, with their PBX credentials (`proxied-user-store.ts`). */
+  readonly proxiedUsers: ProxiedUserStore;
   readonly #log: Logger;
   #engine: LinkEngine | undefined;
   #calls: LinkCalls | undefined;
+  #users: UserRegistrations | undefined;
+  /** The link's own SIP trace (`workers/trace/`), batched as a user's is. */
+  #trace: SipTrace | undefined;
   /** The alarm as last set or read; undefined until read once. */
   #armed: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new LinkStore(ctx.storage.sql);
+    this.proxiedUsers = new ProxiedUserStore(ctx.storage.sql);
     this.#log = createLogger({ object: 'PbxLink' });
   }
 
@@ -53,15 +77,20 @@ export class PbxLink extends DurableObject<Env> {
   }
 
   /** RPC from the API: the configuration (without the password) and the registration status. */
-  async getLink(): Promise<PbxLinkView | undefined> {
+  async getLink(): Promise<LinkViewWithUsers | undefined> {
     const engine = this.#load();
     await this.#syncAlarm();
-    return engine.view();
+    const view = engine.view();
+    return view === undefined ? undefined : { ...view, proxied_users: this.#loadUsers().counts() };
   }
 
   /** RPC from the API: unregisters (expires=0) and forgets the link; false when there was none. */
   async deleteLink(): Promise<boolean> {
-    const existed = this.#load().remove(this.clock.now());
+    const engine = this.#load();
+    if (engine.exists()) this.#loadUsers().removeAll(this.clock.now());
+    // The trace goes with the link; the unregistration that follows starts a new one.
+    if (engine.exists()) this.#loadTrace().clear();
+    const existed = engine.remove(this.clock.now());
     await this.#syncAlarm();
     return existed;
   }
@@ -72,6 +101,8 @@ export class PbxLink extends DurableObject<Env> {
     try {
       this.#load().fire(this.clock.now());
       this.#loadCalls().host.fireTimers();
+      this.#loadUsers().fire(this.clock.now());
+      this.#trace?.fireTimers();
     } catch (error) {
       this.#log.error('pbx-link.alarm-failed', errorFields(error));
     }
@@ -113,6 +144,44 @@ export class PbxLink extends DurableObject<Env> {
     return ended;
   }
 
+  /** RPC from the users API: creates or replaces a user's PBX credentials for this link (proxy registration). */
+  async putUserCredentials(aor: string, credentials: ProxiedCredentials): Promise<SetCredentialsResult> {
+    const result = this.#loadUsers().setCredentials(aor, credentials, this.clock.now());
+    await this.#syncAlarm();
+    return result;
+  }
+
+  /** RPC from the users API: forgets a user's PBX credentials, unregistering the user first; false when there were none. */
+  async deleteUserCredentials(aor: string): Promise<boolean> {
+    const deleted = this.#loadUsers().deleteCredentials(aor, this.clock.now());
+    await this.#syncAlarm();
+    return deleted;
+  }
+
+  /** RPC from a SipUser: its first edge binding appeared (true) or its last one went (false). */
+  async userRegistered(aor: string, registered: boolean): Promise<boolean> {
+    const known = this.#loadUsers().setWanted(aor, registered, this.clock.now());
+    await this.#syncAlarm();
+    return known;
+  }
+
+  /** RPC from the users API: the user's registration to the PBX through this link, never the password. */
+  async userRegistration(aor: string): Promise<ProxiedRegistrationView | undefined> {
+    const users = this.#loadUsers();
+    await this.#syncAlarm();
+    return users.view(aor);
+  }
+
+  /** RPC from the API: the link's SIP trace, oldest first; undefined when there is no such link. */
+  async readTrace(query: TraceQuery): Promise<TraceRecord[] | undefined> {
+    return this.#load().exists() ? this.#loadTrace().read(query) : undefined;
+  }
+
+  #loadTrace(): SipTrace {
+    this.#trace ??= new SipTrace({ store: new TraceStore(this.ctx.storage.sql), now: () => this.clock.now(), timersChanged: () => void this.#syncAlarm() });
+    return this.#trace;
+  }
+
   /** The halves of this link's calls; for tests. */
   async listCalls(): Promise<HalfCall[]> {
     return this.#loadCalls().host.list();
@@ -121,7 +190,9 @@ export class PbxLink extends DurableObject<Env> {
   #load(): LinkEngine {
     if (this.#engine === undefined) {
       this.#engine = new LinkEngine(this.store, this.#log, this, () => void this.#syncAlarm(), this.clock.now());
+      this.#engine.trace = this.#loadTrace();
       this.#loadCalls();
+      this.#loadUsers();
     }
     return this.#engine;
   }
@@ -133,8 +204,8 @@ export class PbxLink extends DurableObject<Env> {
       linkId: () => engine.link()?.config.id ?? '',
       log: this.#log,
       control: () => {
-        const secret = this.env.SIPEDGE_MEDIA_SECRET;
-        return typeof secret === 'string' && secret.length >= 32 ? new MediaControl(secret, (input, init) => this.mediaFetch(input, init)) : undefined;
+        const secret = this.#mediaSecret();
+        return secret === undefined ? undefined : new MediaControl(secret, (input, init) => this.mediaFetch(input, init));
       },
       pick: async () => (await mediaFleet(this.env).pick())?.controlUrl,
     });
@@ -152,17 +223,39 @@ export class PbxLink extends DurableObject<Env> {
       },
       routing: () => routingFor(this.env),
       timersChanged: () => this.#syncAlarm(),
+      proxiedUser: (contactUser) => this.#loadUsers().userByContact(contactUser),
     });
     this.#calls = calls;
     engine.calls = calls;
     return calls;
   }
 
+  #loadUsers(): UserRegistrations {
+    if (this.#users !== undefined) return this.#users;
+    const engine = this.#load();
+    const users = new UserRegistrations({
+      store: this.proxiedUsers,
+      log: this.#log,
+      link: () => engine.link(),
+      send: (wire) => engine.sendForCall(wire),
+      connection: () => engine.view()?.registration.connection ?? 'closed',
+      random: () => this.random(),
+    }, this.clock.now());
+    this.#users = users;
+    engine.users = users;
+    return users;
+  }
+
+  #mediaSecret(): string | undefined {
+    const secret: unknown = this.env.SIPEDGE_MEDIA_SECRET;
+    return typeof secret === 'string' && secret.length >= 32 ? secret : undefined;
+  }
+
   /** One alarm for every timer (DESIGN.md): armed for the earliest deadline, and only when that changes. */
   async #syncAlarm(): Promise<void> {
     try {
       if (this.#armed === undefined) this.#armed = await this.ctx.storage.getAlarm();
-      const deadlines = [this.#engine?.nextDeadline(), this.#calls?.host.nextDeadline()].filter((deadline): deadline is number => deadline !== undefined);
+      const deadlines = [this.#engine?.nextDeadline(), this.#calls?.host.nextDeadline(), this.#users?.nextDeadline(), this.#trace?.nextDeadline()].filter((deadline): deadline is number => deadline !== undefined);
       const wanted = deadlines.length === 0 ? null : Math.min(...deadlines);
       if (wanted === this.#armed) return;
       this.#armed = wanted;

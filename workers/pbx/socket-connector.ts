@@ -12,6 +12,8 @@ export interface PbxTarget {
   readonly host: string;
   readonly port: number;
   readonly transport: PbxTransport;
+  /** The WebSocket URL's path, for `wss`. */
+  readonly path?: string;
 }
 
 export interface SocketHandlers {

@@ -2,6 +2,8 @@
  * Kamailio as the PBX that calls go through: the registrar of the PBX link (TCP) and of its
  * extensions (baresip over UDP), and the proxy between them, with digest auth and no database.
  *
+ * The link comes over TCP, over UDP through a media node's gateway to a listener of its own
+ * (`linkUdpPort`), or over secure WebSocket (`wssPort`); "over TCP" below means any of them.
  * - REGISTER: challenged (401), then saved; over TCP `fix_nated_register`, since the link's
  *   Contact host is `.invalid` and only its connection leads back to it.
  * - INVITE from the link (TCP): challenged with 407 (the link answers with its credentials), then
@@ -15,20 +17,35 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { makeCertificates, type TestCertificates } from './certificates.ts';
 import { freePort, waitForPort } from './net.ts';
 
 const run = promisify(execFile);
 
 export interface RunningPbx {
   readonly tcpPort: number;
+  /** Where the extensions register and send from. */
   readonly udpPort: number;
+  /** A UDP listener for the link alone (through a media node's SIP/UDP gateway), treated as the TCP one. */
+  readonly linkUdpPort: number;
+  /** SIP over secure WebSocket (RFC 7118) for the link, with a certificate from the test's CA. */
+  readonly wssPort: number;
+  /** That CA (PEM), for NODE_EXTRA_CA_CERTS. */
+  readonly caPath: string;
   /** The AORs with a binding now (`kamcmd ul.dump`). */
   registered(): Promise<string>;
   log(): string;
   stop(): Promise<void>;
 }
 
-function config(users: Readonly<Record<string, string>>, directory: string, tcpPort: number, udpPort: number): string {
+interface Ports {
+  readonly tcpPort: number;
+  readonly udpPort: number;
+  readonly linkUdpPort: number;
+  readonly wssPort: number;
+}
+
+function config(users: Readonly<Record<string, string>>, directory: string, certificates: TestCertificates, { tcpPort, udpPort, linkUdpPort, wssPort }: Ports): string {
   const creds = Object.entries(users)
     .map(([user, password]) => `\tif ($au == "${user}") { $var(pw) = "${password}"; return; }`)
     .join('\n');
@@ -41,9 +58,14 @@ tcp_children=2
 auto_aliases=no
 alias="127.0.0.1:${tcpPort}"
 alias="127.0.0.1:${udpPort}"
+alias="127.0.0.1:${linkUdpPort}"
+alias="127.0.0.1:${wssPort}"
 disable_core_dump=yes
 listen=tcp:127.0.0.1:${tcpPort}
 listen=udp:127.0.0.1:${udpPort}
+listen=udp:127.0.0.1:${linkUdpPort}
+enable_tls=yes
+listen=tls:127.0.0.1:${wssPort}
 dns=no
 rev_dns=no
 use_dns_cache=off
@@ -66,6 +88,9 @@ loadmodule "sanity.so"
 loadmodule "ctl.so"
 loadmodule "auth.so"
 loadmodule "nathelper.so"
+loadmodule "tls.so"
+loadmodule "xhttp.so"
+loadmodule "websocket.so"
 
 modparam("ctl", "binrpc", "unix:${directory}/kamailio_ctl")
 modparam("usrloc", "db_mode", 0)
@@ -73,14 +98,21 @@ modparam("registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "natping_interval", 0)
 modparam("auth", "nonce_expire", 300)
+modparam("tls", "private_key", "${certificates.keyPath}")
+modparam("tls", "certificate", "${certificates.certPath}")
+modparam("tls", "tls_method", "TLSv1.2+")
+modparam("tls", "verify_certificate", 0)
+modparam("tls", "require_certificate", 0)
 
 request_route {
-	xlog("L_INFO", "REQ $rm $ru from $proto:$si:$sp\\n");
+	xlog("L_INFO", "REQ $rm $ru from $proto:$si:$sp to $Rp\\n");
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
 	if (!sanity_check()) { exit; }
 	force_rport();
+	$var(link) = 0;
+	if ($proto == "tcp" || $proto == "wss" || $Rp == ${linkUdpPort}) { $var(link) = 1; }
 	if (is_method("OPTIONS") && $rU == $null) { sl_send_reply("200", "Keepalive"); exit; }
-	if ($proto == "tcp" && is_method("INVITE|UPDATE")) { fix_nated_contact(); }
+	if ($var(link) == 1 && is_method("INVITE|UPDATE")) { fix_nated_contact(); }
 	if (has_totag()) {
 		if (loose_route()) { route(RELAY); }
 		if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
@@ -90,7 +122,7 @@ request_route {
 	if (is_method("CANCEL")) { if (t_check_trans()) { route(RELAY); } exit; }
 	t_check_trans();
 	if (is_method("REGISTER")) {
-		if ($proto == "tcp") { fix_nated_register(); }
+		if ($var(link) == 1) { fix_nated_register(); }
 		if (!is_present_hf("Authorization")) { www_challenge("$td", "1"); exit; }
 		route(CREDS);
 		if (!pv_www_authenticate("$td", "$var(pw)", "0")) { www_challenge("$td", "1"); exit; }
@@ -100,7 +132,7 @@ request_route {
 		exit;
 	}
 	if (!is_method("INVITE")) { sl_send_reply("501", "Not Implemented"); exit; }
-	if ($proto == "tcp") {
+	if ($var(link) == 1) {
 		if (!is_present_hf("Proxy-Authorization")) { proxy_challenge("$fd", "1"); exit; }
 		route(CREDS);
 		if (!pv_proxy_authenticate("$fd", "$var(pw)", "0")) { proxy_challenge("$fd", "1"); exit; }
@@ -118,7 +150,16 @@ route[RELAY] {
 }
 
 onreply_route[FROM_LINK] {
-	if ($proto == "tcp") { fix_nated_contact(); }
+	$var(link) = 0;
+	if ($proto == "tcp" || $proto == "wss" || $Rp == ${linkUdpPort}) { $var(link) = 1; }
+	if ($var(link) == 1) { fix_nated_contact(); }
+}
+
+event_route[xhttp:request] {
+	if ($Rp == ${wssPort} && $hdr(Upgrade) =~ "websocket" && $hdr(Connection) =~ "Upgrade" && $rm == "GET") {
+		if (ws_handle_handshake()) { exit; }
+	}
+	xhttp_reply("404", "Not Found", "", "");
 }
 
 route[CREDS] {
@@ -132,9 +173,11 @@ ${creds}
 
 export async function startPbx(users: Readonly<Record<string, string>>): Promise<RunningPbx> {
   const directory = mkdtempSync(join(tmpdir(), 'sipedge-pbx-'));
-  const [tcpPort, udpPort] = [await freePort(), await freePort()];
+  const certificates = await makeCertificates(directory, 'pbx');
+  const ports: Ports = { tcpPort: await freePort(), udpPort: await freePort(), linkUdpPort: await freePort(), wssPort: await freePort() };
+  const { tcpPort, udpPort, linkUdpPort, wssPort } = ports;
   const file = join(directory, 'kamailio.cfg');
-  writeFileSync(file, config(users, directory, tcpPort, udpPort));
+  writeFileSync(file, config(users, directory, certificates, ports));
   await run('/usr/sbin/kamailio', ['-c', '-f', file, '-Y', directory]);
   let log = '';
   const child: ChildProcess = spawn('/usr/sbin/kamailio', ['-f', file, '-Y', directory, '-P', join(directory, 'kamailio.pid'), '-DD', '-E', '-m', '64', '-M', '8'], {
@@ -145,6 +188,7 @@ export async function startPbx(users: Readonly<Record<string, string>>): Promise
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await waitForPort(tcpPort, 10_000);
+    await waitForPort(wssPort, 10_000);
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`kamailio did not start: ${String(error)}\n${log}`);
@@ -152,6 +196,9 @@ export async function startPbx(users: Readonly<Record<string, string>>): Promise
   return {
     tcpPort,
     udpPort,
+    linkUdpPort,
+    wssPort,
+    caPath: certificates.caPath,
     async registered() {
       const { stdout } = await run('/usr/sbin/kamcmd', ['-s', `unix:${directory}/kamailio_ctl`, 'ul.dump'], { timeout: 5_000 });
       return stdout;

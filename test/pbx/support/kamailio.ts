@@ -1,7 +1,8 @@
 /**
  * Kamailio as the PBX a PbxLink registers to: a registrar with digest auth and no database (the
  * reference rig's `route[CREDS]`, with the test's users), TCP and TLS listeners on free ports of
- * 127.0.0.1, and a certificate made by openssl (from a CA of the test's own) for the TLS one. Everything lives in a
+ * 127.0.0.1 (and UDP, for a link through a media node's gateway, and SIP over secure WebSocket,
+ * RFC 7118, on a TLS port of its own), and a certificate made by openssl (from a CA of the test's own) for the TLS one. Everything lives in a
  * temporary folder; the process is started with its own pid file and stopped by its pid.
  *
  * Differences from the rig's config, each on purpose:
@@ -36,6 +37,9 @@ export interface Binding {
 export interface RunningKamailio {
   readonly tcpPort: number;
   readonly tlsPort: number;
+  readonly udpPort: number;
+  /** The WSS listener (WebSocket handshake on `WSS_PATH` only, the `sip` subprotocol). */
+  readonly wssPort: number;
   /** The CA that issued the TLS listener's certificate (PEM), for NODE_EXTRA_CA_CERTS. */
   readonly caPath: string;
   /** The current bindings, from `kamcmd ul.dump`. */
@@ -45,7 +49,10 @@ export interface RunningKamailio {
   stop(): Promise<void>;
 }
 
-function config(options: KamailioOptions, directory: string, certificates: TestCertificates, tcpPort: number, tlsPort: number): string {
+/** The one path the WSS listener takes a WebSocket handshake on (anything else: 404). */
+export const WSS_PATH = '/sip-ws';
+
+function config(options: KamailioOptions, directory: string, certificates: TestCertificates, tcpPort: number, tlsPort: number, udpPort: number, wssPort: number): string {
   const creds = Object.entries(options.users)
     .map(([user, password]) => `\tif ($au == "${user}") { $var(pw) = "${password}"; return; }`)
     .join('\n');
@@ -58,8 +65,10 @@ tcp_children=2
 auto_aliases=no
 disable_core_dump=yes
 listen=tcp:127.0.0.1:${tcpPort}
+listen=udp:127.0.0.1:${udpPort}
 enable_tls=yes
 listen=tls:127.0.0.1:${tlsPort}
+listen=tls:127.0.0.1:${wssPort}
 dns=no
 rev_dns=no
 use_dns_cache=off
@@ -82,6 +91,8 @@ loadmodule "ctl.so"
 loadmodule "auth.so"
 loadmodule "nathelper.so"
 loadmodule "tls.so"
+loadmodule "xhttp.so"
+loadmodule "websocket.so"
 
 modparam("ctl", "binrpc", "unix:${directory}/kamailio_ctl")
 modparam("usrloc", "db_mode", 0)
@@ -113,6 +124,13 @@ request_route {
 	consume_credentials();
 	if (!save("location")) { sl_reply_error(); }
 	exit;
+}
+
+event_route[xhttp:request] {
+	if ($Rp == ${wssPort} && $hu == "${WSS_PATH}" && $hdr(Upgrade) =~ "websocket" && $hdr(Connection) =~ "Upgrade" && $rm == "GET") {
+		if (ws_handle_handshake()) { exit; }
+	}
+	xhttp_reply("404", "Not Found", "", "");
 }
 
 route[CREDS] {
@@ -159,9 +177,9 @@ function parseUlDump(text: string): Binding[] {
 export async function startKamailio(options: KamailioOptions): Promise<RunningKamailio> {
   const directory = mkdtempSync(join(tmpdir(), 'sipedge-kamailio-'));
   const certificates = await makeCertificates(directory, 'kamailio');
-  const [tcpPort, tlsPort] = [await freePort(), await freePort()];
+  const [tcpPort, tlsPort, udpPort, wssPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const file = join(directory, 'kamailio.cfg');
-  writeFileSync(file, config(options, directory, certificates, tcpPort, tlsPort));
+  writeFileSync(file, config(options, directory, certificates, tcpPort, tlsPort, udpPort, wssPort));
   await run('/usr/sbin/kamailio', ['-c', '-f', file, '-Y', directory]);
   const logFile = join(directory, 'kamailio.log');
   let log = '';
@@ -174,6 +192,7 @@ export async function startKamailio(options: KamailioOptions): Promise<RunningKa
   try {
     await waitForPort(tcpPort, 10_000);
     await waitForPort(tlsPort, 10_000);
+    await waitForPort(wssPort, 10_000);
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`kamailio did not start: ${String(error)}\n${log}`);
@@ -181,6 +200,8 @@ export async function startKamailio(options: KamailioOptions): Promise<RunningKa
   return {
     tcpPort,
     tlsPort,
+    udpPort,
+    wssPort,
     caPath: certificates.caPath,
     async bindings() {
       const { stdout } = await run('/usr/sbin/kamcmd', ['-s', `unix:${directory}/kamailio_ctl`, 'ul.dump'], { timeout: 5_000 });
