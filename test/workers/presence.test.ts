@@ -94,14 +94,29 @@ describe('SUBSCRIBE to presence', () => {
   it('refuses unknown packages (489 with Allow-Events), too brief an Expires (423), unknown users (404)', async () => {
     const [alice, bob] = await freshUsers('alice', 'bob');
     const watcher = await Phone.online(alice!, PASSWORD);
-    const bad = await new Watch(watcher, bob!, 'message-summary').subscribe(600);
+    const bad = await new Watch(watcher, bob!, 'conference').subscribe(600);
     expect(bad.response.status).toBe(489);
-    expect(getHeader(bad.response, 'Allow-Events')).toBe('presence, dialog');
+    expect(getHeader(bad.response, 'Allow-Events')).toBe('presence, dialog, message-summary');
     const brief = await new Watch(watcher, bob!, 'presence').subscribe(10);
     expect(brief.response.status).toBe(423);
     expect(getHeader(brief.response, 'Min-Expires')).toBe('60');
     expect((await new Watch(watcher, 'nobody-here', 'presence').subscribe(600)).response.status).toBe(404);
     watcher.socket.close();
+  });
+
+  it('answers message-summary (RFC 3842) for the user itself with "Messages-Waiting: no", and refuses it for another user (403)', async () => {
+    const [alice, bob] = await freshUsers('alice', 'bob');
+    const phone = await Phone.online(alice!, PASSWORD);
+    const own = await new Watch(phone, alice!, 'message-summary').subscribe(600);
+    expect(own.response.status).toBe(200);
+    expect(own.notify).toBeDefined();
+    phone.respond(own.notify!, 200);
+    expect(getHeader(own.notify!, 'Event')).toBe('message-summary');
+    expect(getHeader(own.notify!, 'Content-Type')).toBe('application/simple-message-summary');
+    expect(bodyText(own.notify!)).toMatch(/^Messages-Waiting: no\r\nMessage-Account: sip:alice\d+@[^\r]+\r\n$/);
+    const other = await new Watch(phone, bob!, 'message-summary').subscribe(600);
+    expect(other.response.status).toBe(403);
+    phone.socket.close();
   });
 
   it('ends a subscription whose NOTIFY the device refuses with 481', async () => {

@@ -1,20 +1,31 @@
 /**
  * The SIP event packages the edge serves (RFC 6665 §7.2: an Event header names one, §8.2.1 its
- * parameters): `presence` (RFC 3856, PIDF bodies, RFC 3863) and `dialog` (RFC 4235, the
- * busy-lamp field). Anything else gets 489 Bad Event with Allow-Events (RFC 6665 §8.3.2).
+ * parameters): `presence` (RFC 3856, PIDF bodies, RFC 3863), `dialog` (RFC 4235, the
+ * busy-lamp field) and `message-summary` (RFC 3842, message-waiting indication: the edge keeps no
+ * voicemail, so it always says `Messages-Waiting: no`, which stops softphones that subscribe from
+ * retrying). Anything else gets 489 Bad Event with Allow-Events (RFC 6665 §8.3.2).
  */
 import { getHeader, getHeaders, type SipRequest } from '../../shared/message/index.ts';
 
-export type EventPackage = 'presence' | 'dialog';
+export type EventPackage = 'presence' | 'dialog' | 'message-summary';
 
 /** RFC 6665 §8.2.2 (Allow-Events) and §7.2.2 (489 carries it). */
-export const ALLOW_EVENTS = 'presence, dialog';
+export const ALLOW_EVENTS = 'presence, dialog, message-summary';
 
-/** The body type of each package's NOTIFYs (RFC 3856 §6.6, RFC 4235 §3.6). */
+/** The body type of each package's NOTIFYs (RFC 3856 §6.6, RFC 4235 §3.6, RFC 3842 §3.6). */
 export const CONTENT_TYPE: Readonly<Record<EventPackage, string>> = {
   presence: 'application/pidf+xml',
   dialog: 'application/dialog-info+xml',
+  'message-summary': 'application/simple-message-summary',
 };
+
+/**
+ * RFC 3842 §3.5: the message summary of `account`. The edge has no voicemail: no messages wait,
+ * ever (MESSAGEs kept for an offline user are delivered at its next REGISTER, not summarised).
+ */
+export function messageSummary(account: string): string {
+  return `Messages-Waiting: no\r\nMessage-Account: ${account}\r\n`;
+}
 
 /** RFC 3856 §6.4 and RFC 4235 §3.4: 3600 s when the SUBSCRIBE says nothing. */
 export const DEFAULT_EXPIRES = 3600;
@@ -33,7 +44,7 @@ export function readEvent(request: SipRequest): EventRead {
   const [name = '', ...params] = value.split(';').map((part) => part.trim());
   const id = params.find((param) => param.toLowerCase().startsWith('id='))?.slice(3);
   const lower = name.toLowerCase();
-  if (lower === 'presence' || lower === 'dialog') return { ok: true, package: lower, ...(id === undefined ? {} : { id }) };
+  if (lower === 'presence' || lower === 'dialog' || lower === 'message-summary') return { ok: true, package: lower, ...(id === undefined ? {} : { id }) };
   return { ok: false, event: name };
 }
 

@@ -115,8 +115,8 @@ export class PresenceHost {
 
   // --- the watcher's side and the publisher's side: requests from this user's devices ---
 
-  /** SUBSCRIBE or PUBLISH from one of this user's devices. */
-  async deviceRequest(aor: string, request: SipRequest, flow: Flow, authenticate: Authenticate): Promise<SipResponse> {
+  /** SUBSCRIBE or PUBLISH from one of this user's devices; undefined when the notifier answered the device itself. */
+  async deviceRequest(aor: string, request: SipRequest, flow: Flow, authenticate: Authenticate): Promise<SipResponse | undefined> {
     const answer = (status: number, reason?: string, headers: SipResponse['headers'] = []): SipResponse => createResponse(request, status, reason, { toTag: randomTag(), headers });
     if (request.method === 'PUBLISH') {
       const refusal = authenticate();
@@ -140,17 +140,19 @@ export class PresenceHost {
     if (refusal !== undefined) return refusal;
     let result: SubscribeAnswer;
     try {
-      result = await this.#ports.peer(read.notifierAor).subscribe(read.input);
+      result = await this.#ports.peer(read.notifierAor).subscribe(read.input.notifierTag === undefined ? { ...read.input, request } : read.input);
     } catch (error) {
       this.#ports.log.warn('presence.peer-failed', { to: read.notifierAor, ...errorFields(error) });
       result = { status: 503 };
     }
+    if (result.answered === true) return undefined;
     const ok = result.status >= 200 && result.status < 300;
-    return createResponse(request, result.status, result.reason, {
-      toTag: result.toTag ?? randomTag(),
-      // RFC 6665 §4.2.1.1: the 200 carries the Expires granted, and a Contact for the dialog.
-      headers: ok ? [{ name: 'Expires', value: String(result.expires ?? 0) }, { name: 'Contact', value: edgeContact(this.#ports.domain, flow.transport) }] : [],
-    });
+    return createResponse(request, result.status, result.reason, { toTag: result.toTag ?? randomTag(), headers: ok ? this.#acceptedHeaders(result.expires ?? 0, flow) : [] });
+  }
+
+  /** RFC 6665 §4.2.1.1: the 200 carries the Expires granted, and a Contact for the dialog. */
+  #acceptedHeaders(expires: number, flow: Pick<Flow, 'transport'>): SipResponse['headers'] {
+    return [{ name: 'Expires', value: String(expires) }, { name: 'Contact', value: edgeContact(this.#ports.domain, flow.transport) }];
   }
 
   /** A response from one of this user's devices to a NOTIFY: passed to the notifier's object; false when it is no NOTIFY's. */
@@ -189,10 +191,18 @@ export class PresenceHost {
       return { status: 200, toTag: current.notifierTag, expires: input.expires };
     }
     const created = newSubscription(input, randomTag(), now);
+    const subscribe = input.request;
+    if (subscribe !== undefined) {
+      // The 200 goes out before the first NOTIFY, on the same flow and through the same queue.
+      const wire = serializeMessage(createResponse(subscribe, 200, undefined, { toTag: created.notifierTag, headers: this.#acceptedHeaders(input.expires, input.flow) }));
+      this.#ports.queue.push(async () => {
+        await this.#ports.deliver(input.flow.connectionId, wire);
+      });
+    }
     // RFC 6665 §4.4.3: Expires 0 on a new subscription is a fetch: one NOTIFY, terminated, nothing kept.
     this.#notify(created, input.expires === 0 ? { kind: 'terminated', reason: 'timeout' } : { kind: 'active', expiresIn: input.expires });
     this.#ports.log.info('presence.subscribed', { watcher: input.watcherAor, package: input.package, expires: input.expires });
-    return { status: 200, toTag: created.notifierTag, expires: input.expires };
+    return { status: 200, toTag: created.notifierTag, expires: input.expires, answered: subscribe !== undefined };
   }
 
   /** RPC from the watcher's object: the device's answer to a NOTIFY. */

@@ -40,6 +40,8 @@ export function readSubscribe(request: SipRequest, watcherAor: string, flow: Flo
     return { ok: false, status: 400, reason: 'Bad Request-URI' };
   }
   if (!notifier.ok) return { ok: false, status: notifier.reason === 'not-sip' ? 416 : 404, reason: notifier.reason === 'not-sip' ? 'Unsupported URI Scheme' : 'Not Found' };
+  // RFC 3842 §3.1: a user's message summary is the user's own business.
+  if (event.package === 'message-summary' && notifier.aor !== watcherAor) return { ok: false, status: 403, reason: 'Message summary of another user' };
   return {
     ok: true,
     notifierAor: notifier.aor,

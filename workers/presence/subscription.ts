@@ -30,6 +30,12 @@ export interface SubscribeInput {
   readonly flow: Flow;
   /** The Expires the watcher's object granted (0 unsubscribes or fetches). */
   readonly expires: number;
+  /**
+   * The initial SUBSCRIBE itself: the notifier answers it on `flow` before its first NOTIFY.
+   * RFC 6665 §4.1.2.4 lets that NOTIFY arrive first, but JsSIP 3.13 answers such a NOTIFY with 481,
+   * and a 200 sent by the watcher's object would race the notifier's NOTIFY.
+   */
+  readonly request?: SipRequest;
 }
 
 /** The notifier's answer: the response the watcher's object sends to the device. */
@@ -39,6 +45,8 @@ export interface SubscribeAnswer {
   /** The To tag of a 2xx (the notifier's tag of the dialog). */
   readonly toTag?: string;
   readonly expires?: number;
+  /** The notifier sent the 2xx to the device itself (`SubscribeInput.request`). */
+  readonly answered?: boolean;
 }
 
 /** A response from the watcher's device to a NOTIFY, passed back to the notifier's object. */
