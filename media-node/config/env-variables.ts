@@ -40,6 +40,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'SIPEDGE_MEDIA_SESSION_ENDED_URL', path: ['edge', 'sessionEndedUrl'], kind: 'string' },
   { name: 'SIPEDGE_MEDIA_HEARTBEAT_MS', path: ['edge', 'heartbeatIntervalMs'], kind: 'integer' },
   { name: 'SIPEDGE_MEDIA_TIMEOUT_MS', path: ['mediaTimeoutMs'], kind: 'integer' },
+  { name: 'SIPEDGE_MEDIA_SAMPLE_INTERVAL_MS', path: ['qualitySampleIntervalMs'], kind: 'integer' },
   { name: 'SIPEDGE_MEDIA_LOG_LEVEL', path: ['logLevel'], kind: 'string' },
 ];
 

@@ -49,6 +49,7 @@ export interface NodeConfig {
   readonly secret: string;
   readonly edge: { readonly url: string | undefined; readonly sessionEndedUrl: string | undefined; readonly heartbeatIntervalMs: number };
   readonly mediaTimeoutMs: number;
+  readonly qualitySampleIntervalMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -154,6 +155,7 @@ function resolveConfig(config: ParsedNodeConfig, host: string, tls: NodeConfig['
       heartbeatIntervalMs: config.edge.heartbeatIntervalMs,
     },
     mediaTimeoutMs: config.mediaTimeoutMs,
+    qualitySampleIntervalMs: config.qualitySampleIntervalMs,
     logLevel: config.logLevel,
   };
 }

@@ -84,6 +84,8 @@ export const nodeConfigSchema = z
       .prefault({}),
     /** No RTP from a leg that should send for this long ends the call. */
     mediaTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+    /** How often each direction of a call gets a quality sample (the newest 720 are kept). */
+    qualitySampleIntervalMs: z.number().int().min(100).max(60_000).default(5_000),
     logLevel: z.enum(LOG_LEVELS).default('info'),
   })
   .superRefine((config, context) => {

@@ -1,9 +1,9 @@
 /**
- * How a node's sessions ended: the report each end gets (what the edge is sent when it did not ask
- * for the end), the figures summed over ended sessions for the metrics, and the tombstones that
+ * How a node's sessions ended: the report each end gets (what the edge is sent, whoever asked for
+ * the end: the call's record takes its figures and samples), the figures summed over ended sessions for the metrics, and the tombstones that
  * keep an ended id (and its report) for a while, the oldest dropped first.
  */
-import type { MediaSessionStats, SessionEnd } from '../relay/index.ts';
+import type { MediaSessionStats, QualitySamples, SessionEnd } from '../relay/index.ts';
 import { addSession, emptyTotals, type TrafficTotals } from './traffic-totals.ts';
 
 export type EndReason = SessionEnd['reason'] | 'node-shutdown';
@@ -14,12 +14,17 @@ export interface SessionEndReport {
   /** What the session said about its end (the silent leg, the browser's connection state, ...). */
   readonly detail: SessionEnd;
   readonly endedAt: string;
+  /** True when the edge asked for the end (DELETE): its call is over already, only the figures are news. */
+  readonly requested: boolean;
   readonly stats: MediaSessionStats;
+  /** Each direction's quality over the call (`quality-series.ts`). */
+  readonly samples: QualitySamples;
 }
 
 /** What the registry knows of a session as it ends. */
 export interface EndingSession {
   readonly stats: MediaSessionStats;
+  readonly samples: QualitySamples;
   /** Who closed it, if anyone did: a close at shutdown is reported as `node-shutdown`. */
   readonly closingBy: 'edge' | 'shutdown' | undefined;
   readonly relayingSinceMs: number | undefined;
@@ -36,7 +41,15 @@ export class SessionEnds {
   /** Records a session's end, with its tombstone; returns its report. */
   record(id: string, ending: EndingSession, end: SessionEnd, nowMs: number): SessionEndReport {
     const reason: EndReason = end.reason === 'closed' && ending.closingBy === 'shutdown' ? 'node-shutdown' : end.reason;
-    const report: SessionEndReport = { sessionId: id, reason, detail: end, endedAt: new Date(nowMs).toISOString(), stats: ending.stats };
+    const report: SessionEndReport = {
+      sessionId: id,
+      reason,
+      detail: end,
+      endedAt: new Date(nowMs).toISOString(),
+      requested: ending.closingBy === 'edge',
+      stats: ending.stats,
+      samples: ending.samples,
+    };
     addSession(this.#totals, ending.stats);
     if (ending.relayingSinceMs !== undefined) this.#relayingSeconds += (nowMs - ending.relayingSinceMs) / 1000;
     this.#byReason.set(reason, (this.#byReason.get(reason) ?? 0) + 1);

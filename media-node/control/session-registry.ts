@@ -10,8 +10,9 @@
  * (`session-ends.ts`) keeps an ended id from being reused for another call, and lets a late retry
  * learn how the session ended.
  *
- * A session that ends without the edge asking (media timeout, browser gone, an error, the node
- * shutting down) is reported through `onUnrequestedEnd`, so the edge can BYE both dialogs. Every
+ * Every end is reported through `onEnd`, with its figures and quality samples for the call's
+ * record; one the edge did not ask for (media timeout, browser gone, an error, the node shutting
+ * down) has `requested: false`, so the edge BYEs both dialogs. Every
  * session is on its own: an exception while handling one is caught here and never reaches another.
  */
 import type { Clock } from '../../shared/clock/index.ts';
@@ -19,7 +20,7 @@ import { systemClock } from '../../shared/clock/index.ts';
 import type { Direction } from '../../shared/sdp/index.ts';
 import type { BrowserConnectionState } from '../browser-leg/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
-import { MediaSession, type LegName, type MediaSessionOptions, type MediaSessionStats, type SessionEnd } from '../relay/index.ts';
+import { MediaSession, type LegName, type MediaSessionOptions, type MediaSessionStats, type QualitySamples, type SessionEnd } from '../relay/index.ts';
 import { ControlError, notFound } from './control-error.ts';
 import { SessionEnds, type EndReason, type SessionEndReport } from './session-ends.ts';
 import { SessionExchanges, type AnswerRequest, type OfferRequest, type OfferedBy } from './session-exchanges.ts';
@@ -52,6 +53,8 @@ export interface SessionView {
   readonly browserConnection: BrowserConnectionState | 'closed';
   readonly end?: SessionEndReport;
   readonly stats: MediaSessionStats;
+  /** Each direction's quality over the call so far (`quality-series.ts`). */
+  readonly samples: QualitySamples;
 }
 
 export interface SessionRegistryOptions {
@@ -65,8 +68,8 @@ export interface SessionRegistryOptions {
   readonly maxTombstones?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
-  /** Every end the edge did not ask for. */
-  readonly onUnrequestedEnd?: (report: SessionEndReport) => void;
+  /** Every end, the edge's own included (`requested`). */
+  readonly onEnd?: (report: SessionEndReport) => void;
 }
 
 interface Live {
@@ -174,7 +177,7 @@ export class SessionRegistry {
     const entry = this.#entries.get(id);
     if (entry === undefined || entry.kind === 'creating') throw notFound(`no session ${id}`);
     if (entry.kind === 'ended') {
-      return { id, offeredBy: entry.created.offeredBy, state: 'ended', browserConnection: 'closed', end: entry.report, stats: entry.report.stats };
+      return { id, offeredBy: entry.created.offeredBy, state: 'ended', browserConnection: 'closed', end: entry.report, stats: entry.report.stats, samples: entry.report.samples };
     }
     return this.#view(id, entry);
   }
@@ -316,15 +319,16 @@ export class SessionRegistry {
 
   #view(id: string, live: Live): SessionView {
     const stats = live.session.stats();
-    return { id, offeredBy: live.created.offeredBy, state: stats.state, browserConnection: live.session.browserConnectionState, stats };
+    return { id, offeredBy: live.created.offeredBy, state: stats.state, browserConnection: live.session.browserConnectionState, stats, samples: live.session.samples() };
   }
 
   #onEnded(id: string, live: Live, end: SessionEnd): void {
     try {
       const now = this.#clock.now();
-      const report = this.#ends.record(id, { stats: live.session.stats(), closingBy: live.closingBy, relayingSinceMs: live.relayingSinceMs }, end, now);
+      const ending = { stats: live.session.stats(), samples: live.session.samples(), closingBy: live.closingBy, relayingSinceMs: live.relayingSinceMs };
+      const report = this.#ends.record(id, ending, end, now);
       this.#entries.set(id, { kind: 'ended', request: live.request, created: live.created, report, endedAtMs: now });
-      if (live.closingBy !== 'edge') this.#options.onUnrequestedEnd?.(report);
+      this.#options.onEnd?.(report);
     } catch (error) {
       this.#logger.error('session end handling failed', { call: id, error: String(error) });
     }

@@ -1,7 +1,8 @@
 /**
- * Tells the edge that a session ended without its asking (media timeout, browser gone, an error,
- * the node shutting down), so it can BYE both dialogs. The report names the session by the edge's
- * own id and carries the final quality figures for the call's trace. Each report is retried a few
+ * Tells the edge that a session ended: one it did not ask for (media timeout, browser gone, an
+ * error, the node shutting down) so it can BYE both dialogs, and every one for the call's record.
+ * The report names the session by the edge's own id and carries the final quality figures and the
+ * quality samples of each direction. Each report is retried a few
  * times; shutdown waits for those under way, up to a deadline.
  */
 import { silentLogger, type Logger } from '../logger.ts';

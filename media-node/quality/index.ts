@@ -13,3 +13,5 @@ export {
 } from './e-model.ts';
 export type { DelayBudget, DirectionQuality } from './direction-quality.ts';
 export { directionQuality } from './direction-quality.ts';
+export type { QualitySample, SampleDelay } from './quality-series.ts';
+export { DEFAULT_SAMPLE_INTERVAL_MS, DEFAULT_SAMPLE_LIMIT, QualitySeries } from './quality-series.ts';

@@ -29,3 +29,4 @@ export type {
   SessionEnd,
 } from './media-session-options.ts';
 export { MediaSession } from './media-session.ts';
+export type { QualitySamples, SamplingOptions } from './session-relay.ts';

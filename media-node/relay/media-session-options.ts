@@ -9,6 +9,7 @@ import type { PortRange } from '../pbx-leg/index.ts';
 import type { FrameTicker } from './frame-ticker.ts';
 import type { LegName } from './media-watchdog.ts';
 import type { MediaSession } from './media-session.ts';
+import type { SamplingOptions } from './session-relay.ts';
 
 export interface PbxSideOptions {
   readonly ports: PortRange;
@@ -41,6 +42,8 @@ export interface MediaSessionOptions {
   readonly ticker: FrameTicker;
   /** Default 30 s. */
   readonly mediaTimeoutMs?: number;
+  /** How often each direction's quality is sampled, and how many samples are kept. */
+  readonly sampling?: SamplingOptions;
   readonly opus?: OpusEncoderOptions;
   readonly jitterBuffer?: Omit<JitterBufferOptions, 'clockRate'>;
   /** Wall-clock milliseconds (RTCP derives NTP time from it); default `Date.now`. */

@@ -39,6 +39,7 @@ import { systemClock } from '../../shared/clock/index.ts';
 import { parseSdp, serializeSdp, type CodecFormat, type Direction } from '../../shared/sdp/index.ts';
 import { BrowserLegError, type BrowserConnectionState, type BrowserLeg } from '../browser-leg/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
+import { DEFAULT_SAMPLE_INTERVAL_MS } from '../quality/index.ts';
 import type { PbxLeg } from '../pbx-leg/index.ts';
 import type { RtcpCompound, RtpHeaderFields } from '../rtp/index.ts';
 import type { FrameListener } from './frame-ticker.ts';
@@ -60,7 +61,7 @@ import { PbxNegotiation } from './pbx-negotiation.ts';
 import { sameLegFormats } from './pbx-reoffer.ts';
 import { MediaSessionError, pathKind } from './session-negotiation.ts';
 import { browserDirection, setUpBothOffers, setUpBrowserCall, setUpNodeOffers, setUpPbxCall, type SessionParts } from './session-setup.ts';
-import { SessionRelay } from './session-relay.ts';
+import { SessionRelay, type QualitySamples } from './session-relay.ts';
 import type { MediaSessionStats, SessionState } from './session-stats.ts';
 
 const DEFAULT_MEDIA_TIMEOUT_MS = 30_000;
@@ -265,6 +266,7 @@ export class MediaSession {
       this.#directions,
       this.#options.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS,
       this.#clock.now(),
+      this.#options.sampling,
     );
     this.#relay = relay;
     this.#state = 'relaying';
@@ -302,6 +304,11 @@ export class MediaSession {
       beforeAnswer: this.#beforeAnswer,
       errors: this.#errors,
     };
+  }
+
+  /** Each direction's quality over the call, sampled while relaying (none before). */
+  samples(): QualitySamples {
+    return this.#relay?.samples() ?? { intervalMs: this.#options.sampling?.intervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS, browserToPbx: [], pbxToBrowser: [] };
   }
 
   /** Ends the session (the control layer's BYE): releases both legs. */
@@ -365,6 +372,7 @@ export class MediaSession {
 
   async #end(end: SessionEnd): Promise<void> {
     if (this.#state === 'ended') return;
+    this.#relay?.finish(this.#clock.now());
     this.#state = 'ended';
     this.#options.ticker.remove(this.#listener);
     this.#logger.info('media session ended', { call: this.id, ...end });

@@ -1,18 +1,33 @@
 /**
  * A session's media once both legs are settled: the two paths (`RelayPaths`), what each leg has
- * delivered (RFC 3550 receive statistics), the media timeout, and hold (RFC 3264 §8.4): a direction
- * carries media only while its sender sends and its receiver receives, by each party's latest SDP
- * direction.
+ * delivered (RFC 3550 receive statistics) and its quality over time (a sample per direction every
+ * interval, on the frame clock: `quality-series.ts`), the media timeout, and hold (RFC 3264 §8.4):
+ * a direction carries media only while its sender sends and its receiver receives, by each party's
+ * latest SDP direction.
  */
 import type { Clock } from '../../shared/clock/index.ts';
 import type { Direction } from '../../shared/sdp/index.ts';
 import type { RtcpCompound } from '../rtp/index.ts';
-import { ReceiveStatistics } from '../quality/index.ts';
+import { QualitySeries, ReceiveStatistics, type QualitySample } from '../quality/index.ts';
 import type { LegFormats } from './leg-formats.ts';
 import type { InboundPacket, MediaPath } from './media-path.ts';
 import { MediaWatchdog, type LegName, type MediaSilence } from './media-watchdog.ts';
 import { RelayPaths, type RelayPathsOptions } from './relay-paths.ts';
-import { directionStats, type MediaSessionStats } from './session-stats.ts';
+import { codecImpairment, directionStats, type MediaSessionStats } from './session-stats.ts';
+
+/** Each direction's quality samples, oldest first, `intervalMs` apart. */
+export interface QualitySamples {
+  readonly intervalMs: number;
+  readonly browserToPbx: readonly QualitySample[];
+  readonly pbxToBrowser: readonly QualitySample[];
+}
+
+export interface SamplingOptions {
+  /** Default 5 s. */
+  readonly intervalMs?: number;
+  /** Samples kept per direction, oldest dropped first; default 720. */
+  readonly limit?: number;
+}
 
 export class SessionRelay {
   readonly paths: RelayPaths;
@@ -22,6 +37,8 @@ export class SessionRelay {
   readonly #watchdog: MediaWatchdog;
   /** Each party's direction, as the session keeps it. */
   readonly #directions: Readonly<Record<LegName, Direction>>;
+  readonly #series: { readonly toPbx: QualitySeries; readonly toBrowser: QualitySeries };
+  readonly #codecs: { readonly browser: string; readonly pbx: string };
 
   constructor(
     paths: RelayPathsOptions,
@@ -29,6 +46,7 @@ export class SessionRelay {
     directions: Readonly<Record<LegName, Direction>>,
     mediaTimeoutMs: number,
     nowMs: number,
+    sampling: SamplingOptions = {},
   ) {
     this.#clock = paths.clock;
     this.#directions = directions;
@@ -36,6 +54,11 @@ export class SessionRelay {
     this.#fromPbx = new ReceiveStatistics(formats.pbx.audio.clockRate);
     this.#watchdog = new MediaWatchdog(mediaTimeoutMs, nowMs, { browser: sends(directions.browser), pbx: sends(directions.pbx) });
     this.paths = new RelayPaths(paths, formats.browser, formats.pbx);
+    this.#series = {
+      toPbx: new QualitySeries(nowMs, sampling.intervalMs, sampling.limit),
+      toBrowser: new QualitySeries(nowMs, sampling.intervalMs, sampling.limit),
+    };
+    this.#codecs = { browser: formats.browser.audio.name, pbx: formats.pbx.audio.name };
   }
 
   /** An RTP packet from the browser; `audio` when it carries the leg's audio codec (not events). */
@@ -62,7 +85,31 @@ export class SessionRelay {
     this.paths.toPbx.onFrame(frameMs);
     this.paths.toBrowser.onFrame(frameMs);
     const report = this.paths.rtcp.due(this.#clock.now(), this.#fromPbx);
+    if (this.#series.toPbx.elapsedMs(frameMs) >= this.#series.toPbx.intervalMs) this.#sample(frameMs);
     return { report, silence: this.#watchdog.check(frameMs) };
+  }
+
+  /** The session ends: the interval under way becomes a last, shorter sample, so the samples add up to the totals. */
+  finish(nowMs: number): void {
+    if (this.#series.toPbx.elapsedMs(nowMs) > 0) this.#sample(nowMs);
+  }
+
+  samples(): QualitySamples {
+    return { intervalMs: this.#series.toPbx.intervalMs, browserToPbx: this.#series.toPbx.samples(), pbxToBrowser: this.#series.toBrowser.samples() };
+  }
+
+  /** Both directions at once, so their samples share their times. */
+  #sample(nowMs: number): void {
+    const toPbx = this.paths.toPbx;
+    const toBrowser = this.paths.toBrowser;
+    this.#series.toPbx.sample(this.#fromBrowser.snapshot(), codecImpairment(this.#codecs.browser), {
+      roundTripMs: undefined,
+      ...(toPbx.bufferDelayMs > 0 ? { jitterBufferMs: toPbx.bufferDelayMs } : {}),
+    }, nowMs);
+    this.#series.toBrowser.sample(this.#fromPbx.snapshot(), codecImpairment(this.#codecs.pbx), {
+      roundTripMs: this.paths.rtcp.roundTrip.latestMs,
+      ...(toBrowser.bufferDelayMs > 0 ? { jitterBufferMs: toBrowser.bufferDelayMs } : {}),
+    }, nowMs);
   }
 
   /** A party's new direction: its media timeout starts afresh, and only if it now sends. */

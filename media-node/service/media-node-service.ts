@@ -19,7 +19,7 @@ import { EdgeClient, Heartbeat, SessionEndReporter, type HeartbeatBody } from '.
 import { silentLogger, type Logger } from '../logger.ts';
 import { CpuSampler, processCpuSeconds, renderNodeMetrics } from '../metrics/index.ts';
 import { PortRange } from '../pbx-leg/index.ts';
-import { FrameTicker } from '../relay/index.ts';
+import { FrameTicker, type SamplingOptions } from '../relay/index.ts';
 import { ReplayGuard, RequestSigner } from '../signing/index.ts';
 import { SIP_GATEWAY_PATH, SipGateway, WebSocketConnection, handshakeProblem, type SipTiming } from '../sip-gateway/index.ts';
 
@@ -35,6 +35,8 @@ export interface MediaNodeServiceOptions {
   readonly sipTiming?: SipTiming;
   /** How long a SIP gateway link outlives its WebSocket; default 120 s. */
   readonly sipLinkGraceMs?: number;
+  /** Quality samples per direction of each session; default every `qualitySampleIntervalMs`, the newest 720 kept. */
+  readonly sampling?: SamplingOptions;
 }
 
 export type ServiceState = 'running' | 'stopping' | 'stopped';
@@ -75,11 +77,12 @@ export class MediaNodeService {
         pbx: { ports: new PortRange(config.rtp.portMin, config.rtp.portMax), bindAddress: config.pbx.bindAddress, address: config.pbx.publicAddress },
         ticker: this.ticker,
         logger,
+        sampling: options.sampling ?? { intervalMs: config.qualitySampleIntervalMs },
       },
       mediaTimeoutMs: config.mediaTimeoutMs,
       maxSessions: config.maxSessions,
       logger,
-      onUnrequestedEnd: (report) => this.endReporter.report(report),
+      onEnd: (report) => this.endReporter.report(report),
     });
     this.sipGateway = new SipGateway({
       bindAddress: config.pbx.bindAddress,

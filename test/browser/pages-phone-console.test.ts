@@ -6,7 +6,8 @@
  * loopback), alice hangs up and both histories show the call; a chat message goes from alice to
  * bob; then the operator signs in on /console and opens bob's SIP trace as a ladder with INVITE,
  * 200 and BYE, alice's leg included, and downloads it as a pcap; the console also lists users and
- * PBX links and answers a route dry-run. A second call is held, resumed and transferred (REFER) to
+ * PBX links and answers a route dry-run; its Calls panel lists the call with its ladder and pcap,
+ * and draws jitter, loss and MOS charts once a media node's report is filed with it. A second call is held, resumed and transferred (REFER) to
  * carol; last, the phone registers again by itself after the edge restarts. Screenshots go to
  * test-results/screenshots/.
  */
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RequestSigner } from '../../shared/signing/index.ts';
 import { ROOT, startEdge, type RunningEdge } from '../../workers/local/edge-runner.ts';
 import { peerAvailable } from '../support/peers.ts';
 import { launchChromium } from './support/chromium.ts';
@@ -278,6 +280,51 @@ describe.skipIf(!available)('the /phone and /console pages', () => {
     expect(await firstInvite.locator('pre').isHidden()).toBe(true);
     await operator.setViewportSize(PHONE_SIZE);
     await shot(operator, 'console-phone');
+
+    // The Calls panel lists the call, browser to browser: signalling only, no media node.
+    await operator.setViewportSize(DESKTOP_SIZE);
+    const row = operator.locator('#calls tr', { hasText: 'alice → bob' }).first();
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.textContent()).toContain('200 OK');
+    await row.getByRole('button', { name: /^Show the call from alice to bob/ }).click();
+    const callLadder = operator.locator('#call-ladder .ladder');
+    await callLadder.locator('li[data-label="BYE"]').first().waitFor({ timeout: 15_000 });
+    const callLabels = await callLadder.locator('li').evaluateAll((items) => items.map((item) => item.getAttribute('data-label')));
+    expect(callLabels.filter((label) => label === 'INVITE').length).toBeGreaterThanOrEqual(2);
+    expect(callLabels).toContain('200 OK');
+    const facts = await operator.locator('#call-facts').textContent();
+    expect(facts).toContain('caller (BYE from the caller)');
+    expect(facts).toContain('no media node');
+    expect(await operator.locator('#call-charts').textContent()).toContain('No quality charts');
+    const callPcap = operator.waitForEvent('download', { timeout: 15_000 });
+    await operator.locator('#call-pcap').click();
+    expect(readFileSync(await (await callPcap).path()).length).toBeGreaterThan(24);
+
+    // A call whose media a node carried: its session-end report (signed as a node signs it) puts
+    // jitter, loss and MOS charts per direction under the call, each with a text summary.
+    const id = await row.getAttribute('data-call');
+    const sample = (t: number, jitterMs: number, lost: number, mos: number | null) => ({ t, packets: 250 - lost, lost, lossPercent: (lost / 250) * 100, jitterMs, roundTripMs: 30, mos });
+    const report = JSON.stringify({
+      nodeId: 'media-1',
+      sessionId: `link.office-pbx.${id}`,
+      reason: 'closed',
+      endedAt: new Date().toISOString(),
+      requested: true,
+      stats: { codecs: { browser: 'opus/48000', pbx: 'PCMU/8000' }, browserToPbx: { received: { packets: 740, lost: 10, lossPercent: 1.3, jitterMs: 4, mos: 4.2 } }, pbxToBrowser: { received: { packets: 748, lost: 2, lossPercent: 0.3, jitterMs: 2, mos: 4.35 } } },
+      samples: { intervalMs: 5000, browserToPbx: [sample(5, 3, 0, 4.4), sample(10, 6, 7, 4.0), sample(15, 4, 3, 4.25)], pbxToBrowser: [sample(5, 2, 0, 4.4), sample(10, 2, 2, 4.35), sample(15, 1.5, 0, null)] },
+    });
+    const path = '/api/v1/media-nodes/session-ended';
+    const signed = await new RequestSigner(vars.SIPEDGE_MEDIA_SECRET).sign({ method: 'POST', path, body: report });
+    const accepted = await fetch(new URL(path, edge.url), { method: 'POST', headers: { 'Content-Type': 'application/json', ...signed }, body: report });
+    expect(accepted.status).toBe(200);
+    await row.getByRole('button', { name: /^Show the call/ }).click();
+    const mos = operator.getByRole('img', { name: 'MOS', exact: true });
+    await mos.waitFor({ timeout: 15_000 });
+    expect(await mos.locator('path').count()).toBe(2);
+    expect(await operator.getByRole('img', { name: 'Jitter (ms)' }).locator('path').count()).toBe(2);
+    expect(await operator.locator('#chart-loss-summary').textContent()).toMatch(/Browser → PBX: mean 1\.3 %, worst 2\.8 % over 3 samples/);
+    expect(await operator.locator('#chart-mos-summary').textContent()).toContain('PBX → browser: mean 4.38 MOS, worst 4.35 MOS over 2 samples.');
+    await operator.locator('#calls-card').screenshot({ path: join(SCREENSHOTS, 'console-calls.png') });
 
     await Promise.all([aliceContext.close(), bobContext.close(), consoleContext.close()]);
   }, 240_000);

@@ -47,6 +47,8 @@ interface CallRecord {
   readonly link: string | null;
   readonly caller: string;
   readonly callee: string;
+  readonly user: string | null;
+  readonly sipCallId: string | null;
   readonly status: number | null;
   readonly endedBy: string | null;
   readonly media: null | {
@@ -168,7 +170,8 @@ describe.skipIf(!available)('call records of calls through a PbxLink', () => {
     await closed;
 
     const call = await newestFinishedCall(undefined);
-    expect(call).toMatchObject({ direction: 'outbound', link: 'pbx', caller: 'alice', callee: '1001', status: 200, endedBy: 'caller' });
+    expect(call).toMatchObject({ direction: 'outbound', link: 'pbx', caller: 'alice', callee: '1001', user: 'alice', status: 200, endedBy: 'caller' });
+    expect(call.sipCallId).not.toBeNull();
     expectMedia(call);
     previous = call.id;
   }, 120_000);
@@ -185,8 +188,11 @@ describe.skipIf(!available)('call records of calls through a PbxLink', () => {
     await within(15_000, 'the browser sees the PBX hang up', ended);
 
     const call = await newestFinishedCall(previous);
-    expect(call).toMatchObject({ direction: 'inbound', link: 'pbx', caller: '1001', callee: 'alice', status: 200, endedBy: 'caller' });
+    expect(call).toMatchObject({ direction: 'inbound', link: 'pbx', caller: '1001', callee: 'alice', user: 'alice', status: 200, endedBy: 'caller' });
     expect(call.answeredAt).not.toBeNull();
+    // The record names alice's own leg: her trace has its messages (the console's ladder).
+    const trace = (await (await api('GET', `/users/alice/trace?callId=${encodeURIComponent(call.sipCallId ?? '')}`)).json()) as { records: { summary: string }[] };
+    expect(trace.records.map((record) => record.summary.split(' ', 1)[0])).toContain('INVITE');
     expectMedia(call);
   }, 120_000);
 });

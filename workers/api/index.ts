@@ -13,6 +13,7 @@ import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { VERSION } from '../../shared/version.ts';
 import { createLogger, errorFields } from '../logger.ts';
+import { calls } from './calls.ts';
 import { me } from './me.ts';
 import { mediaNodes } from './media-nodes.ts';
 import { apiApp, problems } from './openapi.ts';
@@ -40,6 +41,7 @@ api.use('*', operatorAuth());
 api.route('/users/import', usersImport);
 api.route('/users', users);
 api.route('/pbx-links', pbxLinks);
+api.route('/calls', calls);
 api.route('/', provisioning); // /users/{username}/provisioning, /provisioning-settings
 api.route('/', presence); // /users/{username}/presence, /presence/events
 api.route('/', routing); // /routes, /inbound-mappings, /routing-settings

@@ -7,8 +7,10 @@
  *   GET /me/registrations/log  the user's own register log
  *   GET/PUT/DELETE /me/presence  the user's own presence (`presence.ts`)
  *   POST /me/provisioning  the user's own phone configuration and one-time link (`provisioning.ts`)
+ *   GET /me/calls, /me/calls/:id  the calls the user took part in (`calls.ts`)
  */
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
+import { callListQuerySchema, callListSchema, callViewSchema, readCallOf, readCalls } from './calls.ts';
 import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
 import { userAuth } from './operator-auth.ts';
 import { presenceSchema, readPresence, setPresenceSchema, writePresence } from './presence.ts';
@@ -68,6 +70,22 @@ const deleteMyPresence = createRoute({
   responses: { 204: { description: 'removed' }, ...problems(404) },
 });
 
+const getMyCalls = createRoute({
+  method: 'get',
+  path: '/calls',
+  summary: "The token user's calls, newest first",
+  request: { query: callListQuerySchema },
+  responses: { 200: jsonResponse(callListSchema, 'a page of calls'), ...problems(400) },
+});
+
+const getMyCall = createRoute({
+  method: 'get',
+  path: '/calls/{id}',
+  summary: 'One of the token user’s calls',
+  request: { params: z.object({ id: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be a call id') }) },
+  responses: { 200: jsonResponse(callViewSchema, 'the call'), ...problems(400, 404) },
+});
+
 export const me = apiApp();
 
 me.use('*', userAuth());
@@ -102,3 +120,7 @@ me.openapi(deleteMyPresence, async (c) => {
   await writePresence(c.env, username(c), { status: 'closed', expires: 0 });
   return c.body(null, 204);
 });
+
+me.openapi(getMyCalls, async (c) => c.json(await readCalls(c.env, c.req.valid('query'), username(c)), 200));
+
+me.openapi(getMyCall, async (c) => c.json(await readCallOf(c.env, c.req.valid('param').id, username(c)), 200));

@@ -3,8 +3,10 @@
  *
  *   POST /media-nodes/heartbeat      signed by a node: its heartbeat (`media-node/edge/heartbeat.ts`);
  *                                    a node that restarted has its calls ended (BYE on both legs)
- *   POST /media-nodes/session-ended  signed by a node: a session it ended on its own; the call
- *                                    that owned it ends (BYE on both legs)
+ *   POST /media-nodes/session-ended  signed by a node: a session that ended; its figures and
+ *                                    quality samples go to the call's record, and when the node
+ *                                    ended it on its own (`requested` not true) the call that owned
+ *                                    it ends (BYE on both legs)
  *   GET  /media-nodes                operator token: every known node with its health
  *
  * Nodes do not hold the operator token: their requests carry `Sipedge-Timestamp`,
@@ -19,7 +21,9 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { DEFAULT_MAX_SKEW_MS, RequestSigner, verifySignedRequest, type AuthFailureReason } from '../../shared/signing/index.ts';
-import { createLogger } from '../logger.ts';
+import { directoryOf } from '../directory/directory.ts';
+import { createLogger, errorFields } from '../logger.ts';
+import { callMediaOf, type EndReportForCall } from '../media/call-quality.ts';
 import { sessionOwner } from '../media/media-control.ts';
 import { mediaFleet } from '../media/media-fleet.ts';
 import { endCallsOn } from '../media/node-loss.ts';
@@ -33,8 +37,8 @@ const log = createLogger({ component: 'api.media-nodes' });
 
 /** The node refuses shorter secrets too (`media-node/config/`). */
 const MIN_SECRET_LENGTH = 32;
-/** A session-end report with its statistics is a few kilobytes. */
-const MAX_BODY_OCTETS = 64 * 1024;
+/** A session-end report with its statistics is a few kilobytes, and its quality samples (720 per direction at most) some 150 more. */
+const MAX_BODY_OCTETS = 512 * 1024;
 
 const nodeIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores');
 const count = z.int('must be a whole number').min(0, 'must not be negative').max(1_000_000, 'must be at most 1000000');
@@ -60,7 +64,9 @@ const sessionEndedSchema = z.object({
   reason: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a lower-case token'),
   endedAt: instant,
   detail: z.unknown().optional(),
+  requested: z.boolean('must be true or false').optional(),
   stats: z.unknown().optional(),
+  samples: z.unknown().optional(),
 });
 
 export const mediaNodes = new Hono<MediaNodesEnv>();
@@ -76,16 +82,32 @@ mediaNodes.post('/heartbeat', mediaSignature(), async (c) => {
 });
 
 mediaNodes.post('/session-ended', mediaSignature(), async (c) => {
-  const report = parseBody(sessionEndedSchema, signedJson(c.var.signedBody));
+  const { samples, requested, ...report } = parseBody(sessionEndedSchema, signedJson(c.var.signedBody));
   const { duplicate } = await mediaFleet(c.env).sessionEnded(report);
-  // The session's id names the PbxLink whose call it carried (`mediaSessionId`): that call ends, BYE on both legs.
+  // The session's id names the PbxLink whose call it carried (`mediaSessionId`) and the call.
   const owner = duplicate ? undefined : sessionOwner(report.sessionId);
-  if (owner !== undefined) {
+  // Filed before the call is hung up, so the record says the node (the edge's side) ended it.
+  if (owner !== undefined) await recordCallMedia(c.env, owner.callId, { ...report, samples }, requested !== true);
+  // A session the node ended on its own: that call ends, BYE on both legs.
+  if (owner !== undefined && requested !== true) {
     const ended = await c.env.PBX_LINK.get(c.env.PBX_LINK.idFromName(owner.linkId)).mediaEnded(owner.callId, report.reason);
     log.info('media-session.ended-call', { session: report.sessionId, reason: report.reason, callFound: ended });
   }
   return c.json({ accepted: true, duplicate });
 });
+
+/**
+ * The call's record takes the media node's figures, and, when the node ended the session on its
+ * own, who ended the call and why. A failure costs the record its quality, nothing else.
+ */
+async function recordCallMedia(env: Env, callId: string, report: EndReportForCall, endedByNode: boolean): Promise<void> {
+  try {
+    const end = endedByNode ? { endedBy: 'edge' as const, endReason: `media node: ${report.reason}` } : {};
+    await directoryOf(env, env.SIPEDGE_DOMAIN).recordCall({ id: callId, media: callMediaOf(report), ...end });
+  } catch (error) {
+    log.warn('media-session.record-failed', { session: report.sessionId, ...errorFields(error) });
+  }
+}
 
 /**
  * Lets through only requests a media node signed, once each; puts the body, as signed, in

@@ -2,7 +2,9 @@
  * Directory: one Durable Object per SIP domain (named by the domain) holding what spans the
  * domain's users: the list of users (`user-list.ts`, for `GET /api/v1/users`) and the domain's API
  * tokens (`token-store.ts`), its users' one-time provisioning links (`provisioning-links.ts`) and
- * the settings handed to its phones (`domain-settings.ts`). The users themselves live in their SipUser objects; the API writes
+ * the settings handed to its phones (`domain-settings.ts`), and its call detail records
+ * (`call-records.ts`: written by the half that owns each call, `call-record-feed.ts`, and by the
+ * media nodes' session-end reports). The users themselves live in their SipUser objects; the API writes
  * here after the SipUser write succeeds (`workers/api/users.ts` says what happens when this second
  * write fails).
  *
@@ -10,6 +12,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
+import { CallRecords, type CallListPage, type CallListQuery, type CallRecord, type CallRecordUpdate } from './call-records.ts';
 import { DomainSettings, type ProvisioningSettings } from './domain-settings.ts';
 import { ProvisioningLinks, type NewProvisioningLink, type TakenLink } from './provisioning-links.ts';
 import { TokenStore, type TokenView } from './token-store.ts';
@@ -26,6 +29,7 @@ export class Directory extends DurableObject<Env> {
   readonly tokens: TokenStore;
   readonly links: ProvisioningLinks;
   readonly settings: DomainSettings;
+  readonly calls: CallRecords;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -33,6 +37,7 @@ export class Directory extends DurableObject<Env> {
     this.tokens = new TokenStore(ctx.storage.sql);
     this.links = new ProvisioningLinks(ctx.storage.sql);
     this.settings = new DomainSettings(ctx.storage.sql);
+    this.calls = new CallRecords(ctx.storage.sql);
   }
 
   /** The user exists (created, replaced, or found by a read): list it. */
@@ -97,5 +102,18 @@ export class Directory extends DurableObject<Env> {
 
   setProvisioningSettings(settings: ProvisioningSettings): void {
     this.settings.setProvisioning(settings);
+  }
+
+  /** A call's owning half or its media node tells what it knows of the call. */
+  recordCall(update: CallRecordUpdate): void {
+    this.calls.write(update, this.clock.now());
+  }
+
+  listCalls(query: CallListQuery): CallListPage {
+    return this.calls.page(query);
+  }
+
+  getCall(id: string): CallRecord | null {
+    return this.calls.get(id) ?? null;
   }
 }

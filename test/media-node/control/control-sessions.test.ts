@@ -64,8 +64,12 @@ describe('a call set up purely through the control API', () => {
     const again = await node.client.request<SessionEndReport>('DELETE', `/v1/sessions/${id}`);
     expect(again).toMatchObject({ status: 200, body: { sessionId: id, reason: 'closed', endedAt: deleted.body.endedAt } });
     expect((await node.client.request<SessionView>('GET', `/v1/sessions/${id}`)).body.state).toBe('ended');
-    // The edge asked for this end: it is not reported back to it.
-    expect(node.edge.requests.filter((request) => request.body['sessionId'] === id)).toEqual([]);
+    // Each direction's quality samples add up to the final figures.
+    const sampled = deleted.body.samples.browserToPbx.reduce((sum, sample) => sum + sample.packets, 0);
+    expect(sampled).toBe(deleted.body.stats.browserToPbx?.received.packets);
+    // The edge asked for this end: it is reported as such, for the call's record (no BYE follows).
+    await waitFor(() => node.edge.requests.some((request) => request.body['sessionId'] === id), 'the end report at the edge', 10_000);
+    expect(node.edge.requests.filter((request) => request.body['sessionId'] === id).map((request) => request.body['requested'])).toEqual([true]);
   });
 
   it('carries the PBX’s PCMU 1 kHz tone to the browser as Opus for a call from the PBX', async () => {

@@ -6,6 +6,7 @@
  * method or status, and a button that opens the full message text.
  */
 import { el } from '../common/dom.ts';
+import { apiJson } from './api.ts';
 
 /** A record of the trace API (workers/trace/trace-record.ts). */
 export interface TraceRecord {
@@ -57,6 +58,13 @@ export function callsOf(records: readonly TraceRecord[]): TraceCall[] {
   });
   const housekeeping = (call: TraceCall): number => (call.method === 'REGISTER' || call.method === 'OPTIONS' ? 1 : 0);
   return calls.sort((a, b) => housekeeping(a) - housekeeping(b) || (b.records[0]?.at ?? 0) - (a.records[0]?.at ?? 0));
+}
+
+/** A user's trace records, oldest first: all of them since `since`, or one call's (`callId`). */
+export async function readTrace(username: string, since = 0, callId?: string): Promise<TraceRecord[]> {
+  const query = `limit=2000${since > 0 ? `&since=${since}` : ''}${callId === undefined ? '' : `&callId=${encodeURIComponent(callId)}`}`;
+  const body = await apiJson<{ records: TraceRecord[] }>(`/users/${encodeURIComponent(username)}/trace?${query}`);
+  return body.records;
 }
 
 /**

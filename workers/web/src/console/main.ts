@@ -1,14 +1,17 @@
 /**
  * The operator console (/console): sign-in with the operator token (kept in sessionStorage, for
  * this tab only), users, PBX links with their registration status, media nodes with load and
- * health, the route dry-run, and a user's SIP trace as a ladder diagram with a pcap download.
+ * health, the route dry-run, live and recent calls with their ladder, pcap and quality charts
+ * (`calls-panel.ts`), and a user's SIP trace as a ladder diagram with a pcap download.
  * Endpoints this edge does not have are said so in place, not hidden behind errors.
  */
 import { byId, clock, el, show } from '../common/dom.ts';
-import { apiFetch, apiJson, ApiError, endpointMissing, saveToken, savedToken } from './api.ts';
+import { apiJson, ApiError, endpointMissing, saveToken, savedToken } from './api.ts';
+import { startCallsPanel, stopCallsPanel } from './calls-panel.ts';
+import { downloadPcap } from './pcap-download.ts';
 import { renderDryRun, type DryRunResult } from './dry-run.ts';
 import { phoneLinkFor, qrCode } from './sign-in-link.ts';
-import { callsOf, ladderMessages, peerLeg, renderLadder, type TraceCall, type TraceRecord } from './ladder.ts';
+import { callsOf, ladderMessages, peerLeg, readTrace, renderLadder, type TraceCall } from './ladder.ts';
 
 interface UserView {
   readonly username: string;
@@ -45,6 +48,7 @@ byId<HTMLFormElement>('sign-in').addEventListener('submit', (event) => {
 
 byId('sign-out').addEventListener('click', () => {
   saveToken(undefined);
+  stopCallsPanel();
   show(byId('console'), false);
   show(byId('sign-out'), false);
   show(byId('sign-in'), true);
@@ -73,6 +77,7 @@ async function signIn(token: string): Promise<void> {
   void loadUsers(false);
   void loadLinks();
   void loadNodes();
+  startCallsPanel();
   byId('trace-user').focus();
 }
 
@@ -243,10 +248,6 @@ byId<HTMLFormElement>('trace-form').addEventListener('submit', (event) => {
   void loadTrace(byId<HTMLInputElement>('trace-user').value.trim());
 });
 
-async function readTrace(username: string, since = 0): Promise<TraceRecord[]> {
-  const body = await apiJson<{ records: TraceRecord[] }>(`/users/${encodeURIComponent(username)}/trace?limit=2000${since > 0 ? `&since=${since}` : ''}`);
-  return body.records;
-}
 
 async function loadTrace(username: string): Promise<void> {
   const note = byId('trace-note');
@@ -292,22 +293,7 @@ async function drawCall(index: number): Promise<void> {
 
 byId('pcap').addEventListener('click', () => {
   const call = calls[Number(byId<HTMLSelectElement>('trace-calls').value)];
-  const note = byId('pcap-note');
-  if (call === undefined) return;
-  note.textContent = 'Preparing…';
-  apiFetch(`/users/${encodeURIComponent(traceUser)}/trace?format=pcap&callId=${encodeURIComponent(call.callId)}&limit=2000`)
-    .then(async (response) => {
-      const type = response.headers.get('Content-Type') ?? '';
-      if (!type.includes('pcap') && !type.includes('octet-stream')) throw new Error('this edge has no pcap export of traces yet');
-      const url = URL.createObjectURL(await response.blob());
-      const link = el('a', { href: url, download: `${traceUser}-${call.callId.replace(/[^\w.-]+/g, '_')}.pcap` });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      note.textContent = 'Downloaded.';
-    })
-    .catch((error: unknown) => (note.textContent = endpointMissing(error) ? 'This edge has no pcap export of traces yet.' : error instanceof Error ? error.message : String(error)));
+  if (call !== undefined) downloadPcap(traceUser, call.callId, byId('pcap-note'));
 });
 
 // A token from earlier in this tab signs in again.
