@@ -18,7 +18,13 @@ export const pbxCredentialsSchema = z
       .string()
       .regex(/^[A-Za-z0-9+][A-Za-z0-9._+-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_", "-" or "+", not starting with ".", "_" or "-"')
       .openapi({ description: "the user's name at the PBX: its AOR's user part there, and the Contact user the PBX calls", example: '1001' }),
-    password: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(CONTROL, 'must not contain control characters').openapi({ writeOnly: true }),
+    password: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(128, 'must be at most 128 characters')
+      .regex(CONTROL, 'must not contain control characters')
+      .optional()
+      .openapi({ writeOnly: true, description: 'required in proxy registration mode, refused in websocket mode (`user-registration-mode.ts`)' }),
     auth_id: z
       .string()
       .min(1, 'must not be empty')
@@ -61,7 +67,7 @@ function linkStub(env: Env, id: string) {
 }
 
 /** Hands the credentials to their link before anything else is written; a refusal is a problem naming the field. */
-export async function storePbxCredentials(env: Env, username: string, input: PbxCredentialsInput): Promise<void> {
+export async function storePbxCredentials(env: Env, username: string, input: PbxCredentialsInput & { readonly password: string }): Promise<void> {
   const aor = aorForUser(username, env.SIPEDGE_DOMAIN);
   const credentials = { username: input.username, password: input.password, ...(input.auth_id === undefined ? {} : { authId: input.auth_id }) };
   const result = await linkStub(env, input.link).putUserCredentials(aor, credentials);

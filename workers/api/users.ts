@@ -15,7 +15,8 @@
  * The password is turned into HA1s here and goes no further (RFC 7616 §3.4.2). The optional `pbx`
  * member (`{link, username, password, auth_id?}`: the user's PBX credentials for proxy
  * registration) goes to that PbxLink, which alone keeps the PBX password; a PUT without it removes
- * them.
+ * them. `registration_mode: "websocket"` relays the user's sockets to the PBX instead
+ * (`user-registration-mode.ts`): `pbx` then names a `wss` link and carries no password.
  *
  * A user lives in its SipUser object; the domain's Directory lists it. The two are written one
  * after the other (SipUser first), not atomically: when the Directory write fails after the
@@ -37,6 +38,7 @@ import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
 import { operatorAuth } from './operator-auth.ts';
 import { problemException } from './problem.ts';
 import { pbxCredentialsSchema, pbxRegistrationSchema, readPbxRegistration, readUserPbx, releasePbxCredentials, storePbxCredentials, userPbxViewSchema } from './user-pbx.ts';
+import { checkRegistrationMode, registrationModeSchema } from './user-registration-mode.ts';
 
 /**
  * A SIP user part (RFC 3261 §25.1 `user`) kept to what every client and PBX takes unescaped:
@@ -59,11 +61,12 @@ export const putUserSchema = z
       .regex(/^[^\x00-\x1f\x7f]*$/, 'must not contain control characters')
       .optional(),
     pbx: pbxCredentialsSchema.optional().openapi({ description: 'PBX credentials: a PBX link registers the user there while the user is registered at the edge' }),
+    registration_mode: registrationModeSchema.optional(),
   })
   .openapi('PutUser');
 
 export const userViewSchema = z
-  .object({ username: z.string(), aor: z.string().openapi({ example: 'alice@example.com' }), displayName: z.string().optional(), pbx: userPbxViewSchema.optional() })
+  .object({ username: z.string(), aor: z.string().openapi({ example: 'alice@example.com' }), displayName: z.string().optional(), pbx: userPbxViewSchema.optional(), registration_mode: registrationModeSchema.optional().openapi({ description: 'websocket when the user is relayed; left out in proxy mode' }) })
   .openapi('User');
 
 const userParams = z.object({ username: usernameSchema });
@@ -261,12 +264,16 @@ users.openapi(putUser, async (c) => {
   const { username } = c.req.valid('param');
   const input = c.req.valid('json');
   const account = accountFromPassword({ username, domain: c.env.SIPEDGE_DOMAIN, password: input.password, displayName: input.displayName });
+  const mode = input.registration_mode ?? 'proxy';
+  const relayed = await checkRegistrationMode(c.env, mode, input.pbx);
   // The link checks the PBX credentials first: a refusal leaves the user as it was.
-  if (input.pbx !== undefined) await storePbxCredentials(c.env, username, input.pbx);
+  const proxied = relayed === undefined && input.pbx?.password !== undefined ? { ...input.pbx, password: input.pbx.password } : undefined;
+  if (proxied !== undefined) await storePbxCredentials(c.env, username, proxied);
   const stub = userStub(c.env, username);
   const { created } = await stub.putAccount(account);
-  const previousLink = await stub.setPbxLink(input.pbx?.link);
-  await releasePbxCredentials(c.env, username, previousLink, input.pbx?.link);
+  const previousLink = await stub.setPbxLink(proxied?.link);
+  await releasePbxCredentials(c.env, username, previousLink, proxied?.link);
+  await stub.setWebSocketMode(relayed);
   try {
     await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).putUser({ username, ...(input.displayName === undefined ? {} : { displayName: input.displayName }) });
   } catch {
@@ -278,15 +285,17 @@ users.openapi(putUser, async (c) => {
   }
   if (created) c.header('Location', `/api/v1/users/${encodeURIComponent(username)}`);
   const pbx = input.pbx === undefined ? undefined : { link: input.pbx.link, username: input.pbx.username, ...(input.pbx.auth_id === undefined ? {} : { auth_id: input.pbx.auth_id }) };
-  const view = { ...viewOf(account), ...(pbx === undefined ? {} : { pbx }) };
+  const view = { ...viewOf(account), ...(pbx === undefined ? {} : { pbx }), ...(relayed === undefined ? {} : { registration_mode: mode }) };
   return created ? c.json(view, 201) : c.json(view, 200);
 });
 
 users.openapi(getUser, async (c) => {
   const { username } = c.req.valid('param');
   const view = await readUser(c.env, username);
-  const pbx = await readUserPbx(c.env, username, await userStub(c.env, username).getPbxLink());
-  return c.json({ ...view, ...(pbx === undefined ? {} : { pbx }) }, 200);
+  const stub = userStub(c.env, username);
+  const relayed = await stub.getWebSocketMode();
+  const pbx = relayed ?? (await readUserPbx(c.env, username, await stub.getPbxLink()));
+  return c.json({ ...view, ...(pbx === undefined ? {} : { pbx }), ...(relayed === undefined ? {} : { registration_mode: 'websocket' as const }) }, 200);
 });
 
 users.openapi(getPbxRegistration, async (c) => {

@@ -34,6 +34,8 @@ export interface RunningPbx {
   readonly caPath: string;
   /** The AORs with a binding now (`kamcmd ul.dump`). */
   registered(): Promise<string>;
+  /** The WebSocket connections open now (`kamcmd ws.dump`). */
+  webSockets(): Promise<string>;
   log(): string;
   stop(): Promise<void>;
 }
@@ -201,6 +203,10 @@ export async function startPbx(users: Readonly<Record<string, string>>): Promise
     caPath: certificates.caPath,
     async registered() {
       const { stdout } = await run('/usr/sbin/kamcmd', ['-s', `unix:${directory}/kamailio_ctl`, 'ul.dump'], { timeout: 5_000 });
+      return stdout;
+    },
+    async webSockets() {
+      const { stdout } = await run('/usr/sbin/kamcmd', ['-s', `unix:${directory}/kamailio_ctl`, 'ws.dump'], { timeout: 5_000 });
       return stdout;
     },
     log: () => log,
