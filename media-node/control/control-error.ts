@@ -5,7 +5,7 @@
  */
 import { BrowserLegError } from '../browser-leg/index.ts';
 import { PortRangeExhaustedError } from '../pbx-leg/index.ts';
-import { MediaSessionError } from '../relay/index.ts';
+import { DtmfQueueFullError, MediaSessionError } from '../relay/index.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -71,10 +71,13 @@ export function sessionFailure(error: unknown): ControlError | undefined {
         return new ControlError(400, 'bad-pbx-sdp', 'Invalid PBX SDP', error.message);
       case 'wrong-state':
         return new ControlError(409, 'wrong-state', 'Wrong session state', error.message);
+      case 'no-telephone-event':
+        return new ControlError(409, 'no-telephone-event', 'No telephone-event toward the PBX', error.message);
       default:
         return new ControlError(422, error.reason, 'PBX SDP not acceptable', error.message);
     }
   }
+  if (error instanceof DtmfQueueFullError) return new ControlError(409, 'dtmf-queue-full', 'DTMF queue full', error.message);
   if (error instanceof PortRangeExhaustedError) {
     return new ControlError(503, 'no-rtp-ports', 'No RTP port free', error.message, { headers: { 'Retry-After': '1' } });
   }

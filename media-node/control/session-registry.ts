@@ -163,6 +163,13 @@ export class SessionRegistry {
     return leg === 'browser' ? { ...view, browserAnswer: answer } : { ...view, pbxAnswer: answer };
   }
 
+  /** DTMF toward the PBX as RFC 4733 events; answers how many digits wait, this one included. */
+  async dtmf(id: string, digit: string, durationMs: number): Promise<{ readonly id: string; readonly digit: string; readonly durationMs: number; readonly pending: number }> {
+    const live = await this.#live(id);
+    const pending = live.session.sendDtmf(digit, durationMs);
+    return { id, digit, durationMs, pending };
+  }
+
   /** A party's new SDP direction (hold, resume). */
   async setDirections(id: string, directions: Partial<Record<LegName, Direction>>): Promise<SessionView> {
     const live = await this.#live(id);

@@ -10,6 +10,7 @@
  *   PATCH  /v1/sessions/:id           { directions: { browser?, pbx? } } -> 200 session view
  *                                     { browserOffer } -> 200 session view + browserAnswer (re-INVITE)
  *                                     { pbxOffer }     -> 200 session view + pbxAnswer     (re-INVITE)
+ *   POST   /v1/sessions/:id/dtmf      { digit, durationMs? } -> 202 { id, digit, durationMs, pending } (RFC 4733 toward the PBX)
  *   GET    /v1/sessions/:id           -> 200 session view (state, stats, and the end once ended)
  *   DELETE /v1/sessions/:id           -> 200 the end report (again on a retry)
  *   GET    /v1/sessions               -> 200 { sessions: [{ id, state }] }
@@ -51,6 +52,14 @@ const createBody = z.strictObject({
 const answerBody = z
   .strictObject({ pbxAnswer: sdp.optional(), browserAnswer: sdp.optional() })
   .refine((body) => (body.pbxAnswer === undefined) !== (body.browserAnswer === undefined), { message: 'give exactly one of pbxAnswer and browserAnswer', path: ['pbxAnswer'] });
+
+const dtmfBody = z.strictObject({
+  digit: z.string().regex(/^[0-9*#A-Da-d]$/, { message: 'must be one of 0-9 * # A-D' }),
+  durationMs: z.number().int().min(40).max(8000).optional(),
+});
+
+/** RFC 4733 §2.5.1.1 suggests senders last at least 40 ms; 100 ms is what a SIP INFO without a duration gets. */
+const DEFAULT_DTMF_MS = 100;
 
 const updateBody = z
   .strictObject({
@@ -94,6 +103,15 @@ export function sessionRoutes(registry: SessionRegistry): Route[] {
         const input = parseBody(answerBody, body);
         const view = await registry.answer(id, input.pbxAnswer !== undefined ? { pbxAnswer: input.pbxAnswer } : { browserAnswer: input.browserAnswer as string });
         return { status: 200, body: view };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/sessions\/(?<id>[^/]+)\/dtmf$/,
+      handle: async ({ params, body }) => {
+        const id = parseId(params);
+        const input = parseBody(dtmfBody, body);
+        return { status: 202, body: await registry.dtmf(id, input.digit.toUpperCase(), input.durationMs ?? DEFAULT_DTMF_MS) };
       },
     },
     {

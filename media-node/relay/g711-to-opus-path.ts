@@ -16,7 +16,7 @@ import { G711ToOpusTranscoder, type G711Law, type OpusEncoderOptions } from '../
 import { RtpStreamRewriter, sequenceDelta, type StreamRewriterOptions } from '../rtp/index.ts';
 import { isTelephoneEventOf, type LegFormats } from './leg-formats.ts';
 import { emptyPathCounters, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
-import { rescaleTelephoneEventDuration, TELEPHONE_EVENT_SIZE } from '../rtp/index.ts';
+import { rescaleTelephoneEventDuration, TELEPHONE_EVENT_SIZE, writeTelephoneEvent, type TelephoneEvent } from '../rtp/index.ts';
 
 export interface G711ToOpusPathOptions {
   readonly incoming: LegFormats;
@@ -45,6 +45,8 @@ export class G711ToOpusPath implements MediaPath {
   #current: InboundPacket | undefined;
   #nowMs = 0;
   #firstOfPacket = true;
+  /** The start timestamp of the node's own event being sent. */
+  #eventTimestamp = 0;
   readonly #sink = (opus: Uint8Array, sampleOffset: number): void => this.#emit(opus, sampleOffset);
 
   constructor(options: G711ToOpusPathOptions) {
@@ -112,6 +114,23 @@ export class G711ToOpusPath implements MediaPath {
     this.#nowMs = nowMs;
     // Events share the audio's clock (RFC 4733 §2.1), so the same scaling places them.
     this.#forward(to.payloadType, { ...packet, timestamp: (packet.timestamp * this.#scale) >>> 0 }, payload, true);
+  }
+
+  sendTelephoneEvent(event: TelephoneEvent, start: boolean, nowMs: number): boolean {
+    const to = this.#outgoing.telephoneEvent;
+    if (to === undefined) return false;
+    const slot = this.#rewriter.interject(nowMs);
+    if (start) this.#eventTimestamp = slot.timestamp;
+    const payload = new Uint8Array(TELEPHONE_EVENT_SIZE);
+    writeTelephoneEvent(event, payload);
+    const header = { payloadType: to.payloadType, marker: start, sequenceNumber: slot.sequenceNumber, timestamp: this.#eventTimestamp, ssrc: this.#rewriter.ssrc };
+    if (!this.#out.send(header, payload)) {
+      this.counters.dropped['not-sent']++;
+      return false;
+    }
+    this.counters.forwarded++;
+    this.counters.telephoneEvents++;
+    return true;
   }
 
   #forward(payloadType: number, packet: InboundPacket, payload: Uint8Array, telephoneEvent: boolean): void {

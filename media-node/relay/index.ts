@@ -10,6 +10,7 @@ export { PassThroughPath, type PassThroughPathOptions } from './pass-through-pat
 export { OpusToG711Path, type OpusToG711PathOptions } from './opus-to-g711-path.ts';
 export { G711ToOpusPath, type G711ToOpusPathOptions } from './g711-to-opus-path.ts';
 export { TelephoneEventRetimer, type RetimedEvent } from './telephone-event-retimer.ts';
+export { DtmfQueueFullError, DtmfSender, type TelephoneEventSink } from './dtmf-sender.ts';
 export { PbxRtcpReporter, type PbxRtcpReporterOptions } from './pbx-rtcp-reporter.ts';
 export { createPath, type PathSpec } from './path-factory.ts';
 export type { PbxAnswer, SessionErrorReason } from './session-negotiation.ts';

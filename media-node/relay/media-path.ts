@@ -3,7 +3,7 @@
  * packets of one direction as they arrive from one leg and sends what it makes of them to the other
  * leg; a leg's own details (werift objects, sockets) stay behind these two shapes.
  */
-import type { RtpHeaderRewrite } from '../rtp/index.ts';
+import type { RtpHeaderRewrite, TelephoneEvent } from '../rtp/index.ts';
 
 /** One RTP packet from a leg, header already validated and read. */
 export interface InboundPacket {
@@ -69,6 +69,12 @@ export interface MediaPath {
   onFrame(nowMs: number): void;
   /** Playout delay the path adds, for the quality estimate; 0 for paths that forward at once. */
   readonly bufferDelayMs: number;
+  /**
+   * Sends an RFC 4733 event packet of the node's own (`dtmf-sender.ts`) in the outgoing stream, with
+   * the outgoing leg's telephone-event payload type; `start` anchors a new event at the stream's
+   * current timestamp. False when the outgoing leg has no telephone-event or could not send.
+   */
+  sendTelephoneEvent(event: TelephoneEvent, start: boolean, nowMs: number): boolean;
 }
 
 export type MediaPathKind = 'pass-through' | 'opus-to-g711' | 'g711-to-opus';

@@ -246,6 +246,21 @@ export class MediaSession {
     return serializeSdp(plan.answer);
   }
 
+  /**
+   * Sends `digit` toward the PBX as RFC 4733 events lasting `durationMs`, behind any digits still
+   * being sent. The PBX leg must have negotiated telephone-event (`no-telephone-event` otherwise:
+   * the edge then relays the browser's SIP INFO as it is).
+   */
+  sendDtmf(digit: string, durationMs: number): number {
+    this.#requireRelaying();
+    const event = this.#pbxSide.formats?.telephoneEvent;
+    if (event === undefined) throw new MediaSessionError('no-telephone-event', 'the PBX leg negotiated no telephone-event');
+    const relay = this.#relay as SessionRelay;
+    relay.dtmf.enqueue(digit, durationMs, event.clockRate);
+    this.#logger.info('dtmf queued', { call: this.id, digit, durationMs });
+    return relay.dtmf.pending;
+  }
+
   #requireRelaying(): void {
     if (this.#state !== 'relaying') throw new MediaSessionError('wrong-state', `the session is ${this.#state}: a new offer needs both legs settled`);
   }

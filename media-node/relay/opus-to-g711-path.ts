@@ -15,6 +15,7 @@
  */
 import { G711_FRAME_SAMPLES, OpusToG711Transcoder, type G711Law } from '../codec/index.ts';
 import { JitterBuffer, type JitterBufferOptions } from '../jitter/index.ts';
+import { TELEPHONE_EVENT_SIZE, writeTelephoneEvent, type TelephoneEvent } from '../rtp/index.ts';
 import { FrameTimeline, type FrameTimelineOptions } from './frame-timeline.ts';
 import { isTelephoneEventOf, type LegFormats } from './leg-formats.ts';
 import { emptyPathCounters, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
@@ -40,6 +41,8 @@ export class OpusToG711Path implements MediaPath {
   readonly #out: OutboundLeg;
   readonly #events: TelephoneEventRetimer | undefined;
   #sourceSsrc: number | undefined;
+  /** The start timestamp of the node's own event being sent. */
+  #eventTimestamp = 0;
 
   constructor(options: OpusToG711PathOptions) {
     this.#incoming = options.incoming;
@@ -91,6 +94,22 @@ export class OpusToG711Path implements MediaPath {
       if (this.#out.send(header, g711.subarray(offset, offset + G711_FRAME_SAMPLES))) this.counters.forwarded++;
       else this.counters.dropped['not-sent']++;
     }
+  }
+
+  sendTelephoneEvent(event: TelephoneEvent, start: boolean): boolean {
+    const to = this.#outgoing.telephoneEvent;
+    if (to === undefined) return false;
+    if (start) this.#eventTimestamp = this.timeline.timestamp;
+    const payload = new Uint8Array(TELEPHONE_EVENT_SIZE);
+    writeTelephoneEvent(event, payload);
+    const header = { payloadType: to.payloadType, marker: start, sequenceNumber: this.timeline.nextSequenceNumber(), timestamp: this.#eventTimestamp, ssrc: this.timeline.ssrc };
+    if (!this.#out.send(header, payload)) {
+      this.counters.dropped['not-sent']++;
+      return false;
+    }
+    this.counters.forwarded++;
+    this.counters.telephoneEvents++;
+    return true;
   }
 
   #sendEvent(packet: InboundPacket): void {

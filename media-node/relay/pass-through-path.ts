@@ -10,7 +10,7 @@
  * be mapped without re-timing and is dropped and counted (a browser's telephone-event/48000 to a PBX
  * that pairs Opus with /8000).
  */
-import { PayloadTypeMap, RtpStreamRewriter, type StreamRewriterOptions } from '../rtp/index.ts';
+import { PayloadTypeMap, RtpStreamRewriter, TELEPHONE_EVENT_SIZE, writeTelephoneEvent, type StreamRewriterOptions, type TelephoneEvent } from '../rtp/index.ts';
 import { isTelephoneEventOf, rtpFormats, type LegFormats } from './leg-formats.ts';
 import { emptyPathCounters, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
 
@@ -31,6 +31,8 @@ export class PassThroughPath implements MediaPath {
   readonly #out: OutboundLeg;
   readonly #map: PayloadTypeMap;
   readonly #rewriter: RtpStreamRewriter;
+  /** The start timestamp of the node's own event being sent. */
+  #eventTimestamp = 0;
 
   constructor(options: PassThroughPathOptions) {
     this.#incoming = options.incoming;
@@ -70,5 +72,22 @@ export class PassThroughPath implements MediaPath {
 
   onFrame(): void {
     // Forwarded as they arrive: nothing to time.
+  }
+
+  sendTelephoneEvent(event: TelephoneEvent, start: boolean, nowMs: number): boolean {
+    const to = this.#outgoing.telephoneEvent;
+    if (to === undefined) return false;
+    const slot = this.#rewriter.interject(nowMs);
+    if (start) this.#eventTimestamp = slot.timestamp;
+    const payload = new Uint8Array(TELEPHONE_EVENT_SIZE);
+    writeTelephoneEvent(event, payload);
+    const header = { payloadType: to.payloadType, marker: start, sequenceNumber: slot.sequenceNumber, timestamp: this.#eventTimestamp, ssrc: this.#rewriter.ssrc };
+    if (!this.#out.send(header, payload)) {
+      this.counters.dropped['not-sent']++;
+      return false;
+    }
+    this.counters.forwarded++;
+    this.counters.telephoneEvents++;
+    return true;
   }
 }

@@ -35,7 +35,7 @@ export const DEFAULT_PBX_CODECS: readonly CodecInput[] = [
   { payloadType: 101, name: 'telephone-event', clockRate: 8000, fmtp: '0-16' },
 ];
 
-export type SessionErrorReason = 'no-common-codec' | 'no-common-crypto' | 'bad-pbx-sdp' | 'pbx-rejected-media' | 'wrong-state';
+export type SessionErrorReason = 'no-common-codec' | 'no-common-crypto' | 'bad-pbx-sdp' | 'pbx-rejected-media' | 'wrong-state' | 'no-telephone-event';
 
 export class MediaSessionError extends Error {
   override readonly name = 'MediaSessionError';

@@ -3,12 +3,13 @@
  * delivered (RFC 3550 receive statistics) and its quality over time (a sample per direction every
  * interval, on the frame clock: `quality-series.ts`), the media timeout, and hold (RFC 3264 §8.4):
  * a direction carries media only while its sender sends and its receiver receives, by each party's
- * latest SDP direction.
+ * latest SDP direction. DTMF the edge asks for goes toward the PBX as RFC 4733 events (`dtmf-sender.ts`).
  */
 import type { Clock } from '../../shared/clock/index.ts';
 import type { Direction } from '../../shared/sdp/index.ts';
 import type { RtcpCompound } from '../rtp/index.ts';
 import { QualitySeries, ReceiveStatistics, type QualitySample } from '../quality/index.ts';
+import { DtmfSender } from './dtmf-sender.ts';
 import type { LegFormats } from './leg-formats.ts';
 import type { InboundPacket, MediaPath } from './media-path.ts';
 import { MediaWatchdog, type LegName, type MediaSilence } from './media-watchdog.ts';
@@ -31,6 +32,7 @@ export interface SamplingOptions {
 
 export class SessionRelay {
   readonly paths: RelayPaths;
+  readonly dtmf = new DtmfSender();
   readonly #clock: Clock;
   readonly #fromBrowser: ReceiveStatistics;
   readonly #fromPbx: ReceiveStatistics;
@@ -84,6 +86,7 @@ export class SessionRelay {
   onFrame(frameMs: number): { readonly report: Uint8Array | undefined; readonly silence: MediaSilence | undefined } {
     this.paths.toPbx.onFrame(frameMs);
     this.paths.toBrowser.onFrame(frameMs);
+    this.dtmf.onFrame(this.paths.toPbx, frameMs);
     const report = this.paths.rtcp.due(this.#clock.now(), this.#fromPbx);
     if (this.#series.toPbx.elapsedMs(frameMs) >= this.#series.toPbx.intervalMs) this.#sample(frameMs);
     return { report, silence: this.#watchdog.check(frameMs) };

@@ -54,7 +54,7 @@ export interface SourcePacket {
 
 interface SourceState {
   readonly ssrc: number;
-  readonly sequenceOffset: number;
+  sequenceOffset: number;
   readonly timestampOffset: number;
   /** Extended (unwrapped) input sequence number of the source's first packet. */
   readonly firstExtended: number;
@@ -110,6 +110,20 @@ export class RtpStreamRewriter {
       this.#noteSent(sequenceNumber, timestamp, nowMs);
     }
     return { action: 'send', ssrc: this.ssrc, sequenceNumber, timestamp, marker: packet.marker, newSource: false };
+  }
+
+  /**
+   * A packet of the node's own in the stream (an RFC 4733 event it sends): the next sequence number,
+   * and where the timestamp is now (the newest sent, advanced by the time since). The current
+   * source's packets move up one number, so the sequence stays gapless and unique.
+   */
+  interject(nowMs: number): { readonly sequenceNumber: number; readonly timestamp: number } {
+    const sequenceNumber = addSequence(this.#lastSequenceNumber, 1);
+    const elapsedTicks = this.#lastSentAt === undefined ? 0 : Math.max(0, Math.round(((nowMs - this.#lastSentAt) * this.clockRate) / 1000));
+    const timestamp = addTimestamp(this.#lastTimestamp, elapsedTicks);
+    if (this.#source !== undefined) this.#source.sequenceOffset = (this.#source.sequenceOffset + 1) & 0xffff;
+    this.#lastSequenceNumber = sequenceNumber;
+    return { sequenceNumber, timestamp };
   }
 
   #startSource(packet: SourcePacket, nowMs: number): RewrittenPacket {

@@ -7,7 +7,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
-import { createResponse, getCSeq, getHeader, serializeMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { createResponse, getCSeq, getHeader, getHeaders, serializeMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { RequestSigner } from '../../shared/signing/index.ts';
 import type { MediaFleet } from '../../workers/media/media-fleet.ts';
 import type { PbxLink } from '../../workers/pbx/pbx-link.ts';
@@ -29,6 +29,8 @@ const NODE_HOLD_ANSWER = 'v=0\r\no=node 2 3 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n
 /** A media node's control API as the links see it: every request recorded, sessions answered at once. */
 class FakeMediaNode {
   readonly requests: { method: string; path: string; body: Record<string, string> }[] = [];
+  /** Whether the PBX leg negotiated telephone-event (DTMF requests are refused with 409 when not). */
+  telephoneEvent = true;
 
   readonly fetch: typeof fetch = async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
@@ -39,6 +41,10 @@ class FakeMediaNode {
       if (body.browserOffer !== undefined) return Response.json({ id: body.id, offeredBy: 'browser', browserAnswer: BROWSER_ANSWER, pbxOffer: PBX_OFFER }, { status: 201 });
       if (body.pbxOffer !== undefined) return Response.json({ id: body.id, offeredBy: 'pbx', pbxAnswer: PBX_OFFER, browserOffer: NODE_BROWSER_OFFER }, { status: 201 });
       return Response.json({ id: body.id, offeredBy: 'node', pbxOffer: PBX_OFFER, browserOffer: NODE_BROWSER_OFFER }, { status: 201 });
+    }
+    if (method === 'POST' && url.pathname.endsWith('/dtmf')) {
+      if (!this.telephoneEvent) return Response.json({ status: 409, reason: 'no-telephone-event', detail: 'the PBX leg negotiated no telephone-event' }, { status: 409 });
+      return Response.json({ id: url.pathname.split('/')[3], ...body, pending: 1 }, { status: 202 });
     }
     if (method === 'PATCH') {
       const answer = body.browserOffer !== undefined ? { browserAnswer: NODE_HOLD_ANSWER } : { pbxAnswer: PBX_OFFER };
@@ -385,6 +391,196 @@ describe('a call from a browser user through a PbxLink', () => {
   });
 });
 
+describe('reliable provisional responses (RFC 3262) from a PBX', () => {
+  it('relays the PBX\'s reliable 183 with its SDP swapped to a caller that supports 100rel, and the caller\'s PRACK back to the PBX', async () => {
+    const [alice] = await freshUsers('alice');
+    const node = new FakeMediaNode();
+    await nodeUp();
+    const { ids, pbxs } = await trunks(node, 1);
+    const [id] = ids as [string];
+    const [pbx] = pbxs as [FakePbx];
+    const caller = await Phone.online(alice!, PASSWORD);
+    const call = await caller.call('4930123456', undefined, [{ name: 'Supported', value: '100rel' }]);
+    const [invite] = await invites(pbx, 1);
+    expect(getHeaders(invite!, 'Supported')).toContain('100rel');
+    await inLink(id, () => pbx.last.send(pbxResponse(invite!, 183, PBX_ANSWER, [{ name: 'Require', value: '100rel' }, { name: 'RSeq', value: '41' }])));
+    const early = await call.response();
+    expect(early.status).toBe(183);
+    expect(getHeaders(early, 'Require')).toEqual(['100rel']);
+    expect(getHeader(early, 'RSeq')).toBe('41');
+    // The ringback the user hears comes through the node: the browser gets the node's answer.
+    expect(bodyText(early)).toBe(BROWSER_ANSWER);
+    call.request('PRACK', { headers: [{ name: 'RAck', value: `41 ${getCSeq(call.invite)?.seq} INVITE` }] });
+    const prack = await vi.waitFor(() => {
+      const found = pbx.requests.find((request) => request.method === 'PRACK');
+      if (found === undefined) throw new Error('no PRACK at the PBX yet');
+      return found;
+    }, { timeout: 5_000, interval: 20 });
+    expect(getHeader(prack, 'RAck')).toBe(`41 ${getCSeq(invite!)?.seq} INVITE`);
+    await inLink(id, () => pbx.last.send(serializeMessage(createResponse(prack, 200, undefined, { toTag: 'pbx-tag' }))));
+    const pracked = await caller.expectResponse();
+    expect(`${pracked.status} ${getCSeq(pracked)?.method}`).toBe('200 PRACK');
+    await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
+    expect((await call.response()).status).toBe(200);
+    call.ack();
+    await vi.waitFor(() => expect(pbx.requests.map((request) => request.method)).toContain('ACK'), { timeout: 5_000 });
+    caller.socket.close();
+    await cleanUp(ids);
+  });
+
+  it('PRACKs the PBX\'s reliable 183 itself for a caller without 100rel, which gets a plain 183 with the early media', async () => {
+    const [alice] = await freshUsers('alice');
+    const node = new FakeMediaNode();
+    await nodeUp();
+    const { ids, pbxs } = await trunks(node, 1);
+    const [id] = ids as [string];
+    const [pbx] = pbxs as [FakePbx];
+    const caller = await Phone.online(alice!, PASSWORD);
+    const call = await caller.call('4930123456');
+    const [invite] = await invites(pbx, 1);
+    await inLink(id, () => pbx.last.send(pbxResponse(invite!, 183, PBX_ANSWER, [{ name: 'Require', value: '100rel' }, { name: 'RSeq', value: '7' }])));
+    const early = await call.response();
+    expect(early.status).toBe(183);
+    expect(getHeader(early, 'RSeq')).toBeUndefined();
+    expect(getHeaders(early, 'Require')).not.toContain('100rel');
+    expect(bodyText(early)).toBe(BROWSER_ANSWER);
+    const prack = await vi.waitFor(() => {
+      const found = pbx.requests.find((request) => request.method === 'PRACK');
+      if (found === undefined) throw new Error('no PRACK at the PBX yet');
+      return found;
+    }, { timeout: 5_000, interval: 20 });
+    expect(getHeader(prack, 'RAck')).toBe(`7 ${getCSeq(invite!)?.seq} INVITE`);
+    await inLink(id, () => pbx.last.send(serializeMessage(createResponse(prack, 200, undefined, { toTag: 'pbx-tag' }))));
+    await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
+    const answer = await call.response();
+    expect(answer.status).toBe(200);
+    expect(bodyText(answer)).toBe(BROWSER_ANSWER);
+    call.ack();
+    await vi.waitFor(() => expect(pbx.requests.map((request) => request.method)).toContain('ACK'), { timeout: 5_000 });
+    caller.socket.close();
+    await cleanUp(ids);
+  });
+});
+
+describe('session timers toward a PBX', () => {
+  it('tries the INVITE again with the PBX\'s Min-SE after its 422, and a bodiless UPDATE refresh from the PBX gets 200 though the browser does not do UPDATE', async () => {
+    const [alice] = await freshUsers('alice');
+    const node = new FakeMediaNode();
+    await nodeUp();
+    const { ids, pbxs } = await trunks(node, 1);
+    const [id] = ids as [string];
+    const [pbx] = pbxs as [FakePbx];
+    const caller = await Phone.online(alice!, PASSWORD);
+    const call = await caller.call('4930123456', undefined, [{ name: 'Session-Expires', value: '120' }]);
+    const [first] = await invites(pbx, 1);
+    expect(getHeader(first!, 'Session-Expires')).toBe('120');
+    await inLink(id, () => pbx.last.send(pbxResponse(first!, 422, undefined, [{ name: 'Min-SE', value: '1800' }])));
+    const [, second] = await invites(pbx, 2);
+    expect(getHeader(second!, 'Session-Expires')).toBe('1800');
+    expect(getHeader(second!, 'Min-SE')).toBe('1800');
+    expect(getCSeq(second!)?.seq).toBe((getCSeq(first!)?.seq ?? 0) + 1);
+    expect(getHeader(second!, 'Call-ID')).toBe(getHeader(first!, 'Call-ID'));
+    expect(new TextDecoder().decode(second!.body)).toBe(PBX_OFFER);
+    await inLink(id, () => pbx.last.send(pbxResponse(second!, 200, PBX_ANSWER, [{ name: 'Session-Expires', value: '1800;refresher=uas' }])));
+    const answer = await call.response();
+    expect(answer.status).toBe(200);
+    call.ack();
+    await vi.waitFor(() => expect(pbx.requests.map((request) => request.method)).toContain('ACK'), { timeout: 5_000 });
+
+    // The PBX refreshes with a bodiless UPDATE; the browser (SIP.js 0.21) refuses UPDATE; the PBX gets 200.
+    const update = [
+      `UPDATE sip:edge@x.invalid;transport=tcp SIP/2.0`,
+      'Via: SIP/2.0/TCP 192.0.2.7:5060;branch=z9hG4bKupd1',
+      'Max-Forwards: 70',
+      `From: ${getHeader(second!, 'To')};tag=pbx-tag`,
+      `To: ${getHeader(second!, 'From')}`,
+      `Call-ID: ${getHeader(second!, 'Call-ID')}`,
+      'CSeq: 2 UPDATE',
+      'Session-Expires: 1800;refresher=uas',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    await inLink(id, () => pbx.last.send(update));
+    const atBrowser = await caller.expectRequest('UPDATE');
+    caller.respond(atBrowser, 405, { headers: [{ name: 'Allow', value: 'INVITE, ACK, BYE, CANCEL, INFO' }] });
+    const refreshed = await finalFor(pbx, 'UPDATE');
+    expect(refreshed.status).toBe(200);
+    expect(getHeader(refreshed, 'Session-Expires')).toBe('1800;refresher=uas');
+    caller.socket.close();
+    await cleanUp(ids);
+  });
+
+  it('gives the caller the PBX\'s second 422', async () => {
+    const [alice] = await freshUsers('alice');
+    const node = new FakeMediaNode();
+    await nodeUp();
+    const { ids, pbxs } = await trunks(node, 1);
+    const [id] = ids as [string];
+    const [pbx] = pbxs as [FakePbx];
+    const caller = await Phone.online(alice!, PASSWORD);
+    const call = await caller.call('4930123456');
+    const [first] = await invites(pbx, 1);
+    expect(getHeader(first!, 'Session-Expires')).toBeUndefined();
+    await inLink(id, () => pbx.last.send(pbxResponse(first!, 422, undefined, [{ name: 'Min-SE', value: '90' }])));
+    const [, second] = await invites(pbx, 2);
+    expect(getHeader(second!, 'Session-Expires')).toBe('90');
+    await inLink(id, () => pbx.last.send(pbxResponse(second!, 422, undefined, [{ name: 'Min-SE', value: '3600' }])));
+    const refused = await call.response();
+    expect(refused.status).toBe(422);
+    expect(getHeader(refused, 'Min-SE')).toBe('3600');
+    caller.socket.close();
+    await cleanUp(ids);
+  });
+});
+
+describe('DTMF from a browser user in a call through a PbxLink', () => {
+  it('has the media node send SIP INFO keys as RFC 4733 toward the PBX, and relays the INFO when the PBX has no telephone-event', async () => {
+    const [alice] = await freshUsers('alice');
+    const node = new FakeMediaNode();
+    await nodeUp();
+    const { ids, pbxs } = await trunks(node, 1);
+    const [id] = ids as [string];
+    const [pbx] = pbxs as [FakePbx];
+    const caller = await Phone.online(alice!, PASSWORD);
+    const call = await caller.call('4930123456');
+    const [invite] = await invites(pbx, 1);
+    await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
+    expect((await call.response()).status).toBe(200);
+    call.ack();
+    await vi.waitFor(() => expect(pbx.requests.map((request) => request.method)).toContain('ACK'), { timeout: 5_000 });
+
+    call.request('INFO', { body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' });
+    const relayed = await caller.expectResponse();
+    expect(`${relayed.status} ${getCSeq(relayed)?.method}`).toBe('200 INFO');
+    expect(node.requests.filter((request) => request.path.endsWith('/dtmf')).map((request) => request.body)).toEqual([{ digit: '5', durationMs: 160 }]);
+    expect(node.requests.find((request) => request.path.endsWith('/dtmf'))?.path).toBe(`/v1/sessions/${node.requests[0]!.body.id}/dtmf`);
+    expect(pbx.requests.map((request) => request.method)).not.toContain('INFO');
+
+    // The PBX answered without telephone-event: the INFO reaches it as the browser sent it.
+    node.telephoneEvent = false;
+    call.request('INFO', { body: '#', contentType: 'application/dtmf' });
+    const info = await vi.waitFor(() => {
+      const found = pbx.requests.find((request) => request.method === 'INFO');
+      if (found === undefined) throw new Error('no INFO at the PBX yet');
+      return found;
+    }, { timeout: 5_000, interval: 20 });
+    expect(new TextDecoder().decode(info.body)).toBe('#');
+    expect(getHeader(info, 'Content-Type')).toBe('application/dtmf');
+    await inLink(id, () => pbx.last.send(serializeMessage(createResponse(info, 200))));
+    const answered = await caller.expectResponse();
+    expect(`${answered.status} ${getCSeq(answered)?.method}`).toBe('200 INFO');
+
+    // Another INFO body (not DTMF) is relayed untouched, and the node is not asked.
+    const dtmfRequests = node.requests.filter((request) => request.path.endsWith('/dtmf')).length;
+    call.request('INFO', { body: '{"k":1}', contentType: 'application/json' });
+    await vi.waitFor(() => expect(pbx.requests.filter((request) => request.method === 'INFO')).toHaveLength(2), { timeout: 5_000, interval: 20 });
+    expect(node.requests.filter((request) => request.path.endsWith('/dtmf'))).toHaveLength(dtmfRequests);
+    caller.socket.close();
+    await cleanUp(ids);
+  });
+});
+
 /** A link registered to its fake PBX, whose `endpoint` takes the calls to its contact. */
 async function registeredLink(node: FakeMediaNode, endpoint: string): Promise<{ id: string; pbx: FakePbx; contact: string }> {
   links += 1;
@@ -512,6 +708,34 @@ describe('a call from the PBX through a PbxLink', () => {
     callee.respond(bye, 200);
     expect((await finalFor(pbx, 'BYE')).status).toBe(200);
     await vi.waitFor(() => expect(node.log.some((line) => line.startsWith(`DELETE /v1/sessions/link.${id}.`))).toBe(true), { timeout: 5_000 });
+    callee.socket.close();
+    await deleteLink(id);
+  });
+
+  it('relays a reliable 180 of a browser to a PBX that requires 100rel, and the PBX\'s PRACK to the browser', async () => {
+    const [alice] = await freshUsers('alice');
+    const node = new FakeMediaNode();
+    await nodeUp();
+    const callee = await Phone.online(alice!, PASSWORD);
+    const { id, pbx, contact } = await registeredLink(node, alice!);
+    await inLink(id, () => pbx.last.send(pbxInvite(contact, 'inbound-rel100', PBX_ANSWER).replace('Max-Forwards: 70\r\n', 'Max-Forwards: 70\r\nRequire: 100rel\r\n')));
+    const incoming = await callee.incoming();
+    expect(getHeaders(incoming.invite, 'Require')).toEqual(['100rel']);
+    incoming.phone.respond(incoming.invite, 180, { toTag: incoming.toTag, contact: true, headers: [{ name: 'Require', value: '100rel' }, { name: 'RSeq', value: '3' }] });
+    const ringing = await vi.waitFor(() => {
+      const found = pbx.last.responses.find((response) => response.status === 180);
+      if (found === undefined) throw new Error('no 180 at the PBX yet');
+      return found;
+    }, { timeout: 5_000, interval: 20 });
+    expect(getHeaders(ringing, 'Require')).toEqual(['100rel']);
+    expect(getHeader(ringing, 'RSeq')).toBe('3');
+    await inLink(id, () => pbx.last.send(pbxInDialog('PRACK', ringing, 2).replace('CSeq: 2 PRACK\r\n', 'CSeq: 2 PRACK\r\nRAck: 3 1 INVITE\r\n')));
+    const prack = await callee.expectRequest('PRACK');
+    expect(getHeader(prack, 'RAck')).toMatch(/^3 \d+ INVITE$/);
+    callee.respond(prack, 200);
+    expect((await finalFor(pbx, 'PRACK')).status).toBe(200);
+    incoming.answer();
+    expect((await finalFor(pbx, 'INVITE')).status).toBe(200);
     callee.socket.close();
     await deleteLink(id);
   });

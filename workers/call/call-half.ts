@@ -104,6 +104,8 @@ export interface Branch {
   readonly cancelReason?: string;
   /** The INVITE was sent again with credentials after a 401/407 (`trunk-auth.ts`); a second challenge is a failure. */
   readonly authorized?: boolean;
+  /** The INVITE was sent again with the 422's Min-SE (`session-timer.ts`, toward a PBX); a second 422 is a failure. */
+  readonly minSeRetried?: boolean;
 }
 
 export interface CallerSetup {

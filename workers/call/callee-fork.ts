@@ -35,7 +35,7 @@ import { INVITE_RELAY, linkIdOf, type CallOffer } from './peer-event.ts';
 import { answerTrunkChallenge } from './trunk-auth.ts';
 import { contentOf, EMPTY_CONTENT, passThrough, RESPONSE_PASS_THROUGH, withHeader } from './relay-content.ts';
 import { confirmedDialog, receiveBranchProvisional, withoutReliability } from './reliable-provisional.ts';
-import { minSeOf, noteSessionRefresh } from './session-timer.ts';
+import { minSeOf, noteSessionRefresh, retryWithMinSe } from './session-timer.ts';
 
 /** A registered contact of the callee, as the fork needs it. */
 export interface ForkTarget {
@@ -134,6 +134,7 @@ export function onBranchResponse(step: CallStep, index: number, outcome: Outcome
     return;
   }
   if ((status === 401 || status === 407) && outcome.response !== undefined && answerTrunkChallenge(step, branch, outcome.response)) return;
+  if (status === 422 && outcome.response !== undefined && retryWithMinSe(step, branch, outcome.response)) return;
   const minSe = status === 422 && outcome.response !== undefined ? minSeOf(outcome.response) : undefined;
   updateBranch(step, index, { state: 'failed', status, ...(minSe === undefined ? {} : { minSe }) });
   if (status >= 600 && step.half.phase === 'setup' && setup.winner === undefined) {

@@ -18,9 +18,18 @@
  *   without Session-Expires turns it off, §7.2). A device does that itself slightly before the
  *   expiry; the edge waits for the expiry proper and then ends the call with BYE on both legs, for
  *   the devices that are gone (a closed tab sends no BYE).
+ * - RFC 4028 §7.3, toward a PBX (a PbxLink's callee half): a 422 to the edge's INVITE is not the
+ *   call's answer: the INVITE goes again, once, with Session-Expires and Min-SE raised to the 422's
+ *   Min-SE (PBXs that demand 90 s or more, where browsers ask less or nothing), the same Call-ID,
+ *   From and To, the CSeq one higher and a new Via branch. A device's 422 goes back to its caller.
  */
-import { getHeader, getHeaders, type HeaderField, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { getCSeq, getHeader, getHeaders, serializeMessage, setHeader, type HeaderField, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { generateBranch } from '../../shared/transaction/index.ts';
+import type { Branch } from './call-half.ts';
 import type { CallStep } from './call-step.ts';
+import { parseRequest } from './dialog-relay.ts';
+import { linkIdOf } from './peer-event.ts';
+import { withHeader } from './relay-content.ts';
 
 /** RFC 4028 §4: "the minimum value of the session interval is 90 seconds" (and Min-SE's default). */
 export const MIN_SE_FLOOR = 90;
@@ -108,4 +117,29 @@ export function noteSessionRefresh(step: CallStep, method: string, response: Sip
     return;
   }
   step.setTimer('session', step.now + expires.seconds * 1000);
+}
+
+/** True when the branch's INVITE went again with the PBX's Min-SE (RFC 4028 §7.3); false when the 422 is the branch's answer. */
+export function retryWithMinSe(step: CallStep, branch: Branch, response: SipResponse): boolean {
+  const minSe = minSeOf(response);
+  if (linkIdOf(step.half.aor) === undefined || branch.minSeRetried === true || minSe === undefined) return false;
+  const previous = parseRequest(branch.request);
+  const asked = sessionExpiresOf(previous);
+  const seconds = Math.max(minSe, MIN_SE_FLOOR, asked?.seconds ?? 0);
+  const seq = getCSeq(previous)?.seq ?? 1;
+  const via = getHeaders(previous, 'Via')[0] ?? '';
+  let request = setHeader(previous, 'Via', via.replace(/;branch=[^;,\s]*/i, `;branch=${generateBranch()}`));
+  request = setHeader(request, 'CSeq', `${seq + 1} INVITE`);
+  const value = `${seconds}${asked?.refresher === undefined ? '' : `;refresher=${asked.refresher}`}`;
+  request = getHeader(request, 'Session-Expires') === undefined ? withHeader(request, 'Session-Expires', value) : setHeader(request, 'Session-Expires', value);
+  request = getHeader(request, 'Min-SE') === undefined ? withHeader(request, 'Min-SE', `${seconds}`) : setHeader(request, 'Min-SE', `${seconds}`);
+  // No `Supported: timer` is added: a caller that does not refresh leaves the refreshing to the PBX (RFC 4028 §9: refresher=uas).
+  const key = step.sendRequest(request, branch.device.connectionId, { kind: 'branch', index: branch.index });
+  step.forget(branch.key);
+  const setup = step.half.setup;
+  if (setup.kind !== 'callee') return true;
+  const patch: Partial<Branch> = { key, request: serializeMessage(request), minSeRetried: true, state: 'calling' };
+  step.update({ setup: { ...setup, branches: setup.branches.map((each) => (each.index === branch.index ? { ...each, ...patch } : each)) } });
+  step.log('info', 'call.min-se-retried', { minSe, sessionExpires: seconds });
+  return true;
 }

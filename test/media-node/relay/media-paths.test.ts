@@ -57,6 +57,34 @@ describe('the pass-through path', () => {
     expect(path.counters).toMatchObject({ forwarded: 4, telephoneEvents: 1 });
   });
 
+  it('sends the node’s own RFC 4733 events between the source’s packets, in one gapless sequence, each event at its start timestamp', () => {
+    const { out, sent } = recorder();
+    const path = new PassThroughPath({ incoming: BROWSER_PCMU, outgoing: PBX_PCMU, out, stream });
+    const audio = new Uint8Array(160);
+    path.onPacket(packet({ sequenceNumber: 10, timestamp: 1600, payload: audio, marker: true }), 0);
+    path.onPacket(packet({ sequenceNumber: 11, timestamp: 1760, payload: audio }), 20);
+    expect(path.sendTelephoneEvent({ event: 5, end: false, volume: 10, duration: 160 }, true, 30)).toBe(true);
+    path.onPacket(packet({ sequenceNumber: 12, timestamp: 1920, payload: audio }), 40);
+    expect(path.sendTelephoneEvent({ event: 5, end: true, volume: 10, duration: 320 }, false, 50)).toBe(true);
+    path.onPacket(packet({ sequenceNumber: 13, timestamp: 2080, payload: audio }), 60);
+    expect(sent.map((s) => s.header.payloadType)).toEqual([0, 0, 101, 0, 101, 0]);
+    expect(sent.map((s) => sequenceDelta(s.header.sequenceNumber, stream.firstSequenceNumber))).toEqual([0, 1, 2, 3, 4, 5]);
+    // Both packets of the event carry its start: 10 ms after the last audio sent; only the first is marked.
+    expect(timestampDelta(sent[2]?.header.timestamp ?? 0, sent[1]?.header.timestamp ?? 0)).toBe(80);
+    expect(sent[4]?.header.timestamp).toBe(sent[2]?.header.timestamp);
+    expect(sent.map((s) => s.header.marker)).toEqual([true, false, true, false, false, false]);
+    expect(readTelephoneEvent(sent[4]?.payload ?? new Uint8Array())).toEqual({ ok: true, value: { event: 5, end: true, volume: 10, duration: 320 } });
+    // The audio's own timing is untouched.
+    expect(timestampDelta(sent[5]?.header.timestamp ?? 0, sent[3]?.header.timestamp ?? 0)).toBe(160);
+  });
+
+  it('sends no event of its own to a leg without telephone-event', () => {
+    const { out, sent } = recorder();
+    const path = new PassThroughPath({ incoming: BROWSER_PCMU, outgoing: { ...PBX_PCMU, telephoneEvent: undefined }, out, stream });
+    expect(path.sendTelephoneEvent({ event: 1, end: false, volume: 10, duration: 160 }, true, 0)).toBe(false);
+    expect(sent).toEqual([]);
+  });
+
   it('drops and counts a format the other leg lacks, and events on a clock the other leg’s events do not use', () => {
     const { out, sent } = recorder();
     const path = new PassThroughPath({ incoming: BROWSER_OPUS, outgoing: { ...BROWSER_OPUS, telephoneEvent: PBX_PCMU.telephoneEvent }, out, stream });

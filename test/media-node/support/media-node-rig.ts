@@ -67,7 +67,11 @@ export function pbxSdp(pbx: UdpPeer, codecs: readonly CodecInput[] = PBX_PCMU): 
 }
 
 /** A call from the browser, set up as the edge would: create, PBX answer, and the browser connected. */
-export async function callFromBrowser(client: ControlClient, id: string, options: { browserOffers?: readonly string[]; mediaTimeoutMs?: number } = {}): Promise<ControlledCall> {
+export async function callFromBrowser(
+  client: ControlClient,
+  id: string,
+  options: { browserOffers?: readonly string[]; mediaTimeoutMs?: number; pbxAnswer?: readonly CodecInput[] } = {},
+): Promise<ControlledCall> {
   const browser = new WeriftBrowser(options.browserOffers ?? ['opus']);
   const pbx = await udpPeer();
   const created = await client.request<CreatedFromBrowser>('POST', '/v1/sessions', {
@@ -77,7 +81,7 @@ export async function callFromBrowser(client: ControlClient, id: string, options
   });
   if (created.status !== 201) throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
   const nodePort = Number(/m=audio (\d+)/.exec(created.body.pbxOffer)?.[1]);
-  const answered = await client.request('POST', `/v1/sessions/${id}/answer`, { pbxAnswer: pbxSdp(pbx) });
+  const answered = await client.request('POST', `/v1/sessions/${id}/answer`, { pbxAnswer: pbxSdp(pbx, options.pbxAnswer) });
   if (answered.status !== 200) throw new Error(`answer answered ${answered.status}: ${JSON.stringify(answered.body)}`);
   await browser.acceptAnswer(created.body.browserAnswer);
   await browserConnected(client, browser, id);

@@ -12,6 +12,8 @@ export interface RunningMediaNode {
   readonly controlUrl: string;
   /** The node's sessions now, as its control API lists them. */
   sessions(): Promise<readonly { readonly id: string; readonly state: string }[]>;
+  /** One session's view (`GET /v1/sessions/:id`): its state and each direction's figures. */
+  view(id: string): Promise<{ readonly state: string; readonly stats: { readonly directions?: { readonly browser: string; readonly pbx: string }; readonly browserToPbx?: { readonly forwarded: number; readonly telephoneEvents: number } } }>;
   log(): string;
   stop(): Promise<void>;
 }
@@ -50,6 +52,13 @@ export async function startMediaNode(edgeUrl: string, secret: string, heartbeatM
       const response = await fetch(`${controlUrl}/v1/sessions`, { headers, signal: AbortSignal.timeout(5_000) });
       if (response.status !== 200) throw new Error(`GET /v1/sessions: ${response.status} ${await response.text()}`);
       return ((await response.json()) as { sessions: { id: string; state: string }[] }).sessions;
+    },
+    async view(id) {
+      const path = `/v1/sessions/${encodeURIComponent(id)}`;
+      const headers = await signer.sign({ method: 'GET', path });
+      const response = await fetch(`${controlUrl}${path}`, { headers, signal: AbortSignal.timeout(5_000) });
+      if (response.status !== 200) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as Awaited<ReturnType<RunningMediaNode['view']>>;
     },
     log: () => log,
     async stop() {
