@@ -15,7 +15,7 @@ import { VERSION } from '../../shared/version.ts';
 import { createLogger, errorFields } from '../logger.ts';
 import { calls } from './calls.ts';
 import { me } from './me.ts';
-import { mediaNodes } from './media-nodes.ts';
+import { mediaNodes, SIGNATURE_SCHEME } from './media-nodes.ts';
 import { apiApp, problems } from './openapi.ts';
 import { authenticate, operatorAuth } from './operator-auth.ts';
 import { pbxLinks } from './pbx-links.ts';
@@ -24,6 +24,7 @@ import { presence } from './presence.ts';
 import { PROBLEM_CONTENT_TYPE, problemResponse } from './problem.ts';
 import { provisioning } from './provisioning.ts';
 import { tokens } from './tokens.ts';
+import { userLatency } from './user-latency.ts';
 import { usersImport } from './users-import.ts';
 import { users } from './users.ts';
 
@@ -40,6 +41,7 @@ api.route('/tokens', tokens);
 api.use('*', operatorAuth());
 api.route('/users/import', usersImport);
 api.route('/users', users);
+api.route('/', userLatency); // /users/{username}/latency
 api.route('/pbx-links', pbxLinks);
 api.route('/calls', calls);
 api.route('/', provisioning); // /users/{username}/provisioning, /provisioning-settings
@@ -55,7 +57,8 @@ api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
 /**
  * The OpenAPI 3.1 document of every route declared with `createRoute`, paths relative to /api/v1.
  * Every route needs a token, so every operation gets the 401 and 403 problems here, whether its
- * declaration lists them or not.
+ * declaration lists them or not; the media nodes' signed routes (their own security scheme) hold
+ * no token to be refused with 403, and list their 401 themselves.
  */
 export function openApiDocument() {
   const document = api.getOpenAPI31Document({
@@ -70,6 +73,7 @@ export function openApiDocument() {
       const operation = item[method];
       if (operation === undefined) continue;
       operation.responses ??= {};
+      if (operation.security?.some((scheme) => SIGNATURE_SCHEME in scheme) === true) continue;
       for (const [status, response] of Object.entries(authProblems)) {
         operation.responses[status] ??= { description: response.description, content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } };
       }

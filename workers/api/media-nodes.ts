@@ -7,7 +7,10 @@
  *                                    quality samples go to the call's record, and when the node
  *                                    ended it on its own (`requested` not true) the call that owned
  *                                    it ends (BYE on both legs)
- *   GET  /media-nodes                operator token: every known node with its health
+ *   GET  /media-nodes                operator token: every known node with its health and the
+ *                                    p50/p95 of the edge's control round trips to it
+ *   GET  /media-nodes/:id/latency    operator token: one node's control round trips (the latest
+ *                                    samples and their summary) and its last heartbeat's delay
  *
  * Nodes do not hold the operator token: their requests carry `Sipedge-Timestamp`,
  * `Sipedge-Nonce` and `Sipedge-Signature` (HMAC-SHA-256 with SIPEDGE_MEDIA_SECRET,
@@ -17,9 +20,13 @@
  *
  * The bodies are read tolerantly (unknown members are dropped, not refused): nodes and edge are
  * upgraded separately, and a newer node's extra field must not cost it its heartbeats.
+ *
+ * Declared with `createRoute` like the rest of the API; the signed routes name their own security
+ * scheme (`mediaNodeSignature`) in the OpenAPI document. The signature is checked (route
+ * middleware) before the body is validated, on the very bytes the validator then parses.
  */
-import { Hono, type MiddlewareHandler } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { DEFAULT_MAX_SKEW_MS, RequestSigner, verifySignedRequest, type AuthFailureReason } from '../../shared/signing/index.ts';
 import { directoryOf } from '../directory/directory.ts';
 import { createLogger, errorFields } from '../logger.ts';
@@ -27,11 +34,9 @@ import { callMediaOf, type EndReportForCall } from '../media/call-quality.ts';
 import { sessionOwner } from '../media/media-control.ts';
 import { mediaFleet } from '../media/media-fleet.ts';
 import { endCallsOn } from '../media/node-loss.ts';
+import { apiApp, jsonBody, jsonResponse, problems, problemSchema, type ApiEnv } from './openapi.ts';
 import { operatorAuth } from './operator-auth.ts';
-import { problemException, type Problem } from './problem.ts';
-import { parseBody } from './validation.ts';
-
-type MediaNodesEnv = { Bindings: Env; Variables: { signedBody: Uint8Array } };
+import { PROBLEM_CONTENT_TYPE, problemException, type Problem } from './problem.ts';
 
 const log = createLogger({ component: 'api.media-nodes' });
 
@@ -69,20 +74,130 @@ const sessionEndedSchema = z.object({
   samples: z.unknown().optional(),
 });
 
-export const mediaNodes = new Hono<MediaNodesEnv>();
+/** The security scheme of the nodes' signed requests, as the OpenAPI document names it. */
+export const SIGNATURE_SCHEME = 'mediaNodeSignature';
 
-mediaNodes.get('/', operatorAuth(), async (c) => c.json(await mediaFleet(c.env).listNodes()));
+const health = z.enum(['healthy', 'full', 'stopping', 'stale']);
 
-mediaNodes.post('/heartbeat', mediaSignature(), async (c) => {
-  const beat = parseBody(heartbeatSchema, signedJson(c.var.signedBody));
+const rttSchema = z
+  .object({ count: z.int(), p50Ms: z.number().nullable(), p95Ms: z.number().nullable(), maxMs: z.number().nullable() })
+  .openapi('MediaNodeRtt', { description: "round trips of the edge's signed control requests to the node (sent to response headers), over its latest samples" });
+
+const nodeSchema = z.object({
+  nodeId: z.string(),
+  region: z.string(),
+  state: z.enum(['up', 'stopping']),
+  controlUrl: z.string(),
+  pbxAddress: z.string(),
+  capacity: z.int(),
+  sessions: z.int(),
+  load: z.number(),
+  cpu: z.number().nullable(),
+  startedAt: z.string(),
+  health,
+  lastSeenAt: z.string(),
+  silentMs: z.number(),
+  rtt: rttSchema,
+});
+
+const listingSchema = z
+  .object({ staleAfterMs: z.int().openapi({ description: 'a node silent for longer is stale' }), nodes: z.array(nodeSchema).readonly() })
+  .openapi('MediaNodeList');
+
+const latencySchema = z
+  .object({
+    nodeId: z.string(),
+    controlRtt: rttSchema,
+    heartbeatDelayMs: z
+      .number()
+      .nullable()
+      .openapi({ description: "the last heartbeat's arrival less its sentAt: one-way transit plus the offset between the node's clock and the edge's; null before a heartbeat since the edge's object started" }),
+    samples: z
+      .array(z.object({ at: z.string(), operation: z.enum(['create', 'answer', 'update', 'dtmf', 'delete']), ms: z.number() }))
+      .readonly()
+      .openapi({ description: 'oldest first' }),
+  })
+  .openapi('MediaNodeLatency');
+
+/** The problems a signed route answers: a refused signature is a 401 whose `reason` is the node's token. */
+function signedProblems(...statuses: readonly number[]) {
+  const { 403: _forbidden, ...rest } = problems(...statuses);
+  return {
+    ...rest,
+    401: { description: 'unsigned, malformed, stale, badly signed or replayed: `reason` says which', content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } } },
+    503: { description: 'the edge has no SIPEDGE_MEDIA_SECRET', content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } } },
+  };
+}
+
+const listNodes = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'List the media nodes with their health and control RTT',
+  middleware: [operatorAuth()],
+  responses: { 200: jsonResponse(listingSchema, 'every node heard from within the last day') },
+});
+
+const getNodeLatency = createRoute({
+  method: 'get',
+  path: '/{id}/latency',
+  summary: "A media node's control round trips and heartbeat delay",
+  middleware: [operatorAuth()],
+  request: { params: z.object({ id: nodeIdSchema }) },
+  responses: { 200: jsonResponse(latencySchema, 'the samples and their summary'), ...problems(400, 404) },
+});
+
+const postHeartbeat = createRoute({
+  method: 'post',
+  path: '/heartbeat',
+  summary: "A media node's heartbeat (signed by the node)",
+  security: [{ [SIGNATURE_SCHEME]: [] }],
+  middleware: [mediaSignature()],
+  request: { body: jsonBody(heartbeatSchema.openapi('MediaNodeHeartbeat')) },
+  responses: { 200: jsonResponse(z.object({ nodeId: z.string(), health }), 'how the edge now sees the node'), ...signedProblems(400, 413, 415) },
+});
+
+const postSessionEnded = createRoute({
+  method: 'post',
+  path: '/session-ended',
+  summary: 'A media session that ended, with its figures (signed by the node)',
+  security: [{ [SIGNATURE_SCHEME]: [] }],
+  middleware: [mediaSignature()],
+  request: { body: jsonBody(sessionEndedSchema.openapi('MediaSessionEnded')) },
+  responses: {
+    200: jsonResponse(z.object({ accepted: z.boolean(), duplicate: z.boolean().openapi({ description: 'this node reported this session already' }) }), 'taken'),
+    ...signedProblems(400, 413, 415),
+  },
+});
+
+export const mediaNodes = apiApp();
+
+mediaNodes.openAPIRegistry.registerComponent('securitySchemes', SIGNATURE_SCHEME, {
+  type: 'apiKey',
+  in: 'header',
+  name: 'Sipedge-Signature',
+  description:
+    'media nodes only: HMAC-SHA-256 with SIPEDGE_MEDIA_SECRET over the method, path, Sipedge-Timestamp, Sipedge-Nonce and body (`shared/signing/`); each nonce once, the timestamp within the allowed skew',
+});
+
+mediaNodes.openapi(listNodes, async (c) => c.json(await mediaFleet(c.env).listNodes(), 200));
+
+mediaNodes.openapi(getNodeLatency, async (c) => {
+  const { id } = c.req.valid('param');
+  const latency = await mediaFleet(c.env).nodeLatency(id);
+  if (latency === null) throw problemException({ status: 404, title: 'Media node not found', detail: `no media node "${id}" sent a heartbeat within the last day` });
+  return c.json(latency, 200);
+});
+
+mediaNodes.openapi(postHeartbeat, async (c) => {
+  const beat = c.req.valid('json');
   const node = await mediaFleet(c.env).heartbeat(beat);
   // A node that restarted lost its sessions: the calls on them end, BYE on both legs.
   if (node.restarted === true) c.executionCtx.waitUntil(endCallsOn(c.env, log, node.controlUrl, 'media-node-restarted'));
-  return c.json({ nodeId: node.nodeId, health: node.health });
+  return c.json({ nodeId: node.nodeId, health: node.health }, 200);
 });
 
-mediaNodes.post('/session-ended', mediaSignature(), async (c) => {
-  const { samples, requested, ...report } = parseBody(sessionEndedSchema, signedJson(c.var.signedBody));
+mediaNodes.openapi(postSessionEnded, async (c) => {
+  const { samples, requested, ...report } = c.req.valid('json');
   const { duplicate } = await mediaFleet(c.env).sessionEnded(report);
   // The session's id names the PbxLink whose call it carried (`mediaSessionId`) and the call.
   const owner = duplicate ? undefined : sessionOwner(report.sessionId);
@@ -93,7 +208,7 @@ mediaNodes.post('/session-ended', mediaSignature(), async (c) => {
     const ended = await c.env.PBX_LINK.get(c.env.PBX_LINK.idFromName(owner.linkId)).mediaEnded(owner.callId, report.reason);
     log.info('media-session.ended-call', { session: report.sessionId, reason: report.reason, callFound: ended });
   }
-  return c.json({ accepted: true, duplicate });
+  return c.json({ accepted: true, duplicate }, 200);
 });
 
 /**
@@ -110,11 +225,10 @@ async function recordCallMedia(env: Env, callId: string, report: EndReportForCal
 }
 
 /**
- * Lets through only requests a media node signed, once each; puts the body, as signed, in
- * `signedBody`. Cheapest checks first (`verifySignedRequest`): only a request whose MAC verifies
+ * Lets through only requests a media node signed, once each. Cheapest checks first (`verifySignedRequest`): only a request whose MAC verifies
  * reaches the fleet object to have its nonce recorded, so strangers cannot fill the record.
  */
-function mediaSignature(): MiddlewareHandler<MediaNodesEnv> {
+function mediaSignature(): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const secret = c.env.SIPEDGE_MEDIA_SECRET;
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
@@ -143,7 +257,6 @@ function mediaSignature(): MiddlewareHandler<MediaNodesEnv> {
       log.warn('media-node.request-refused', { path: url.pathname, reason: verdict.error.reason });
       throw refused(verdict.error.reason, verdict.error.detail);
     }
-    c.set('signedBody', body);
     await next();
   };
 }
@@ -154,14 +267,6 @@ let signer: { readonly secret: string; readonly signer: RequestSigner } | undefi
 function signerFor(secret: string): RequestSigner {
   if (signer?.secret !== secret) signer = { secret, signer: new RequestSigner(secret) };
   return signer.signer;
-}
-
-function signedJson(body: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    throw problemException({ status: 400, title: 'Invalid JSON', detail: 'the request body must be a JSON object' });
-  }
 }
 
 function refused(reason: AuthFailureReason, detail: string): Error {

@@ -6,6 +6,8 @@
  *   GET    /pbx-links/:id  the configuration (never the password) and the registration status
  *   GET    /pbx-links/:id/trace?callId=&since=&limit=&format=json|text|pcap  the link's own SIP
  *          trace (every message on its flows to the PBX, credentials redacted), oldest first
+ *   GET    /pbx-links/:id/latency  SIP transaction response times toward the PBX: the latest
+ *          samples and p50/p95/max over them, overall and per method (`pbx/link-latency.ts`)
  *   DELETE /pbx-links/:id  204; a registered link first unregisters (expires=0)
  *
  * Field names are those of Asterisk's res_pjsip outbound registration where one exists, with its
@@ -91,6 +93,12 @@ const putLinkSchema = z.strictObject({
     .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'must be a URL path starting with /')
     .optional()
     .openapi({ description: 'transport wss only: the path of the WebSocket URL (`/ws` for Asterisk); `/` when left out' }),
+  qualify_frequency: z
+    .int('must be a whole number of seconds')
+    .min(0, 'must be 0-86400')
+    .max(86_400, 'must be 0-86400')
+    .default(ASTERISK_DEFAULTS.qualify_frequency)
+    .openapi({ description: "Asterisk's qualify_frequency: seconds between OPTIONS requests to the PBX, sent only when the link timed no other transaction for that long; 0 for none" }),
   // Asterisk options sipedge refuses; accepted by the schema so that the refusal can say why.
   security_negotiation: z.unknown().optional(),
   security_mechanisms: z.unknown().optional(),
@@ -226,6 +234,35 @@ const getLinkTrace = createRoute({
   responses: { ...traceResponses, ...problems(400, 404) },
 });
 
+const summarySchema = z.object({
+  count: z.int().openapi({ description: 'responses timed' }),
+  p50_ms: z.number().nullable(),
+  p95_ms: z.number().nullable(),
+  max_ms: z.number().nullable(),
+  timeouts: z.int().openapi({ description: 'requests without a response within 32 s (64*T1)' }),
+});
+
+const latencySchema = z
+  .object({
+    window: z.int().openapi({ description: 'how many samples the link keeps; the summaries are over them' }),
+    summary: summarySchema,
+    methods: z.record(z.string(), summarySchema).openapi({ description: 'the same figures per request method' }),
+    qualify_frequency: z.int(),
+    samples: z
+      .array(z.object({ at: z.string(), method: z.string(), status: z.int().nullable(), ms: z.number().nullable() }))
+      .readonly()
+      .openapi({ description: 'oldest first; status and ms are null for a timeout' }),
+  })
+  .openapi('PbxLinkLatency', { description: 'time from each request the link sent to its first response (provisional or final)' });
+
+const getLinkLatency = createRoute({
+  method: 'get',
+  path: '/{id}/latency',
+  summary: "The PBX link's SIP transaction response times",
+  request: { params: linkParams },
+  responses: { 200: jsonResponse(latencySchema, 'the samples and their summary'), ...problems(400, 404) },
+});
+
 const deleteLink = createRoute({
   method: 'delete',
   path: '/{id}',
@@ -274,6 +311,13 @@ pbxLinks.openapi(getLinkTrace, async (c) => {
   const records = await linkStub(c.env, id).readTrace(query);
   if (records === undefined) throw notFound(id);
   return traceAnswer(records, format, `pbx-link-${id}`);
+});
+
+pbxLinks.openapi(getLinkLatency, async (c) => {
+  const { id } = c.req.valid('param');
+  const latency = await linkStub(c.env, id).readLatency();
+  if (latency === undefined) throw notFound(id);
+  return c.json(latency, 200);
 });
 
 pbxLinks.openapi(deleteLink, async (c) => {

@@ -9,12 +9,14 @@
 import { DEFAULT_MAX_SKEW_MS, nonceExpiry } from '../../shared/signing/index.ts';
 import type { Logger } from '../logger.ts';
 import type { FleetStore, SessionEndedReport } from './fleet-store.ts';
+import type { ControlOperation } from './media-control.ts';
 import { healthOf, pickNode, viewOf, type Heartbeat, type MediaNodeView } from './media-node-record.ts';
+import { NodeLatency, type NodeLatencyView, type RttSummary } from './node-latency.ts';
 
 export interface FleetListing {
   /** A node silent for longer is stale. */
   readonly staleAfterMs: number;
-  readonly nodes: readonly MediaNodeView[];
+  readonly nodes: readonly (MediaNodeView & { readonly rtt: RttSummary })[];
 }
 
 export class FleetCore {
@@ -26,11 +28,26 @@ export class FleetCore {
    * the node's own count, and losing this on eviction costs at most one interval of less even spread.
    */
   readonly #picked = new Map<string, number>();
+  readonly #latency: NodeLatency;
 
   constructor(store: FleetStore, log: Logger, staleAfterMs: number) {
     this.#store = store;
     this.#log = log;
     this.#staleAfterMs = staleAfterMs;
+    this.#latency = new NodeLatency(store);
+  }
+
+  /** A PbxLink's control request to the node at `controlUrl` was answered after `ms`; false when no node has that URL. */
+  controlRoundTrip(controlUrl: string, operation: ControlOperation, ms: number, now: number): boolean {
+    const node = this.#store.nodes().find((candidate) => candidate.controlUrl === controlUrl);
+    if (node === undefined) return false;
+    this.#latency.controlRoundTrip(node.nodeId, operation, ms, now);
+    return true;
+  }
+
+  /** A node's latency figures; undefined for a node not known. */
+  latency(nodeId: string): NodeLatencyView | undefined {
+    return this.#store.node(nodeId) === undefined ? undefined : this.#latency.view(nodeId);
   }
 
   /** The replay record of signed requests (`shared/signing/`): false if `nonce` was seen within the window. */
@@ -43,6 +60,7 @@ export class FleetCore {
     const before = this.#store.node(beat.nodeId);
     const node = this.#store.saveHeartbeat(beat, now);
     this.#picked.delete(beat.nodeId);
+    this.#latency.heartbeat(beat.nodeId, now - Date.parse(beat.sentAt));
     const fields = { node: beat.nodeId, region: beat.region, controlUrl: beat.controlUrl, sessions: beat.sessions, capacity: beat.capacity };
     if (before === undefined) {
       this.#log.info('media-node.joined', fields);
@@ -89,7 +107,7 @@ export class FleetCore {
   list(now: number): FleetListing {
     return {
       staleAfterMs: this.#staleAfterMs,
-      nodes: this.#store.nodes().map((node) => viewOf(node, now, this.#staleAfterMs, this.#picked.get(node.nodeId))),
+      nodes: this.#store.nodes().map((node) => ({ ...viewOf(node, now, this.#staleAfterMs, this.#picked.get(node.nodeId)), rtt: this.#latency.summary(node.nodeId) })),
     };
   }
 

@@ -1,12 +1,14 @@
 /**
  * What the MediaFleet object keeps in SQLite: each node's last heartbeat, the nonces of the signed
- * requests seen within the replay window, and the session-end reports of the last minutes. Every
+ * requests seen within the replay window, the session-end reports of the last minutes, and each
+ * node's control round trips (`node-latency.ts`, written with a heartbeat when new ones arrived). Every
  * statement is bound. Old rows go when new ones arrive (no alarm needed: a fleet without heartbeats
  * has next to nothing to forget). Tables are `WITHOUT ROWID`: keyed by text, a row and its key index
  * are one write instead of two.
  *
  * Cost: a heartbeat writes two rows (the node, its nonce), every 10 s per node: about 520,000 rows
- * a month per node, some $0.50 at published prices. Fine for a fleet of media nodes; if it ever
+ * a month per node, some $0.50 at published prices; a third (the node's control round trips) when
+ * calls used the node since its last heartbeat. Fine for a fleet of media nodes; if it ever
  * is not, a heartbeat that changes nothing but the time could skip the write (as registrations do),
  * at the price of a coarser `lastSeen` after an eviction.
  */
@@ -38,6 +40,10 @@ const SCHEMA = [
     received_at INTEGER NOT NULL,
     report TEXT NOT NULL,
     PRIMARY KEY (node_id, session_id)
+  ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS node_latency (
+    node_id TEXT PRIMARY KEY,
+    control TEXT NOT NULL
   ) WITHOUT ROWID`,
 ];
 
@@ -138,6 +144,19 @@ export class FleetStore {
     );
     const { sentAt: _sentAt, ...rest } = beat;
     return { ...rest, lastSeen: now };
+  }
+
+  /** Replaces a node's control round-trip samples (JSON); forgets those of nodes no longer known. */
+  saveLatency(nodeId: string, control: string): void {
+    this.#write('DELETE FROM node_latency WHERE node_id NOT IN (SELECT node_id FROM media_nodes)');
+    this.#write('INSERT OR REPLACE INTO node_latency (node_id, control) VALUES (?, ?)', nodeId, control);
+  }
+
+  latencies(): { nodeId: string; control: string }[] {
+    return this.#sql
+      .exec<{ node_id: string; control: string }>('SELECT node_id, control FROM node_latency')
+      .toArray()
+      .map((row) => ({ nodeId: row.node_id, control: row.control }));
   }
 
   /** Stores a report; false when this node already reported this session (a retry). */

@@ -2,7 +2,8 @@
  * MediaFleet: one global Durable Object (named `fleet`) that knows the media nodes. Nodes send it
  * heartbeats and session-end reports through the Worker (`workers/api/media-nodes.ts`, which checks
  * their signatures); it keeps the nonces of those requests for the replay window; the call code
- * asks it for a node per call (`pick`).
+ * asks it for a node per call (`pick`); PbxLinks report the round trips of their control requests
+ * (`controlRoundTrip`, kept per node by `node-latency.ts`).
  *
  * One object for the whole fleet: a heartbeat every 10 s per node is far below what one object
  * serves (about 1,000 requests a second), and `pick` sees every region at once for its fallback.
@@ -15,6 +16,8 @@ import { systemClock, type Clock } from '../../shared/clock/index.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { FleetCore, type FleetListing } from './fleet-core.ts';
 import { FleetStore, type SessionEndedReport } from './fleet-store.ts';
+import type { ControlOperation } from './media-control.ts';
+import type { NodeLatencyView } from './node-latency.ts';
 import { staleAfterMs, type Heartbeat, type MediaNodeView } from './media-node-record.ts';
 import { endCallsOn } from './node-loss.ts';
 
@@ -83,7 +86,17 @@ export class MediaFleet extends DurableObject<Env> {
     return this.core.sessionEnded(report, this.clock.now());
   }
 
-  /** RPC from the API: every node known, with its health. */
+  /** RPC from a PbxLink: a signed control request to the node at `controlUrl` was answered after `ms` (`media-control.ts`). */
+  controlRoundTrip(controlUrl: string, operation: ControlOperation, ms: number): boolean {
+    return this.core.controlRoundTrip(controlUrl, operation, ms, this.clock.now());
+  }
+
+  /** RPC from the API: a node's control RTT and heartbeat delay; null for a node not known. */
+  nodeLatency(nodeId: string): NodeLatencyView | null {
+    return this.core.latency(nodeId) ?? null;
+  }
+
+  /** RPC from the API: every node known, with its health and control RTT. */
   listNodes(): FleetListing {
     return this.core.list(this.clock.now());
   }

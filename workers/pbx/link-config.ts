@@ -4,7 +4,7 @@
  * names, meanings and defaults (`client_uri`, `server_uri`, `contact_user`, `expiration`,
  * `max_retries`, `retry_interval`, `forbidden_retry_interval`, `fatal_retry_interval`,
  * `auth_rejection_permanent`, `max_random_initial_delay`, `line`, `endpoint`, `support_path`,
- * `support_outbound`, `user_agent`).
+ * `support_outbound`, `user_agent`), and the AoR's `qualify_frequency`.
  *
  * Differences from Asterisk, each for a reason:
  * - credentials are given inline (`username`, `password`, `auth_id`) instead of through
@@ -62,6 +62,12 @@ export interface PbxLinkConfig {
   readonly user_agent?: string;
   /** The path of a `wss` link's WebSocket URL (`/ws` for Asterisk); `/` when left out. */
   readonly ws_path?: string;
+  /**
+   * Asterisk's `qualify_frequency` (res_pjsip AoR): seconds between OPTIONS requests that check the
+   * PBX answers, 0 (the default) for none. sipedge sends one only when the link timed no other
+   * transaction for that long (`link-latency.ts`). Absent in links stored before it existed: 0.
+   */
+  readonly qualify_frequency?: number;
 }
 
 /** Asterisk's defaults (res_pjsip_outbound_registration), for what the operator leaves out. */
@@ -77,6 +83,7 @@ export const ASTERISK_DEFAULTS = {
   line: false,
   support_path: false,
   support_outbound: false,
+  qualify_frequency: 0,
 } as const;
 
 /** RFC 3261 §19.1.2: 5060 for SIP over UDP and TCP, 5061 over TLS; RFC 7118 §5: 443 for WSS. */

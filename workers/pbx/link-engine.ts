@@ -137,6 +137,8 @@ export class LinkEngine {
   calls: CallDispatch | undefined;
   /** The link's own SIP trace: every message on its flows, both ways (`workers/trace/`). */
   trace: { record(entry: TraceEntry): void } | undefined;
+  /** Times each request on the link's flows to its first response (`link-latency.ts`). */
+  latency: { observe(direction: 'in' | 'out', wire: string, now: number): void } | undefined;
   /** The users the link registers on their behalf (`user-registrations.ts`), once the object wires them. */
   users: UserDispatch | undefined;
 
@@ -411,6 +413,7 @@ export class LinkEngine {
     const { host, transport } = connection.target;
     // `remote` is the PBX's host (an address for the pcap export, `trace-pcap.ts`).
     this.trace?.record({ direction, transport: transport.toUpperCase(), flow: connection.flow, remote: host, wire, at: now });
+    this.latency?.observe(direction, wire, now);
   }
 
   #onConnectionEvent(connection: PbxFlow, event: ConnectionEvent): void {

@@ -9,20 +9,23 @@
  * catches and logs. Time, sockets, randomness and the media nodes' control API come from `clock`,
  * `connector`, `webSockets`, `random` and `mediaFetch`, which tests replace with
  * `runInDurableObject`. The link's calls (`link-calls.ts`) ride on the same connection and the
- * same alarm; so does its own SIP trace (`readTrace`).
+ * same alarm; so do its own SIP trace (`readTrace`) and its transaction response times
+ * (`readLatency`, with the qualify OPTIONS of `link-latency.ts`).
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { HalfCall } from '../call/call-half.ts';
 import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
-import { MediaControl } from '../media/media-control.ts';
+import { MediaControl, type ControlOperation } from '../media/media-control.ts';
 import { mediaFleet } from '../media/media-fleet.ts';
 import { routingFor } from '../routing/routing.ts';
 import { LinkCalls } from './link-calls.ts';
 import type { PbxLinkConfig } from './link-config.ts';
 import { LinkMedia } from './link-media.ts';
 import { LinkEngine, type PbxLinkView } from './link-engine.ts';
+import { LinkLatency, type LinkLatencyView } from './link-latency.ts';
+import { LinkLatencyStore } from './link-latency-store.ts';
 import { LinkStore } from './link-store.ts';
 import { SipTrace, type TraceQuery } from '../trace/sip-trace.ts';
 import type { TraceRecord } from '../trace/trace-record.ts';
@@ -58,6 +61,8 @@ export class PbxLink extends DurableObject<Env> {
   #users: UserRegistrations | undefined;
   /** The link's own SIP trace (`workers/trace/`), batched as a user's is. */
   #trace: SipTrace | undefined;
+  /** Response times of the requests on the link's flows (`link-latency.ts`). */
+  #latency: LinkLatency | undefined;
   /** The alarm as last set or read; undefined until read once. */
   #armed: number | null | undefined;
 
@@ -90,6 +95,7 @@ export class PbxLink extends DurableObject<Env> {
     if (engine.exists()) this.#loadUsers().removeAll(this.clock.now());
     // The trace goes with the link; the unregistration that follows starts a new one.
     if (engine.exists()) this.#loadTrace().clear();
+    if (engine.exists()) this.#latency?.clear();
     const existed = engine.remove(this.clock.now());
     await this.#syncAlarm();
     return existed;
@@ -100,6 +106,7 @@ export class PbxLink extends DurableObject<Env> {
     this.#armed = null;
     try {
       this.#load().fire(this.clock.now());
+      this.#latency?.fire(this.clock.now());
       this.#loadCalls().host.fireTimers();
       this.#loadUsers().fire(this.clock.now());
       this.#trace?.fireTimers();
@@ -177,6 +184,15 @@ export class PbxLink extends DurableObject<Env> {
     return this.#load().exists() ? this.#loadTrace().read(query) : undefined;
   }
 
+  /** RPC from the API: the link's SIP transaction response times; undefined when there is no such link. */
+  async readLatency(): Promise<LinkLatencyView | undefined> {
+    const engine = this.#load();
+    if (!engine.exists() || this.#latency === undefined) return undefined;
+    const view = this.#latency.view(this.clock.now());
+    await this.#syncAlarm();
+    return view;
+  }
+
   #loadTrace(): SipTrace {
     this.#trace ??= new SipTrace({ store: new TraceStore(this.ctx.storage.sql), now: () => this.clock.now(), timersChanged: () => void this.#syncAlarm() });
     return this.#trace;
@@ -191,6 +207,9 @@ export class PbxLink extends DurableObject<Env> {
     if (this.#engine === undefined) {
       this.#engine = new LinkEngine(this.store, this.#log, this, () => void this.#syncAlarm(), this.clock.now());
       this.#engine.trace = this.#loadTrace();
+      const engine = this.#engine;
+      this.#latency = new LinkLatency(new LinkLatencyStore(this.ctx.storage.sql), { link: () => engine.link(), send: (wire) => engine.sendForCall(wire) }, this.clock.now());
+      engine.latency = this.#latency;
       this.#loadCalls();
       this.#loadUsers();
     }
@@ -205,7 +224,7 @@ export class PbxLink extends DurableObject<Env> {
       log: this.#log,
       control: () => {
         const secret = this.#mediaSecret();
-        return secret === undefined ? undefined : new MediaControl(secret, (input, init) => this.mediaFetch(input, init));
+        return secret === undefined ? undefined : new MediaControl(secret, (input, init) => this.mediaFetch(input, init), { now: () => this.clock.now(), roundTrip: (url, operation, ms) => this.#noteRoundTrip(url, operation, ms) });
       },
       pick: async () => (await mediaFleet(this.env).pick())?.controlUrl,
     });
@@ -246,6 +265,13 @@ export class PbxLink extends DurableObject<Env> {
     return users;
   }
 
+  /** Passes a control request's round trip to the fleet, without holding up the call. */
+  #noteRoundTrip(controlUrl: string, operation: ControlOperation, ms: number): void {
+    mediaFleet(this.env)
+      .controlRoundTrip(controlUrl, operation, ms)
+      .catch((error: unknown) => this.#log.warn('pbx-link.media-rtt-lost', { controlUrl, ...errorFields(error) }));
+  }
+
   #mediaSecret(): string | undefined {
     const secret: unknown = this.env.SIPEDGE_MEDIA_SECRET;
     return typeof secret === 'string' && secret.length >= 32 ? secret : undefined;
@@ -255,7 +281,7 @@ export class PbxLink extends DurableObject<Env> {
   async #syncAlarm(): Promise<void> {
     try {
       if (this.#armed === undefined) this.#armed = await this.ctx.storage.getAlarm();
-      const deadlines = [this.#engine?.nextDeadline(), this.#calls?.host.nextDeadline(), this.#users?.nextDeadline(), this.#trace?.nextDeadline()].filter((deadline): deadline is number => deadline !== undefined);
+      const deadlines = [this.#engine?.nextDeadline(), this.#calls?.host.nextDeadline(), this.#users?.nextDeadline(), this.#trace?.nextDeadline(), this.#latency?.nextDeadline()].filter((deadline): deadline is number => deadline !== undefined);
       const wanted = deadlines.length === 0 ? null : Math.min(...deadlines);
       if (wanted === this.#armed) return;
       this.#armed = wanted;

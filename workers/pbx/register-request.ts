@@ -36,7 +36,7 @@ export function createRegisterSession(): RegisterSession {
 export const LINK_ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
 
 /** RFC 3261 §20.42 / §18.2.2 transport token of the Via, and the Contact's transport parameter. */
-function transportToken(config: PbxLinkConfig): 'TCP' | 'TLS' {
+export function transportToken(config: PbxLinkConfig): 'TCP' | 'TLS' {
   return config.transport === 'tls' ? 'TLS' : 'TCP';
 }
 
@@ -53,7 +53,7 @@ function contactValue(config: PbxLinkConfig, identity: LinkIdentity): string {
 }
 
 /** RFC 3261 §8.1.2: with an outbound proxy, the request carries a Route to it (loose routing). */
-function routeValue(proxy: string): string {
+export function routeValue(proxy: string): string {
   const uri = parseUri(proxy);
   const loose = uri.kind === 'sip' && !hasParam(uri.params, 'lr') ? ';lr' : '';
   return `<${proxy}${loose}>`;

@@ -18,11 +18,24 @@ interface UserView {
   readonly displayName?: string;
 }
 
+interface LatencyFigures {
+  readonly count: number;
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly max?: number | null;
+  readonly timeouts?: number;
+}
+
+interface LinkLatency {
+  readonly summary: { readonly count: number; readonly p50_ms: number | null; readonly p95_ms: number | null; readonly max_ms: number | null; readonly timeouts: number };
+}
+
 interface LinkView {
   readonly id: string;
   readonly host?: string;
   readonly registration?: { readonly state: string; readonly last_status?: string; readonly detail?: string };
   readonly status?: string;
+  readonly latency?: LinkLatency;
 }
 
 interface NodeView {
@@ -33,6 +46,16 @@ interface NodeView {
   readonly sessions: number;
   readonly capacity: number;
   readonly lastSeenAt: string;
+  readonly rtt?: { readonly count: number; readonly p50Ms: number | null; readonly p95Ms: number | null; readonly maxMs: number | null };
+}
+
+/** "p50 40 ms · p95 120 ms · max 130 ms (25)": small text next to a link or a node; empty without samples. */
+function latencyText(figures: LatencyFigures | undefined): string {
+  if (figures === undefined || (figures.count === 0 && (figures.timeouts ?? 0) === 0)) return '';
+  const ms = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : `${value} ms`);
+  const parts = [`p50 ${ms(figures.p50)}`, `p95 ${ms(figures.p95)}`, ...(figures.max === undefined ? [] : [`max ${ms(figures.max)}`])];
+  const timeouts = (figures.timeouts ?? 0) > 0 ? `, ${figures.timeouts} unanswered` : '';
+  return `${parts.join(' · ')} (${figures.count}${timeouts})`;
 }
 
 let calls: TraceCall[] = [];
@@ -170,8 +193,8 @@ async function loadLinks(): Promise<void> {
   const note = byId('links-note');
   try {
     const { links } = await apiJson<{ links: LinkView[] }>('/pbx-links');
-    // The list has each link's state; its own resource adds the last response and the host.
-    const detailed = await Promise.all(links.slice(0, 100).map((link) => apiJson<LinkView>(`/pbx-links/${encodeURIComponent(link.id)}`).catch(() => link)));
+    // The list has each link's state; its own resource adds the last response and the host, its latency the response times.
+    const detailed = await Promise.all(links.slice(0, 100).map((link) => linkWithLatency(link.id).catch(() => link)));
     byId('links').replaceChildren(...[...detailed, ...links.slice(100)].map(linkRow));
     note.textContent = links.length === 0 ? 'No PBX links configured.' : '';
   } catch (error) {
@@ -179,14 +202,22 @@ async function loadLinks(): Promise<void> {
   }
 }
 
+async function linkWithLatency(id: string): Promise<LinkView> {
+  const path = `/pbx-links/${encodeURIComponent(id)}`;
+  const [link, latency] = await Promise.all([apiJson<LinkView>(path), apiJson<LinkLatency>(`${path}/latency`).catch(() => undefined)]);
+  return latency === undefined ? link : { ...link, latency };
+}
+
 function linkRow(link: LinkView): HTMLTableRowElement {
   const state = link.registration?.state ?? link.status ?? 'unknown';
+  const summary = link.latency?.summary;
   return el(
     'tr',
     {},
     el('td', {}, link.id, link.host === undefined ? undefined : el('small', {}, ` ${link.host}`)),
     el('td', {}, el('span', { class: 'status', 'data-level': linkLevel(state) }, state)),
     el('td', {}, link.registration?.last_status ?? '', link.registration?.detail === undefined ? undefined : el('small', {}, ` ${link.registration.detail}`)),
+    el('td', {}, el('small', {}, latencyText(summary === undefined ? undefined : { count: summary.count, p50: summary.p50_ms, p95: summary.p95_ms, max: summary.max_ms, timeouts: summary.timeouts }))),
   );
 }
 
@@ -195,7 +226,7 @@ byId('links-refresh').addEventListener('click', () => void loadLinks());
 byId<HTMLFormElement>('link-lookup').addEventListener('submit', (event) => {
   event.preventDefault();
   const id = byId<HTMLInputElement>('link-id').value.trim();
-  apiJson<LinkView>(`/pbx-links/${encodeURIComponent(id)}`)
+  linkWithLatency(id)
     .then((link) => {
       byId('links').replaceChildren(linkRow(link));
       byId('links-note').textContent = '';
@@ -219,6 +250,7 @@ async function loadNodes(): Promise<void> {
           el('td', {}, el('meter', { min: '0', max: '1', value: String(node.load), 'aria-label': `Load of ${node.nodeId}` }), ` ${Math.round(node.load * 100)} %`),
           el('td', {}, `${node.sessions} / ${node.capacity}`),
           el('td', {}, clock(Date.parse(node.lastSeenAt))),
+          el('td', {}, el('small', {}, latencyText(node.rtt === undefined ? undefined : { count: node.rtt.count, p50: node.rtt.p50Ms, p95: node.rtt.p95Ms }))),
         ),
       ),
     );
