@@ -12,6 +12,7 @@
  *   (`user-registrations.ts`), else the Routing object's `routeInbound`), and
  *   the link's half is a caller half that offers the call to the user's object, which forks it to
  *   the user's devices as for a local call; several users ring in parallel (`ring-group.ts`).
+ *   An out-of-dialog NOTIFY of message-summary (MWI) goes to the same user (`link-notify.ts`).
  * - Media: every call is anchored on a media node (`link-media.ts`). The link swaps the bodies as
  *   they cross: the browser's offer for the node's plain-RTP offer toward the PBX, the PBX's answer
  *   (a 183's or the 2xx's) for the node's WebRTC answer, and the other way round for inbound calls.
@@ -19,7 +20,10 @@
  *   (`mediaEnded`). An INVITE without SDP from the PBX gets the node's offer in the 2xx, and its
  *   ACK's answer goes to the node. An offer within the dialog (re-INVITE or UPDATE with SDP: hold,
  *   resume, ICE restart) is answered by the node for the leg it came from; the other leg is not
- *   disturbed (488 when the node refuses it).
+ *   disturbed (488 when the node refuses it). DTMF in the browser's SIP INFO (`dtmf-info.ts`) goes
+ *   to the PBX as RFC 4733 events from the node when the PBX's SDP has telephone-event (the INFO
+ *   is answered 200 by the link), else the INFO is relayed; RFC 4733 from the PBX reaches the
+ *   browser in-band.
  */
 import type { DigestAccount } from '../../shared/auth/index.ts';
 import { parseUri } from '../../shared/grammar/index.ts';
@@ -29,6 +33,7 @@ import { peerRole, type HalfCall } from '../call/call-half.ts';
 import { CallStore } from '../call/call-store.ts';
 import { callRecordFeed } from '../directory/call-record-feed.ts';
 import { COMPLETED_ELSEWHERE } from '../call/callee-fork.ts';
+import { dtmfKeyOf } from '../call/dtmf-info.ts';
 import { forkFailure } from '../call/fork-outcome.ts';
 import { INVITE_RELAY, linkAor, type CallOffer, type Content, type HalfAddress, type OfferResult, type PeerEvent } from '../call/peer-event.ts';
 import type { Logger } from '../logger.ts';
@@ -36,7 +41,9 @@ import type { InboundRequest, InboundTarget, RoutingRpc } from '../routing/routi
 import { randomHex } from '../sip/edge-ua.ts';
 import type { Flow } from '../sip/flow.ts';
 import { EffectQueue } from '../user/effect-queue.ts';
+import type { SummaryOutcome } from '../presence/message-summary.ts';
 import { authUsername } from './link-config.ts';
+import { isUnsolicitedSummary, relaySummary } from './link-notify.ts';
 import type { LinkMedia } from './link-media.ts';
 import type { StoredLink } from './link-store.ts';
 import { allFailed, GROUP_AOR_PREFIX, groupToken, memberCallId, parseMemberCallId, RingGroupStore, withMember, type RingGroup } from './ring-group.ts';
@@ -60,6 +67,8 @@ export interface LinkCallsPorts {
   timersChanged(): Promise<void>;
   /** The edge username whose proxy registration (`user-registrations.ts`) uses this Contact user, if any. */
   proxiedUser?(contactUser: string): string | undefined;
+  /** A user's object takes a message summary from the PBX (`link-notify.ts`). */
+  messageSummary?(aor: string, body: string): Promise<SummaryOutcome | undefined>;
 }
 
 const SDP = 'application/sdp';
@@ -143,6 +152,15 @@ export class LinkCalls {
       return;
     }
     const from: HalfAddress = { aor: half.peerAor, role: peerRole(half.role), id: half.id };
+    const dtmf = event.type === 'request' ? dtmfKeyOf(event.method, event.content) : undefined;
+    if (event.type === 'request' && dtmf !== undefined) {
+      // The browser's key goes in-band when the PBX's leg has telephone-event; otherwise its INFO goes on as it came.
+      const sent = await this.#ports.media.dtmf(half.id, dtmf);
+      if (sent.ok) {
+        await this.#resolve(half.peerAor).callEvent(from, { type: 'answer', relayId: event.relayId, status: 200, reason: 'OK', content: { body: '' }, headers: [] });
+        return;
+      }
+    }
     if (event.type === 'request' && isSdp(event.content)) {
       // The browser's new offer (hold, resume, ICE restart) is the node's business alone: the PBX's leg stays as it is.
       const updated = await this.#ports.media.update(half.id, { browserOffer: event.content.body });
@@ -181,6 +199,10 @@ export class LinkCalls {
       return this.host.deviceRequest(message, this.#flow());
     }
     if (message.method === 'ACK') return true;
+    if (isUnsolicitedSummary(message)) {
+      void relaySummary(message, this.#ports, reply);
+      return true;
+    }
     if (message.method !== 'INVITE' || inDialog) return false;
     void this.#inbound(message, reply).catch((error: unknown) => {
       this.#ports.log.error('pbx-link.inbound-failed', { error: String(error) });
@@ -259,14 +281,24 @@ export class LinkCalls {
    * Who takes an INVITE from the PBX: a call to the link's registered contact goes to its
    * `endpoint` (Asterisk's option of the same name), a call to a proxied user's contact to that
    * user; anything else to inbound routing, or without it, to the user the Request-URI names.
+   * With `line`, the Request-URI's `line` parameter names the link as Asterisk's does: this
+   * link's token goes to its `endpoint` whatever the user part; any other token is 404.
    */
   async #route(request: SipRequest, link: StoredLink): Promise<InboundTarget> {
     let user: string | undefined;
+    let line: string | undefined;
     try {
       const uri = parseUri(request.uri);
-      if (uri.kind === 'sip') user = uri.user;
+      if (uri.kind === 'sip') {
+        user = uri.user;
+        line = uri.params.find((param) => param.name.toLowerCase() === 'line')?.value;
+      }
     } catch {
       return { ok: false, status: 400, reason: 'Bad Request-URI' };
+    }
+    if (line !== undefined) {
+      if (!link.config.line || line !== link.identity.line) return { ok: false, status: 404, reason: 'Not Found (unknown line)' };
+      if (link.config.endpoint !== undefined) return { ok: true, users: [link.config.endpoint] };
     }
     if (link.config.endpoint !== undefined && user === link.config.contact_user) return { ok: true, users: [link.config.endpoint] };
     const proxied = user === undefined ? undefined : this.#ports.proxiedUser?.(user);

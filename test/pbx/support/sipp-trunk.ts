@@ -194,20 +194,23 @@ export type TrunkCall =
 
 /**
  * A trunk that calls: it takes the link's REGISTER (200, the Contact echoed), then sends its
- * INVITE on the same connection to the registered contact, with the REGISTER's `line` parameter
- * (or another one for `wrong-line`). The INVITE reuses the REGISTER's Call-ID: sipp matches
+ * INVITE on the same connection to the registered contact's host, with the REGISTER's `line`
+ * parameter (or another one for `wrong-line`). The INVITE reuses the REGISTER's Call-ID: sipp matches
  * messages to its one call by Call-ID, and the link keeps registrations and calls apart.
  */
 function callingScenario(call: TrunkCall): string {
   const contact = 'Contact: <sip:trunk@[local_ip]:[local_port];transport=tcp>';
   const register = [
     '  <recv request="REGISTER"><action>',
-    '<ereg regexp="sip:[^;>]*" search_in="hdr" header="Contact:" assign_to="base"/>',
-    '<ereg regexp="line=[0-9a-zA-Z]+" search_in="hdr" header="Contact:" assign_to="line"/>',
+    '<ereg regexp="@[^;>]*" search_in="hdr" header="Contact:" assign_to="host"/>',
+    // sipp refuses a variable set and never read, so `wrong-line` does not keep the line.
+    call === 'wrong-line' ? '' : '<ereg regexp="line=[0-9a-zA-Z]+" search_in="hdr" header="Contact:" assign_to="line"/>',
     '</action></recv>',
   ].join('');
   const line = call === 'wrong-line' ? 'line=00000000' : '[$line]';
-  const uri = `[$base];transport=tcp;${line}`;
+  // A DID, not the contact's user part: the line alone names the link (and so its endpoint); the
+  // wrong line goes to the contact's own user part, which without a line would reach the endpoint.
+  const uri = `sip:${call === 'wrong-line' ? 's' : '4930123'}[$host];transport=tcp;${line}`;
   const from = 'From: <sip:4930999@[local_ip]:[local_port]>;tag=[pid]caller[call_number]';
   const head = (method: string, cseq: number, to: string, branch: string): string[] => [
     `${method} ${uri} SIP/2.0`,
@@ -225,7 +228,7 @@ ${lines.map((each) => `      ${each}`).join('\n')}
 
 ${body}
     ]]></send>`;
-  const plainTo = 'To: <[$base]>';
+  const plainTo = `To: <${uri}>`;
   const inviteBranch = 'z9hG4bK-[pid]-invite-[call_number]';
   const invite = request([...head('INVITE', 1, plainTo, inviteBranch), contact]);
   const answer = ['v=0', 'o=trunk 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio [auto_media_port] RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv']
@@ -287,7 +290,7 @@ export function startDemandingTrunk(): Promise<RunningSippTrunk> {
   return runTrunk(demandingScenario());
 }
 
-async function runTrunk(xml: string): Promise<RunningSippTrunk> {
+export async function runTrunk(xml: string): Promise<RunningSippTrunk> {
   const directory = mkdtempSync(join(tmpdir(), 'sipedge-sipp-trunk-'));
   writeFileSync(join(directory, 'trunk.xml'), xml);
   const port = await freePort();
