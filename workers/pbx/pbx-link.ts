@@ -243,6 +243,7 @@ export class PbxLink extends DurableObject<Env> {
       routing: () => routingFor(this.env),
       timersChanged: () => this.#syncAlarm(),
       proxiedUser: (contactUser) => this.#loadUsers().userByContact(contactUser),
+      messageSummary: (aor, body) => this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor)).messageSummary(body),
     });
     this.#calls = calls;
     engine.calls = calls;

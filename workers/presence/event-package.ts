@@ -2,8 +2,8 @@
  * The SIP event packages the edge serves (RFC 6665 §7.2: an Event header names one, §8.2.1 its
  * parameters): `presence` (RFC 3856, PIDF bodies, RFC 3863), `dialog` (RFC 4235, the
  * busy-lamp field) and `message-summary` (RFC 3842, message-waiting indication: the edge keeps no
- * voicemail, so it always says `Messages-Waiting: no`, which stops softphones that subscribe from
- * retrying). Anything else gets 489 Bad Event with Allow-Events (RFC 6665 §8.3.2).
+ * voicemail: subscribers get the last summary the user's PBX sent, else `Messages-Waiting: no`, which
+ * stops softphones that subscribe from retrying). Anything else gets 489 Bad Event with Allow-Events (RFC 6665 §8.3.2).
  */
 import { getHeader, getHeaders, type SipRequest } from '../../shared/message/index.ts';
 
@@ -20,8 +20,9 @@ export const CONTENT_TYPE: Readonly<Record<EventPackage, string>> = {
 };
 
 /**
- * RFC 3842 §3.5: the message summary of `account`. The edge has no voicemail: no messages wait,
- * ever (MESSAGEs kept for an offline user are delivered at its next REGISTER, not summarised).
+ * RFC 3842 §3.5: the message summary of `account` when its PBX has sent none. The edge has no
+ * voicemail of its own (MESSAGEs kept for an offline user are delivered at its next REGISTER, not
+ * summarised).
  */
 export function messageSummary(account: string): string {
   return `Messages-Waiting: no\r\nMessage-Account: ${account}\r\n`;

@@ -15,7 +15,9 @@
  * State (RFC 3856 §6.6 for presence): the most recent live publication's PIDF when a device
  * published one; otherwise `open` while some device is registered and `closed` when none is.
  * For the `dialog` package (RFC 4235) the user's call halves (`dialog-info.ts`). For
- * `message-summary` (RFC 3842), subscribed to by a user's own devices only: no messages waiting.
+ * `message-summary` (RFC 3842), subscribed to by a user's own devices only: the last summary
+ * the user's PBX sent (`message-summary.ts`, which also sends each one to the user's devices
+ * unsolicited), or no messages waiting when none came.
  */
 import { createResponse, getCallId, getCSeq, getFrom, serializeMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { halfKey, type HalfCall } from '../call/call-half.ts';
@@ -26,6 +28,8 @@ import type { Flow } from '../sip/flow.ts';
 import { randomTag } from '../sip/wire.ts';
 import type { EffectQueue } from '../user/effect-queue.ts';
 import { messageSummary } from './event-package.ts';
+import { SummaryRelay, type SummaryOutcome } from './message-summary.ts';
+import type { Binding } from '../registrar/binding.ts';
 import { dialogInfoDocument, dialogStateOf, dialogViewOf, type DialogState, type DialogView } from './dialog-info.ts';
 import { pidfDocument, type BasicStatus } from './pidf.ts';
 import type { PresenceStore } from './presence-store.ts';
@@ -58,6 +62,8 @@ export interface PresencePorts {
   aor(): string | undefined;
   /** Some device of the user is registered. */
   registered(): boolean;
+  /** The user's unexpired bindings (unsolicited message-summary NOTIFYs). */
+  bindings(): readonly Binding[];
   /** The user's call halves (the `dialog` package). */
   calls(): readonly HalfCall[];
   deliver(connectionId: string, wire: string): Promise<boolean>;
@@ -92,6 +98,7 @@ export class PresenceHost {
   #publications: Publication[] | undefined;
   /** The dialog state last reported per call half, to notify changes only. */
   readonly #reported = new Map<string, DialogState>();
+  readonly #summaries = new SummaryRelay();
 
   constructor(store: PresenceStore, ports: PresencePorts) {
     this.#store = store;
@@ -157,6 +164,7 @@ export class PresenceHost {
 
   /** A response from one of this user's devices to a NOTIFY: passed to the notifier's object; false when it is no NOTIFY's. */
   deviceResponse(response: SipResponse): boolean {
+    if (this.#summaries.deviceResponse(response)) return true;
     if (getCSeq(response)?.method !== 'NOTIFY' || response.status < 200) return false;
     const from = getFrom(response);
     const callId = getCallId(response);
@@ -236,6 +244,25 @@ export class PresenceHost {
     }
   }
 
+  /**
+   * RPC from the user's PbxLink: the PBX's message summary (RFC 3842), sent to every registered
+   * device and, when it differs from the last one, to every `message-summary` subscriber; resolves
+   * to how many devices took it, undefined when the user has no account.
+   */
+  async messageSummary(body: string): Promise<SummaryOutcome | undefined> {
+    const aor = this.#ports.aor();
+    if (aor === undefined) return undefined;
+    const now = this.#ports.now();
+    if (this.#store.summary.save(body, now)) {
+      for (const subscription of this.subscriptions()) {
+        if (subscription.package === 'message-summary') this.#notify(subscription, activeState(subscription, now));
+      }
+    }
+    const outcome = await this.#summaries.relay(aor, body, this.#ports.bindings(), this.#ports.domain, (connectionId, wire) => this.#ports.deliver(connectionId, wire), serializeMessage);
+    this.#ports.log.info('presence.message-summary', { devices: outcome.devices, took: outcome.took });
+    return outcome;
+  }
+
   /** The user is being deleted: RFC 6665 §4.1.3, `noresource` to every watcher; publications go. */
   resourceGone(): void {
     for (const subscription of this.subscriptions()) this.#notify(subscription, { kind: 'terminated', reason: 'noresource' });
@@ -269,7 +296,7 @@ export class PresenceHost {
     if (aor === undefined) return;
     const version = subscription.version + 1;
     const next: Subscription = { ...subscription, cseq: subscription.cseq + 1, version };
-    const body = next.package === 'presence' ? this.#presenceDocument(aor) : next.package === 'dialog' ? this.#dialogDocument(aor, version, extraDialogs) : messageSummary(`sip:${aor}`);
+    const body = next.package === 'presence' ? this.#presenceDocument(aor) : next.package === 'dialog' ? this.#dialogDocument(aor, version, extraDialogs) : (this.#store.summary.load() ?? messageSummary(`sip:${aor}`));
     const wire = serializeMessage(notifyRequest(next, aor, this.#ports.domain, state, body));
     if (state.kind === 'terminated') this.#forget(next.key);
     else {

@@ -1,12 +1,14 @@
 /**
  * What a SipUser object keeps for presence in SQLite: the subscriptions to its user (one JSON row
  * each, written when one is created, refreshed, or sends a NOTIFY: its CSeq must survive an
- * eviction) and its devices' publications (RFC 3903). Tables are created on the first write;
+ * eviction), its devices' publications (RFC 3903) and the PBX's last message summary
+ * (`message-summary.ts`). Tables are created on the first write;
  * statements are bound, never interpolated.
  */
 import type { Publication } from './publication.ts';
 import type { Subscription } from './subscription.ts';
 import { LazyTables } from '../sql/lazy-tables.ts';
+import { SummaryStore } from './message-summary.ts';
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS subscription (
@@ -26,9 +28,12 @@ const SCHEMA = [
 export class PresenceStore {
   readonly #sql: SqlStorage;
   readonly #tables: LazyTables;
+  /** The last message summary from the user's PBX (`message-summary.ts`). */
+  readonly summary: SummaryStore;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
+    this.summary = new SummaryStore(sql);
     this.#tables = new LazyTables(sql, SCHEMA, 'subscription');
   }
 
@@ -75,6 +80,7 @@ export class PresenceStore {
   }
 
   deleteAll(): void {
+    this.summary.delete();
     if (!this.#tables.exist()) return;
     this.#tables.write('DELETE FROM subscription');
     this.#tables.write('DELETE FROM publication');

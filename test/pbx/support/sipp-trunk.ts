@@ -290,6 +290,7 @@ export function startDemandingTrunk(): Promise<RunningSippTrunk> {
   return runTrunk(demandingScenario());
 }
 
+/** sipp running scenario `xml` as a TCP trunk (`-t t1`) on a free 127.0.0.1 port (other scenarios: `sipp-mwi.ts`). */
 export async function runTrunk(xml: string): Promise<RunningSippTrunk> {
   const directory = mkdtempSync(join(tmpdir(), 'sipedge-sipp-trunk-'));
   writeFileSync(join(directory, 'trunk.xml'), xml);
