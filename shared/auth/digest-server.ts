@@ -26,7 +26,7 @@ import { createNonce, nonceIssuedAt } from './digest-nonce.ts';
 import type { NonceSecret } from './digest-nonce.ts';
 import { parseCredentials, serializeChallenge } from './digest-params.ts';
 import type { DigestCredentials } from './digest-params.ts';
-import { checkNonceCount, pruneNonceCounts, recordNonceCount } from './nonce-counts.ts';
+import { checkNonceCount, nonceCountEntry, pruneNonceCounts, recordNonceCount } from './nonce-counts.ts';
 import type { NonceCounts } from './nonce-counts.ts';
 
 /**
@@ -175,7 +175,8 @@ export function verifyCredentials(options: VerifyOptions): DigestVerification {
   const nc = credentials.nc === undefined ? undefined : Number.parseInt(credentials.nc, 16);
   if (nc === 0) return fail('malformed', 'nc must start at 1');
 
-  const issuedAt = nonceIssuedAt(credentials.nonce, options.realm, options.secret);
+  // A nonce the record tracks was verified when first accepted: its signature is not checked again.
+  const issuedAt = nonceCountEntry(counts, credentials.nonce)?.issuedAt ?? nonceIssuedAt(credentials.nonce, options.realm, options.secret);
   if (issuedAt === undefined) return fail('bad-nonce', 'nonce not signed by this server for this realm');
   if (issuedAt > options.now + FUTURE_SKEW_MS) return fail('bad-nonce', 'nonce issued in the future');
 

@@ -20,7 +20,7 @@ export { parseChallenge, parseChallenges, parseCredentials, serializeChallenge, 
 export type { DigestChallenge, DigestCredentials } from './digest-params.ts';
 export { createNonce, nonceIssuedAt } from './digest-nonce.ts';
 export type { NonceSecret } from './digest-nonce.ts';
-export { checkNonceCount, createNonceCounts, MAX_TRACKED_NONCES, pruneNonceCounts, recordNonceCount } from './nonce-counts.ts';
+export { checkNonceCount, createNonceCounts, MAX_TRACKED_NONCES, nonceCountEntry, pruneNonceCounts, recordNonceCount } from './nonce-counts.ts';
 export type { NonceCountCheck, NonceCountEntry, NonceCounts } from './nonce-counts.ts';
 export { DEFAULT_NONCE_LIFETIME_MS, createChallenge, createChallenges, verifyCredentials } from './digest-server.ts';
 export type { ChallengeOptions, DigestFailureReason, DigestVerification, VerifyOptions } from './digest-server.ts';

@@ -47,6 +47,12 @@ export interface RequestCheckOptions {
   readonly contentEncodings?: readonly string[];
   /** Per method, the body types a UAS's answers carry (checked against Accept); default INVITE -> SDP. */
   readonly produces?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The checks every role makes (version, header syntax, CSeq method, branch, Request-URI scheme
+   * with the default schemes) already passed, as when an element checked the request as a proxy
+   * on arrival and now acts on it as a UAS or registrar: only the role's own checks run.
+   */
+  readonly commonChecked?: boolean;
 }
 
 export interface RequestRejection {
@@ -78,21 +84,20 @@ function reject(status: number, detail: string, headers: HeaderField[] = []): Re
 }
 
 export function checkRequest(request: SipRequest, options: RequestCheckOptions): RequestRejection | undefined {
+  const methods = options.methods ?? DEFAULT_METHODS;
+  const allow = (): HeaderField[] => [{ name: 'Allow', value: methods.join(', ') }];
+  const implemented = methods.includes(request.method);
+  if (options.commonChecked === true) {
+    if (options.role !== 'proxy' && !implemented) return notAllowed(request.method, allow());
+    return options.role === 'proxy' ? checkAtProxy(request, options) : checkAtUas(request, options);
+  }
   // RFC 3261 §21.5.6 (RFC 4475 §3.1.2.16).
   if (request.version.toUpperCase() !== 'SIP/2.0') return reject(505, `SIP-Version ${request.version} is not SIP/2.0`);
 
   const syntax = checkSyntax(request);
   if (syntax) return syntax;
 
-  const methods = options.methods ?? DEFAULT_METHODS;
-  const allow = (): HeaderField[] => [{ name: 'Allow', value: methods.join(', ') }];
-  const implemented = methods.includes(request.method);
-  if (options.role !== 'proxy' && !implemented) {
-    // RFC 3261 §8.2.1: 405 for a method the UAS knows but does not allow here, 501 for one it does
-    // not know (§21.5.2); both list what is allowed.
-    if (KNOWN_METHODS.has(request.method)) return reject(405, `${request.method} is not allowed here`, allow());
-    return reject(501, `method ${request.method} is not implemented`, allow());
-  }
+  if (options.role !== 'proxy' && !implemented) return notAllowed(request.method, allow());
   const cseq = getCSeq(request);
   if (cseq && cseq.method !== request.method) {
     // RFC 4475 §3.1.2.18: with an unknown method, 501 is the more future-proof answer than 400.
@@ -118,6 +123,15 @@ export function checkRequest(request: SipRequest, options: RequestCheckOptions):
 
   if (options.role === 'proxy') return checkAtProxy(request, options);
   return checkAtUas(request, options);
+}
+
+/**
+ * RFC 3261 §8.2.1: 405 for a method the UAS knows but does not allow here, 501 for one it does not
+ * know (§21.5.2); both list what is allowed.
+ */
+function notAllowed(method: string, allow: HeaderField[]): RequestRejection {
+  if (KNOWN_METHODS.has(method)) return reject(405, `${method} is not allowed here`, allow);
+  return reject(501, `method ${method} is not implemented`, allow);
 }
 
 /** 400 for a missing, repeated or malformed header that every element needs (RFC 3261 §8.1.1, §8.2). */

@@ -5,6 +5,10 @@
  * `SipParseError` when it is present but malformed; for a request the error carries 400. When a
  * single-valued header appears more than once the first is used; `checkRequest` refuses such
  * requests (RFC 4475 §3.3.8).
+ *
+ * Views are cached per message object (messages are immutable values: an edit makes a new one),
+ * since one request is checked, routed and processed by several layers that each read Via, To,
+ * CSeq or Contact. The returned values are shared: callers must not modify them.
  */
 import { parseCallId } from '../grammar/call-id.ts';
 import { parseCSeq, readUint, type CSeq } from '../grammar/cseq.ts';
@@ -20,6 +24,20 @@ import { SipParseError } from './parse-error.ts';
 /** From or To: a name-addr whose `tag` parameter is also given on its own (RFC 3261 §19.3). */
 export interface AddressHeader extends NameAddr {
   readonly tag?: string;
+}
+
+const views = new WeakMap<SipMessage, Map<string, unknown>>();
+
+/** The view `key` of `message`, computed once; a read that throws is not cached. */
+function cached<T>(message: SipMessage, key: string, compute: () => T): T {
+  let known = views.get(message);
+  if (known === undefined) {
+    known = new Map();
+    views.set(message, known);
+  } else if (known.has(key)) return known.get(key) as T;
+  const value = compute();
+  known.set(key, value);
+  return value;
 }
 
 /** Runs a grammar read, turning its error into the message layer's `SipParseError`. */
@@ -38,7 +56,7 @@ function read<T>(message: SipMessage, header: string, parse: () => T): T {
 
 /** Every via-parm of every Via field, topmost first (RFC 3261 §20.42). */
 export function getVia(message: SipMessage): Via[] {
-  return read(message, 'Via', () => getHeaderFields(message, 'Via').flatMap((field) => parseVia(field.value)));
+  return cached(message, 'via', () => read(message, 'Via', () => getHeaderFields(message, 'Via').flatMap((field) => parseVia(field.value))));
 }
 
 /** The topmost via-parm: the one a response travels back to (RFC 3261 §18.2.2). */
@@ -48,12 +66,14 @@ export function getTopVia(message: SipMessage): Via | undefined {
 }
 
 function address(message: SipMessage, name: 'From' | 'To'): AddressHeader | undefined {
-  const value = getHeader(message, name);
-  if (value === undefined) return undefined;
-  return read(message, name, () => {
-    const nameAddr = parseNameAddr(value);
-    const tag = paramValue(nameAddr.params, 'tag');
-    return tag === undefined ? nameAddr : { ...nameAddr, tag };
+  return cached(message, name, () => {
+    const value = getHeader(message, name);
+    if (value === undefined) return undefined;
+    return read(message, name, () => {
+      const nameAddr = parseNameAddr(value);
+      const tag = paramValue(nameAddr.params, 'tag');
+      return tag === undefined ? nameAddr : { ...nameAddr, tag };
+    });
   });
 }
 
@@ -71,8 +91,10 @@ export function getCallId(message: SipMessage): string | undefined {
 }
 
 export function getCSeq(message: SipMessage): CSeq | undefined {
-  const value = getHeader(message, 'CSeq');
-  return value === undefined ? undefined : read(message, 'CSeq', () => parseCSeq(value));
+  return cached(message, 'cseq', () => {
+    const value = getHeader(message, 'CSeq');
+    return value === undefined ? undefined : read(message, 'CSeq', () => parseCSeq(value));
+  });
 }
 
 /**
@@ -80,6 +102,10 @@ export function getCSeq(message: SipMessage): CSeq | undefined {
  * (RFC 3261 §10.2.2, §20.10). `*` mixed with other values is refused.
  */
 export function getContacts(message: SipMessage): NameAddr[] | '*' {
+  return cached(message, 'contact', () => readContacts(message));
+}
+
+function readContacts(message: SipMessage): NameAddr[] | '*' {
   const fields = getHeaderFields(message, 'Contact');
   return read(message, 'Contact', () => {
     if (fields.length === 1 && fields[0]!.value === '*') return '*';

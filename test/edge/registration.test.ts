@@ -49,7 +49,8 @@ describe('JsSIP', () => {
     const outcome = await bob.nextOutcome();
     expect(outcome.status).toBe(200);
     expect(outcome.contacts).toHaveLength(1);
-    expect(outcome.contacts[0]).toMatch(/reg-id=1;\+sip\.instance="<urn:uuid:[0-9a-f-]+>";expires=300$/);
+    // JsSIP asks for GRUUs (RFC 5627) and gets a public and a temporary one for its instance.
+    expect(outcome.contacts[0]).toMatch(/reg-id=1;\+sip\.instance="<urn:uuid:([0-9a-f-]+)>";pub-gruu="sip:bob@[^";]+;gr=urn:uuid:\1";temp-gruu="sip:tgruu\.[A-Za-z0-9_-]+@[^";]+;gr";expires=300$/);
     bob.stop();
   });
 

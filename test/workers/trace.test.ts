@@ -83,6 +83,29 @@ describe('SIP trace of a user', () => {
     sender.socket.close();
   });
 
+  it('never writes for registrations alone, however many, and keeps the newest of them readable', async () => {
+    const [erin] = await freshUsers('erin');
+    await runInDurableObject(userStub(erin!), (_instance: SipUser, state) => {
+      const clock = new FakeClock(1_000_000);
+      const policy: TracePolicy = { maxRecords: 100, maxBytes: 100_000, maxAgeMs: 60_000, batchRecords: 8, batchBytes: 100_000, flushDelayMs: 1_000 };
+      const store = new TraceStore(state.storage.sql);
+      const trace = new SipTrace({ store, policy, now: () => clock.now(), timersChanged: () => undefined });
+      for (let index = 0; index < 50; index += 1) {
+        trace.record({ direction: 'in', transport: 'WSS', flow: 'f', wire: wire('REGISTER', `reg-${index}`) });
+        clock.advance(10);
+      }
+      expect(store.rowsWritten).toBe(0);
+      const records = trace.read({ limit: 1000 });
+      expect(records.length).toBeGreaterThanOrEqual(4);
+      expect(records.at(-1)?.callId).toBe('reg-49');
+      // A call's message makes the next batch worth writing, the newest registrations with it.
+      trace.record({ direction: 'in', transport: 'WSS', flow: 'f', wire: wire('INVITE', 'call-1') });
+      trace.flush();
+      expect(Number(state.storage.sql.exec('SELECT count(*) AS n FROM trace_batch').one().n)).toBe(1);
+      expect(trace.read({ limit: 1000 }).at(-1)?.callId).toBe('call-1');
+    });
+  });
+
   it('is bounded by records, bytes and age', async () => {
     const [carol] = await freshUsers('carol');
     await runInDurableObject(userStub(carol!), (_instance: SipUser, state) => {

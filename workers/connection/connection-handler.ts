@@ -16,10 +16,14 @@ import { readInboundFrame, type InboundAction } from './inbound-frame.ts';
 
 export interface ConnectionPorts {
   readonly domain: string;
+  /** SIPEDGE_NONCE_SECRET, for routing by temporary GRUUs (`readInboundFrame`). */
+  readonly nonceSecret?: string;
   readonly flow: Flow;
   readonly log: Logger;
   /** Writes on this connection's WebSocket. */
   send(data: string | Uint8Array): void;
+  /** A response this holder can give by itself, without the user's object (a prepared challenge); undefined to forward. */
+  answerLocally?(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined;
   /** Hands a request to the SipUser object of `aor`; resolves to the response to send back, if any. */
   forwardRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined>;
   /** Hands a response to the SipUser object of `aor`. */
@@ -29,7 +33,7 @@ export interface ConnectionPorts {
 export async function handleWebSocketMessage(data: string | ArrayBuffer, ports: ConnectionPorts): Promise<void> {
   let action: InboundAction;
   try {
-    action = readInboundFrame(data, { domain: ports.domain });
+    action = readInboundFrame(data, { domain: ports.domain, ...(ports.nonceSecret === undefined ? {} : { nonceSecret: ports.nonceSecret }) });
   } catch (error) {
     // A bug in the parser must not take the connection down with it.
     ports.log.error('sip.frame.failed', errorFields(error));
@@ -65,7 +69,7 @@ export async function handleWebSocketMessage(data: string | ArrayBuffer, ports: 
 async function relayRequest(aor: string, request: SipRequest, ports: ConnectionPorts): Promise<void> {
   let response: SipResponse | undefined;
   try {
-    response = await ports.forwardRequest(aor, request, ports.flow);
+    response = ports.answerLocally?.(aor, request, ports.flow) ?? (await ports.forwardRequest(aor, request, ports.flow));
   } catch (error) {
     ports.log.error('sip.request.forward-failed', { aor, method: request.method, ...errorFields(error) });
     // RFC 3261 §8.1.3.1 and §16.9: an element that cannot reach the next one answers 503.

@@ -24,7 +24,8 @@ import {
   type SipRequest,
   type SipResponse,
 } from '../../shared/message/index.ts';
-import { parseUri } from '../../shared/grammar/index.ts';
+import { parseUri, type Uri } from '../../shared/grammar/index.ts';
+import { readTempGruuUri } from '../registrar/gruu.ts';
 import { aorOf } from '../sip/address-of-record.ts';
 import { EDGE_ALLOW } from '../sip/edge-methods.ts';
 import { randomTag, reasonFromDetail } from '../sip/wire.ts';
@@ -46,6 +47,8 @@ export interface InboundOptions {
   readonly domain: string;
   /** Largest message accepted, in octets; default 64 KiB. */
   readonly maxBytes?: number;
+  /** SIPEDGE_NONCE_SECRET: a From or To that is a temporary GRUU of this edge routes to its user (RFC 5627). */
+  readonly nonceSecret?: string;
 }
 
 export function readInboundFrame(data: string | ArrayBuffer | Uint8Array, options: InboundOptions): InboundAction {
@@ -95,7 +98,7 @@ function routeRequest(request: SipRequest, options: InboundOptions): InboundActi
   const isRegister = request.method === 'REGISTER';
   const address = isRegister ? getTo(request) : getFrom(request);
   if (address === undefined) return answer(request, 400, `missing ${isRegister ? 'To' : 'From'}`, 'sip.request.rejected');
-  const target = aorOf(address.uri, options.domain);
+  const target = routeOf(address.uri, options);
   if (!target.ok) {
     if (request.method === 'ACK') return { kind: 'drop', event: 'sip.ack.unroutable', detail: target.detail };
     if (target.reason === 'foreign-domain') {
@@ -106,6 +109,17 @@ function routeRequest(request: SipRequest, options: InboundOptions): InboundActi
     return answer(request, 400, `${isRegister ? 'To' : 'From'}: ${target.detail}`, 'sip.request.rejected');
   }
   return { kind: 'request', request, aor: target.aor };
+}
+
+/**
+ * The AOR a From or To names: its user, or, for a temporary GRUU (a device's own From in a call
+ * placed to one, the To of that device's answers), the user it stands for (`workers/registrar/gruu.ts`).
+ */
+function routeOf(uri: Uri, options: InboundOptions): ReturnType<typeof aorOf> {
+  const temp = options.nonceSecret === undefined ? undefined : readTempGruuUri(uri, options.nonceSecret);
+  if (temp === undefined) return aorOf(uri, options.domain);
+  const at = temp.aor.lastIndexOf('@');
+  return { ok: true, aor: temp.aor, user: temp.aor.slice(0, at) };
 }
 
 function addressesTheEdge(requestUri: string): boolean {
@@ -120,7 +134,7 @@ function addressesTheEdge(requestUri: string): boolean {
 function routeResponse(response: SipResponse, options: InboundOptions): InboundAction {
   const to = getTo(response);
   if (to === undefined) return { kind: 'drop', event: 'sip.response.unroutable', detail: 'no To' };
-  const target = aorOf(to.uri, options.domain);
+  const target = routeOf(to.uri, options);
   if (!target.ok) return { kind: 'drop', event: 'sip.response.unroutable', detail: target.detail };
   return { kind: 'response', response, aor: target.aor };
 }

@@ -7,22 +7,62 @@
  * the SipUser object of its address-of-record over RPC. SipUser objects reach the socket back
  * through `deliver`, by this object's id: that id is the RFC 5626 flow token.
  *
+ * It answers two things by itself: a REGISTER without credentials for which the user's object
+ * prepared a challenge with its last answer (`workers/registrar/prepared-challenge.ts`: one RPC per
+ * registration instead of two), and credentials from a source address that is blocked for failed
+ * authentications.
+ *
+ * A SipConnection object named `addressGuardName(ip)` holds no socket: it is the brute-force guard
+ * of one source address (`workers/registrar/address-guard.ts`, `admitAddress`, `addressFailed`).
+ *
  * Thin by design (STYLE.md): each handler decodes, delegates to `connection-handler.ts`, and
  * catches and logs.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
-import type { SipMessage } from '../../shared/message/index.ts';
+import { getHeader, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { answerWithPrepared, PREPARED_CHALLENGE_TTL_MS, type PreparedChallenge } from '../registrar/prepared-challenge.ts';
+import type { TraceEntry } from '../trace/trace-record.ts';
+import { ADDRESS_GUARD_POLICY, addressGuardName, blockOf, refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } from '../registrar/address-guard.ts';
+import { OPEN_GUARD, recordFailure, type AuthGuardPolicy, type AuthGuardState } from '../registrar/auth-guard.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { Flow } from '../sip/flow.ts';
 import type { SipUser } from '../user/sip-user.ts';
 import { encodeForWebSocket } from '../sip/wire.ts';
 import { handleWebSocketMessage } from './connection-handler.ts';
+import { openPbxSocket, relayOnFirstMessage, type PbxRelay, type PbxSocketOpener } from './pbx-relay.ts';
+
+/** The storage key of an address guard object's state. */
+const ADDRESS_GUARD_KEY = 'address-guard';
+
+/** The guard object of a source address (`workers/registrar/address-guard.ts`). */
+export function addressGuard(env: Env, address: string): DurableObjectStub<SipConnection> {
+  return env.SIP_CONNECTION.get(env.SIP_CONNECTION.idFromName(addressGuardName(address)));
+}
+
+/** Trace entries kept per AOR until its next request goes to its object. */
+const MAX_UNTRACED = 16;
 
 export class SipConnection extends DurableObject<Env> {
   readonly #log: Logger;
   /** The SipUser stubs this socket talks to (usually one): `idFromName` hashes the name, so once per AOR, not per message. */
   readonly #users = new Map<string, DurableObjectStub<SipUser>>();
+  /** Per AOR: a challenge its object prepared for the device's next REGISTER without credentials. */
+  readonly #challenges = new Map<string, { readonly challenge: PreparedChallenge; readonly receivedAt: number }>();
+  /** Per AOR: trace entries of what this object answered by itself, sent with the next request to that AOR's object. */
+  readonly #untraced = new Map<string, TraceEntry[]>();
+  /** The block on this socket's source address, as its guard object last reported it (memory only). */
+  #addressBlock: AddressBlock | undefined;
+  /** The socket's flow, as its attachment says (this object holds one socket). */
+  #flow: Flow | undefined;
+  /** Whether the socket is relayed to a PBX, once its first message decided it (memory only: a relayed socket never hibernates). */
+  #relay: Promise<PbxRelay | undefined> | undefined;
+  /** How a relay opens its PBX side (`pbx-relay.ts`). */
+  relayOpener: PbxSocketOpener = openPbxSocket;
+  /** As an address guard object: its state, once read. */
+  #guard: AuthGuardState | undefined;
+  /** As an address guard object: its numbers; tests shorten them with `runInDurableObject`. */
+  addressPolicy: AuthGuardPolicy = ADDRESS_GUARD_POLICY;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -34,6 +74,12 @@ export class SipConnection extends DurableObject<Env> {
 
   /** Accepts the WebSocket the Worker checked (`checkSipUpgrade`) and passed on. */
   override async fetch(request: Request): Promise<Response> {
+    const remoteAddress = request.headers.get('CF-Connecting-IP') ?? '';
+    if (remoteAddress !== '') {
+      // One RPC per socket: a source address blocked for failed authentications gets no socket.
+      const block = await addressGuard(this.env, remoteAddress).admitAddress();
+      if (block !== undefined) return upgradeRefusalResponse(block, Date.now());
+    }
     if (this.ctx.getWebSockets().length > 0) {
       // Each connection gets a fresh unique id, so a second socket here is a routing bug.
       return new Response('this connection object already holds a WebSocket', { status: 409 });
@@ -44,7 +90,7 @@ export class SipConnection extends DurableObject<Env> {
     const flow: Flow = {
       connectionId: this.ctx.id.toString(),
       transport: new URL(request.url).protocol === 'https:' ? 'WSS' : 'WS',
-      remoteAddress: request.headers.get('CF-Connecting-IP') ?? '',
+      remoteAddress,
       openedAt: Date.now(),
     };
     this.ctx.acceptWebSocket(server);
@@ -57,13 +103,22 @@ export class SipConnection extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      const flow = ws.deserializeAttachment() as Flow;
+      // The attachment is read once per wake-up, not once per message.
+      this.#flow ??= ws.deserializeAttachment() as Flow;
+      const flow = this.#flow;
+      const relay = await (this.#relay ?? this.#relayOf(ws, flow, message));
+      if (relay !== undefined) {
+        relay.fromBrowser(message);
+        return;
+      }
       await handleWebSocketMessage(message, {
         domain: this.env.SIPEDGE_DOMAIN,
+        nonceSecret: this.env.SIPEDGE_NONCE_SECRET,
         flow,
         log: this.#log,
         send: (data) => ws.send(data),
-        forwardRequest: (aor, request, from) => this.#user(aor).receiveRequest(aor, request, from),
+        answerLocally: (aor, request, from) => this.#answerLocally(aor, request, from),
+        forwardRequest: (aor, request, from) => this.#forwardRequest(aor, request, from),
         forwardResponse: (aor, response, from) => this.#user(aor).receiveResponse(aor, response, from),
       });
     } catch (error) {
@@ -75,6 +130,7 @@ export class SipConnection extends DurableObject<Env> {
     // Bindings over this flow stay: a redeploy drops every socket, and clients that come back
     // re-register over a new flow (RFC 5626 §4.2). Until then `deliver` reports the flow failed.
     this.#log.info('sip.flow.closed', { code, reason, wasClean });
+    void this.#relay?.then((relay) => relay?.browserClosed(code, reason));
     try {
       ws.close(code, reason);
     } catch {
@@ -101,6 +157,84 @@ export class SipConnection extends DurableObject<Env> {
       this.#log.info('sip.flow.send-failed', errorFields(error));
       return false;
     }
+  }
+
+  /** RPC from the API: when the runtime last answered a CRLF keep-alive on this socket (ms), null if never. */
+  async lastKeepalive(): Promise<number | null> {
+    const ws = this.ctx.getWebSockets()[0];
+    return ws === undefined ? null : (this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null);
+  }
+
+  /** Whether this socket is relayed to a PBX (WebSocket registration mode, `pbx-relay.ts`): decided by its first message. */
+  #relayOf(ws: WebSocket, flow: Flow, first: string | ArrayBuffer): Promise<PbxRelay | undefined> {
+    const relaying = relayOnFirstMessage(first, this.env.SIPEDGE_DOMAIN, (aor) => this.#user(aor), this.relayOpener, {
+      flow,
+      log: this.#log,
+      toBrowser: (data) => ws.send(data),
+      closeBrowser: (code, reason) => ws.close(code, reason),
+    });
+    if (relaying === undefined) return Promise.resolve(undefined);
+    this.#relay = relaying;
+    return relaying;
+  }
+
+  async #forwardRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
+    const earlier = this.#untraced.get(aor);
+    if (earlier !== undefined) this.#untraced.delete(aor);
+    const isRegister = request.method === 'REGISTER';
+    const answer = await this.#user(aor).receiveRequest(aor, request, flow, { earlier, prepareChallenge: isRegister });
+    if (answer.challenge !== undefined) this.#challenges.set(aor, { challenge: answer.challenge, receivedAt: Date.now() });
+    if (answer.addressBlock !== undefined) this.#addressBlock = answer.addressBlock;
+    return answer.response;
+  }
+
+  /** What this object answers by itself: credentials from a blocked address, or a REGISTER it holds a prepared challenge for. */
+  #answerLocally(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined {
+    return refuseFromBlockedAddress(request, this.#addressBlock, Date.now()) ?? this.#answerWithPrepared(aor, request, flow);
+  }
+
+  /** RPC on an address guard object (`addressGuardName`): the block on its address now, if any. */
+  async admitAddress(): Promise<AddressBlock | undefined> {
+    return blockOf(await this.#guardState(), Date.now());
+  }
+
+  /**
+   * RPC on an address guard object: a wrong answer to a digest challenge came from `address`.
+   * Resolves to the block the address is under from now on, if any.
+   */
+  async addressFailed(address: string): Promise<AddressBlock | undefined> {
+    const now = Date.now();
+    const failure = recordFailure(await this.#guardState(), now, this.addressPolicy);
+    this.#guard = failure.state;
+    await this.ctx.storage.put(ADDRESS_GUARD_KEY, failure.state);
+    const fields = { address, failures: failure.state.failures };
+    if (failure.verdict.kind === 'open') this.#log.info('auth.address.failed', fields);
+    else this.#log.warn(`auth.address.${failure.verdict.kind}`, { ...fields, retryAfter: failure.verdict.retryAfterSeconds });
+    return blockOf(failure.state, now);
+  }
+
+  async #guardState(): Promise<AuthGuardState> {
+    this.#guard ??= (await this.ctx.storage.get<AuthGuardState>(ADDRESS_GUARD_KEY)) ?? OPEN_GUARD;
+    return this.#guard;
+  }
+
+  /** The 401 for a REGISTER without credentials, from a challenge the user's object prepared; undefined to forward it. */
+  #answerWithPrepared(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined {
+    if (request.method !== 'REGISTER') return undefined;
+    const held = this.#challenges.get(aor);
+    if (held === undefined) return undefined;
+    // One REGISTER per prepared challenge; an old one is dropped, a refused one too.
+    this.#challenges.delete(aor);
+    if (Date.now() - held.receivedAt > PREPARED_CHALLENGE_TTL_MS) return undefined;
+    const response = answerWithPrepared(request, held.challenge, this.env.SIPEDGE_DOMAIN.toLowerCase());
+    if (response === undefined) return undefined;
+    const entries = this.#untraced.get(aor) ?? [];
+    const common = { transport: flow.transport, flow: flow.connectionId, remote: flow.remoteAddress, callId: getHeader(request, 'Call-ID'), cseqMethod: 'REGISTER', at: Date.now() };
+    entries.push({ ...common, direction: 'in', wire: serializeMessage(request) }, { ...common, direction: 'out', wire: serializeMessage(response) });
+    // A device that never answers its challenges: keep the newest few (REGISTER traces are best-effort, `workers/trace/`).
+    if (entries.length > MAX_UNTRACED) entries.splice(0, entries.length - MAX_UNTRACED);
+    this.#untraced.set(aor, entries);
+    return response;
   }
 
   #user(aor: string): DurableObjectStub<SipUser> {

@@ -91,6 +91,16 @@ export class LinkMedia {
     return result;
   }
 
+  /** A DTMF key toward the PBX as RFC 4733 events (a browser's SIP INFO); 409 `no-telephone-event` when the PBX's leg has none. */
+  async dtmf(callId: string, key: { readonly digit: string; readonly durationMs?: number }): Promise<ControlResult<unknown>> {
+    const stored = this.session(callId);
+    const control = this.#ports.control();
+    if (stored === undefined || control === undefined) return { ok: false, status: 404, reason: 'not-found' };
+    const result = await control.dtmf(stored.controlUrl, stored.sessionId, key);
+    if (!result.ok && result.reason !== 'no-telephone-event') this.#ports.log.warn('media-session.dtmf-failed', { call: callId, status: result.status, reason: result.reason, detail: result.detail });
+    return result;
+  }
+
   /** Deletes the call's session, if it has one; the row stays when the node could not be told, for the next end of the call to retry. */
   async close(callId: string): Promise<void> {
     const stored = this.session(callId);

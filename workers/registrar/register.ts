@@ -27,6 +27,14 @@ export interface RegisterInput {
   /** The AOR's bindings as known, expired ones included. */
   readonly bindings: readonly Binding[];
   readonly policy: RegistrarPolicy;
+  /** RFC 5627: the GRUUs of a binding with an instance, for a REGISTER with `Supported: gruu`. */
+  readonly gruus?: (binding: Binding) => Gruus;
+}
+
+/** A device's public and temporary GRUU (RFC 5627 §3.1, §3.2). */
+export interface Gruus {
+  readonly pub: string;
+  readonly temp: string;
 }
 
 export interface RegisterOutcome {
@@ -180,19 +188,27 @@ function succeed(
   path: readonly string[],
 ): RegisterOutcome {
   const bindings = [...current.values()];
-  return { status: 200, headers: okHeaders(bindings, input.now, outbound, path), bindings, written, removed };
+  // RFC 5627 §5.4: GRUUs for every binding with an instance, when the UA said it supports them.
+  const gruus = input.gruus !== undefined && getOptionTags(input.request, 'Supported').some((tag) => tag.toLowerCase() === 'gruu') ? input.gruus : undefined;
+  return { status: 200, headers: okHeaders(bindings, input.now, outbound, path, gruus), bindings, written, removed };
 }
 
 /** RFC 3261 §10.3 step 8: every current contact with its `expires`, and a Date. */
-function okHeaders(bindings: readonly Binding[], now: number, outbound: boolean, path: readonly string[]): HeaderField[] {
-  const headers: HeaderField[] = bindings.map((binding) => ({ name: 'Contact', value: `${binding.contact};expires=${secondsLeft(binding, now)}` }));
+function okHeaders(bindings: readonly Binding[], now: number, outbound: boolean, path: readonly string[], gruus: ((binding: Binding) => Gruus) | undefined): HeaderField[] {
+  const headers: HeaderField[] = bindings.map((binding) => ({ name: 'Contact', value: `${binding.contact}${gruuParams(binding, gruus)};expires=${secondsLeft(binding, now)}` }));
   // RFC 5626 §6: the registrar that applied outbound says so with Require: outbound.
   if (outbound) headers.push({ name: 'Require', value: 'outbound' });
-  headers.push({ name: 'Supported', value: 'outbound, path' });
+  headers.push({ name: 'Supported', value: 'outbound, path, gruu' });
   // RFC 3327 §5.3: the Path the registrar stored is returned in the 200 OK.
   for (const value of path) headers.push({ name: 'Path', value });
   headers.push({ name: 'Date', value: new Date(now).toUTCString() });
   return headers;
+}
+
+function gruuParams(binding: Binding, gruus: ((binding: Binding) => Gruus) | undefined): string {
+  if (gruus === undefined || binding.instance === undefined) return '';
+  const { pub, temp } = gruus(binding);
+  return `;pub-gruu="${pub}";temp-gruu="${temp}"`;
 }
 
 function pathHasOb(value: string | undefined): boolean {

@@ -51,6 +51,8 @@ export interface AuthInput {
    * as the caller's first hop (RFC 3261 §22.3: 407, Proxy-Authenticate / Proxy-Authorization).
    */
   readonly challenger?: Challenger;
+  /** The user the request acts as: credentials under any other username are refused with 403 (sipedge has no aliases). */
+  readonly actingUser?: string;
 }
 
 export type Challenger = 'registrar' | 'proxy';
@@ -77,12 +79,14 @@ export type AuthOutcome =
     readonly nonceCounts: NonceCounts;
     readonly guard: AuthGuardState;
     readonly event?: AuthEvent;
+    /** A wrong answer (a digest response that does not match, or an unknown user): what brute-force guards count. */
+    readonly counted?: boolean;
   };
 
 export function authenticateRegister(input: AuthInput): AuthOutcome {
   const { request, now } = input;
   const names = CHALLENGE_HEADERS[input.challenger ?? 'registrar'];
-  const refuse = (status: number, headers: HeaderField[], extra: { reason?: string; guard?: AuthGuardState; nonceCounts?: NonceCounts; event?: AuthEvent } = {}): AuthOutcome => ({
+  const refuse = (status: number, headers: HeaderField[], extra: { reason?: string; guard?: AuthGuardState; nonceCounts?: NonceCounts; event?: AuthEvent; counted?: boolean } = {}): AuthOutcome => ({
     ok: false,
     status,
     headers,
@@ -90,6 +94,7 @@ export function authenticateRegister(input: AuthInput): AuthOutcome {
     guard: extra.guard ?? input.guard,
     nonceCounts: extra.nonceCounts ?? input.nonceCounts,
     event: extra.event,
+    counted: extra.counted ?? false,
   });
   const challenge = (stale = false): HeaderField[] =>
     createChallenges({ realm: input.realm, secret: input.secret, now, algorithms: CHALLENGE_ALGORITHMS, stale }).map((value) => ({
@@ -104,6 +109,7 @@ export function authenticateRegister(input: AuthInput): AuthOutcome {
   // RFC 3261 §22.1: no credentials for this realm yet: challenge.
   if (credentials === undefined) return refuse(names.status, challenge());
   if (credentials === 'malformed') return refuse(400, [], { reason: `malformed ${names.credentials} header` });
+  if (input.actingUser !== undefined && credentials.username !== input.actingUser) return refuse(403, [], { reason: `${credentials.username} may not act as ${input.actingUser}` });
 
   const stored = input.credentials;
   const account = stored !== undefined && credentials.username === stored.username ? { username: stored.username, ha1: stored.ha1 } : undefined;
@@ -141,8 +147,8 @@ export function authenticateRegister(input: AuthInput): AuthOutcome {
             ? { level: 'warn', event: 'auth.slowed', fields: { ...fields, retryAfter: failure.verdict.retryAfterSeconds } }
             : { level: 'warn', event: 'auth.failed', fields };
       const response = blockedResponse(failure.state, now);
-      if (response !== undefined) return refuse(response.status, response.headers, { reason: response.reason, guard: failure.state, nonceCounts, event });
-      return refuse(names.status, challenge(), { guard: failure.state, nonceCounts, event });
+      if (response !== undefined) return refuse(response.status, response.headers, { reason: response.reason, guard: failure.state, nonceCounts, event, counted: true });
+      return refuse(names.status, challenge(), { guard: failure.state, nonceCounts, event, counted: true });
     }
     default:
       // A nonce we did not sign, a replayed nc, an algorithm we did not offer: a fresh challenge.

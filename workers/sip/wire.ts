@@ -29,8 +29,12 @@ export function reasonFromDetail(detail: string): string {
   return clean.length <= MAX_REASON_LENGTH ? clean : `${clean.slice(0, MAX_REASON_LENGTH - 3)}...`;
 }
 
+const HEX = Array.from({ length: 256 }, (_, octet) => octet.toString(16).padStart(2, '0'));
+
 /** RFC 3261 §19.3: a tag is at least 32 bits of randomness; 64 here, hex. */
 export function randomTag(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (octet) => octet.toString(16).padStart(2, '0')).join('');
+  let tag = '';
+  for (const octet of bytes) tag += HEX[octet] ?? '';
+  return tag;
 }

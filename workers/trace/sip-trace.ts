@@ -8,9 +8,11 @@
  *   `batchBytes` bytes, or by a logical timer on the object's one alarm `flushDelayMs` after the
  *   first record that must be kept. A call's dozen messages cost a row or two, not a dozen.
  * - REGISTER and OPTIONS exchanges (CSeq method), the traffic of idle devices, never arm that
- *   timer: they are written with the next batch that is written for another reason, and lost if
- *   the object is evicted first. An idle device's refreshes thus write nothing, as the registrar's
- *   own design requires; while the object lives, `read` shows them from memory.
+ *   timer and never cause a write: they are written with the next batch that is written for
+ *   another reason, and lost if the object is evicted first; when only they fill the buffer, its
+ *   older half is dropped unwritten. An idle device's refreshes (or a registration storm) thus write
+ *   nothing, as the registrar's own design requires; while the object lives, `read` shows the
+ *   newest of them from memory.
  * So a trace is complete for calls, messages and presence, and best-effort for registration refreshes.
  */
 import { cseqMethodOf, traceRecord, type TraceEntry, type TraceRecord } from './trace-record.ts';
@@ -56,6 +58,8 @@ export class SipTrace {
   #buffer: TraceRecord[] = [];
   #bufferBytes = 0;
   #flushAt: number | undefined;
+  /** The buffer holds a record that is not a registration or OPTIONS exchange. */
+  #mustKeep = false;
 
   constructor(ports: TracePorts) {
     this.#ports = ports;
@@ -67,17 +71,26 @@ export class SipTrace {
 
   record(entry: TraceEntry): void {
     const now = this.#ports.now();
-    const record = traceRecord(entry, now);
+    const record = traceRecord(entry, entry.at ?? now);
+    const lazy = LAZY_METHODS.has(entry.cseqMethod ?? cseqMethodOf(record) ?? '');
     this.#buffer.push(record);
     this.#bufferBytes += record.bytes;
+    this.#mustKeep ||= !lazy;
     if (this.#buffer.length >= this.#policy.batchRecords || this.#bufferBytes >= this.#policy.batchBytes) {
-      this.flush();
+      if (this.#mustKeep) this.flush();
+      else this.#dropOldest();
       return;
     }
-    if (this.#flushAt === undefined && !LAZY_METHODS.has(cseqMethodOf(record) ?? '')) {
+    if (this.#flushAt === undefined && !lazy) {
       this.#flushAt = now + this.#policy.flushDelayMs;
       this.#ports.timersChanged();
     }
+  }
+
+  /** A full buffer of registration and OPTIONS records only: the older half goes, unwritten. */
+  #dropOldest(): void {
+    this.#buffer = this.#buffer.slice(Math.floor(this.#buffer.length / 2));
+    this.#bufferBytes = this.#buffer.reduce((sum, kept) => sum + kept.bytes, 0);
   }
 
   nextDeadline(): number | undefined {
@@ -94,6 +107,7 @@ export class SipTrace {
     this.#buffer = [];
     this.#bufferBytes = 0;
     this.#flushAt = undefined;
+    this.#mustKeep = false;
     if (batch.length > 0) this.#ports.store.append(batch, this.#policy, this.#ports.now());
   }
 
@@ -121,6 +135,7 @@ export class SipTrace {
     this.#buffer = [];
     this.#bufferBytes = 0;
     this.#flushAt = undefined;
+    this.#mustKeep = false;
     this.#ports.store.deleteAll();
   }
 }

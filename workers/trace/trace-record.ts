@@ -33,28 +33,50 @@ export interface TraceEntry {
   readonly remote?: string;
   /** The message as sent or received, serialised. */
   readonly wire: string;
+  /** The message's Call-ID and CSeq method when the caller has them parsed: saves reading them from `wire`. */
+  readonly callId?: string;
+  readonly cseqMethod?: string;
+  /** When the message passed (ms), when it was not just now: a holder of the socket answered it and reports it later. */
+  readonly at?: number;
 }
 
-const encoder = new TextEncoder();
 const CREDENTIAL_HEADER = /^(authorization|proxy-authorization)[ \t]*:/i;
+/** Whether a header section has a credential line at all: most messages have none. */
+const ANY_CREDENTIAL_HEADER = /^(?:proxy-)?authorization[ \t]*:/im;
 /** Digest parameters that identify the request, kept; every other one (response, nonce, cnonce, nc, opaque) goes. */
 const KEPT_PARAMS = new Set(['username', 'realm', 'uri', 'algorithm', 'qop']);
 
 export function traceRecord(entry: TraceEntry, at: number): TraceRecord {
   const message = redactCredentials(entry.wire);
-  const head = headOf(message);
-  const callId = headerValue(head, /^(?:call-id|i)[ \t]*:[ \t]*(.*)$/im);
+  const lineEnd = message.indexOf('\r\n');
+  const callId = entry.callId ?? headerValue(headOf(message), /^(?:call-id|i)[ \t]*:[ \t]*(.*)$/im);
   return {
     at,
     direction: entry.direction,
     transport: entry.transport,
     flow: entry.flow,
     ...(entry.remote === undefined || entry.remote === '' ? {} : { remote: entry.remote }),
-    ...(callId === undefined ? {} : { callId }),
-    summary: head.split('\r\n', 1)[0] ?? '',
+    ...(callId === undefined || callId === '' ? {} : { callId }),
+    summary: lineEnd < 0 ? message : message.slice(0, lineEnd),
     message,
-    bytes: encoder.encode(message).length,
+    bytes: utf8Length(message),
   };
+}
+
+/** The UTF-8 length of `text` without encoding it (lone surrogates count as U+FFFD, 3 octets, as TextEncoder writes them). */
+function utf8Length(text: string): number {
+  let length = text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) continue;
+    if (code < 0x800) length += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: 2 UTF-16 units, 4 octets.
+      length += 2;
+      index++;
+    } else length += 2;
+  }
+  return length;
 }
 
 /** The method of the message's CSeq (RFC 3261 §20.16): a response is filed under its request's method. */
@@ -70,6 +92,7 @@ export function cseqMethodOf(record: TraceRecord): string | undefined {
 export function redactCredentials(wire: string): string {
   const split = wire.indexOf('\r\n\r\n');
   const head = split === -1 ? wire : wire.slice(0, split);
+  if (!ANY_CREDENTIAL_HEADER.test(head)) return wire;
   const rest = split === -1 ? '' : wire.slice(split);
   const lines = head.split('\r\n');
   const out: string[] = [];

@@ -16,22 +16,49 @@
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
 import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
-import { createResponse, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { createResponse, getHeader, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import type { HalfCall } from '../call/call-half.ts';
 import { handleWebSocketMessage } from '../connection/connection-handler.ts';
+import { openPbxSocket, startRelay, type PbxRelay, type PbxSocketOpener, type RelayTarget } from '../connection/pbx-relay.ts';
 import { USER_SOCKET_AOR_HEADER, userSocketFlowId, userSocketHolder, type UserSocketAttachment } from '../connection/user-socket.ts';
-import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
+import { linkIdOf, type CallOffer, type HalfAddress, type OfferResult, type PeerEvent } from '../call/peer-event.ts';
+import { routingFor } from '../routing/routing.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { MessageOutcome, PageMessage } from '../message/page-message.ts';
+import type { BasicStatus } from '../presence/pidf.ts';
+import type { PresenceSnapshot } from '../presence/presence-host.ts';
+import type { SummaryOutcome } from '../presence/message-summary.ts';
 import type { NotifyAnswer, SubscribeAnswer, SubscribeInput } from '../presence/subscription.ts';
 import type { Binding } from '../registrar/binding.ts';
+import type { PreparedChallenge } from '../registrar/prepared-challenge.ts';
+import { refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } from '../registrar/address-guard.ts';
+import { addressGuard } from '../connection/sip-connection.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomTag } from '../sip/wire.ts';
 import type { TraceQuery } from '../trace/sip-trace.ts';
-import type { TraceRecord } from '../trace/trace-record.ts';
+import type { TraceEntry, TraceRecord } from '../trace/trace-record.ts';
 import { viewOf, type Account, type AccountView } from './account.ts';
-import { UserCore, type UserPeer } from './user-core.ts';
+import { PbxProxy } from './pbx-proxy.ts';
+import { relayTargetOf, WebSocketMode, type WebSocketModeSetting } from './websocket-mode.ts';
+import { UserCore, type RequestReport, type UserPeer } from './user-core.ts';
 import { UserStore } from './user-store.ts';
+
+/** What a SipUser answers a request from a device with (`receiveRequest`). */
+export interface UserAnswer {
+  /** The response to send back on the flow at once, if any. */
+  readonly response?: SipResponse;
+  /** A challenge for the device's next REGISTER without credentials, when asked for and the user's state allows. */
+  readonly challenge?: PreparedChallenge;
+  /** The flow's source address is now blocked for failed authentications (`workers/registrar/address-guard.ts`). */
+  readonly addressBlock?: AddressBlock;
+}
+
+export interface ReceiveOptions {
+  /** Messages the socket's holder answered for this AOR by itself, oldest first, for the trace. */
+  readonly earlier?: readonly TraceEntry[];
+  /** Prepare a challenge for the device's next REGISTER (the holder answers it without an RPC). */
+  readonly prepareChallenge?: boolean;
+}
 
 export class SipUser extends DurableObject<Env> {
   /** The object's time source; tests put a fake clock here with `runInDurableObject`. */
@@ -41,8 +68,19 @@ export class SipUser extends DurableObject<Env> {
   readonly #log: Logger;
   /** One stub per peer: calls on one stub arrive in the order they were made. */
   readonly #peers = new Map<string, UserPeer>();
+  /** Source addresses of this object's sockets that are blocked for failed authentications (memory only). */
+  readonly #addressBlocks = new Map<string, AddressBlock>();
+  /** The attachments of this object's sockets, once read. */
+  readonly #attachments = new WeakMap<WebSocket, UserSocketAttachment>();
+  /** Which PbxLink registers this user to its PBX (`pbx-proxy.ts`). */
+  readonly #pbxProxy: PbxProxy;
   /** Stubs of other AORs whose messages arrive on this object's sockets. */
   readonly #users = new Map<string, DurableObjectStub<SipUser>>();
+  /** WebSocket registration mode (`websocket-mode.ts`), and the relays of this object's sockets when in it. */
+  readonly #webSocketMode: WebSocketMode;
+  readonly #relays = new WeakMap<WebSocket, Promise<PbxRelay | undefined>>();
+  /** How a relay opens its PBX side (`pbx-relay.ts`). */
+  relayOpener: PbxSocketOpener = openPbxSocket;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -51,6 +89,12 @@ export class SipUser extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
     this.store = new UserStore(ctx.storage.sql);
     this.#log = createLogger({ object: 'SipUser' });
+    this.#webSocketMode = new WebSocketMode(ctx.storage.sql);
+    this.#pbxProxy = new PbxProxy({
+      sql: ctx.storage.sql,
+      log: this.#log,
+      tell: (link, aor, registered) => env.PBX_LINK.get(env.PBX_LINK.idFromName(link)).userRegistered(aor, registered),
+    });
     this.core = new UserCore({
       domain: env.SIPEDGE_DOMAIN,
       log: this.#log,
@@ -60,6 +104,8 @@ export class SipUser extends DurableObject<Env> {
       nonceSecret: () => env.SIPEDGE_NONCE_SECRET,
       deliver: (connectionId, wire) => this.#deliver(connectionId, wire),
       peer: (aor) => this.#peer(aor),
+      routing: () => routingFor(env),
+      registeredChanged: (registered) => void this.#registeredChanged(registered),
       alarm: {
         get: () => ctx.storage.getAlarm(),
         set: (at) => ctx.storage.setAlarm(at),
@@ -80,11 +126,17 @@ export class SipUser extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const client = pair[0];
     const server = pair[1];
+    const remoteAddress = request.headers.get('CF-Connecting-IP') ?? '';
+    if (remoteAddress !== '') {
+      // One RPC per socket: a source address blocked for failed authentications gets no socket.
+      const block = await addressGuard(this.env, remoteAddress).admitAddress();
+      if (block !== undefined) return upgradeRefusalResponse(block, Date.now());
+    }
     const connectionId = userSocketFlowId(this.ctx.id.toString(), randomTag());
     const flow: Flow = {
       connectionId,
       transport: new URL(request.url).protocol === 'https:' ? 'WSS' : 'WS',
-      remoteAddress: request.headers.get('CF-Connecting-IP') ?? '',
+      remoteAddress,
       openedAt: Date.now(),
     };
     // The tag finds the socket again by its flow (`#deliver`); the attachment survives hibernation.
@@ -99,13 +151,26 @@ export class SipUser extends DurableObject<Env> {
   /** A message on a socket this object holds: as a SipConnection does, but this AOR's requests stay here. */
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      const { flow, aor: own } = ws.deserializeAttachment() as UserSocketAttachment;
+      // The attachment is read once per socket and wake-up, not once per message.
+      let attachment = this.#attachments.get(ws);
+      if (attachment === undefined) {
+        attachment = ws.deserializeAttachment() as UserSocketAttachment;
+        this.#attachments.set(ws, attachment);
+      }
+      const { flow, aor: own } = attachment;
+      const relay = await this.#relayOf(ws, flow);
+      if (relay !== undefined) {
+        relay.fromBrowser(message);
+        return;
+      }
       await handleWebSocketMessage(message, {
         domain: this.env.SIPEDGE_DOMAIN,
+        nonceSecret: this.env.SIPEDGE_NONCE_SECRET,
         flow,
         log: this.#log,
         send: (data) => ws.send(data),
-        forwardRequest: (aor, request, from) => (aor === own ? this.receiveRequest(aor, request, from) : this.#userStub(aor).receiveRequest(aor, request, from)),
+        answerLocally: (_aor, request, from) => refuseFromBlockedAddress(request, this.#addressBlocks.get(from.remoteAddress), Date.now()),
+        forwardRequest: async (aor, request, from) => (await (aor === own ? this.receiveRequest(aor, request, from) : this.#userStub(aor).receiveRequest(aor, request, from))).response,
         forwardResponse: (aor, response, from) => (aor === own ? this.receiveResponse(aor, response, from) : this.#userStub(aor).receiveResponse(aor, response, from)),
       });
     } catch (error) {
@@ -116,6 +181,7 @@ export class SipUser extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> {
     // As on `/sip`: bindings over this flow stay until they expire or the device re-registers.
     this.#log.info('sip.flow.closed', { code, reason, wasClean });
+    void this.#relays.get(ws)?.then((relay) => relay?.browserClosed(code, reason));
     try {
       ws.close(code, reason);
     } catch {
@@ -135,18 +201,44 @@ export class SipUser extends DurableObject<Env> {
     return this.#sendOnOwnSocket(connectionId, wire);
   }
 
-  /** RPC from a SipConnection: a request of (or for) this AOR. Resolves to the response to send at once, if any. */
-  async receiveRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
+  /**
+   * RPC from a SipConnection: a request of (or for) this AOR. Resolves to the response to send at
+   * once, if any, and, for a REGISTER when asked, a challenge for the device's next one
+   * (`workers/registrar/prepared-challenge.ts`). `earlier`: what the connection answered for this
+   * AOR by itself since its last call, for the trace.
+   */
+  async receiveRequest(aor: string, request: SipRequest, flow: Flow, options: ReceiveOptions = {}): Promise<UserAnswer> {
+    for (const entry of options.earlier ?? []) this.#recordEntry(entry);
     this.#record('in', request, flow);
     let response: SipResponse | undefined;
+    const report: RequestReport = {};
     try {
-      response = await this.core.receiveRequest(aor, request, flow);
+      response = await this.core.receiveRequest(aor, request, flow, report);
     } catch (error) {
       this.#log.error('sip-user.request-failed', { aor, method: request.method, ...errorFields(error) });
       response = request.method === 'ACK' ? undefined : createResponse(request, 500, undefined, { toTag: randomTag() });
     }
+    const addressBlock = report.authFailed === true ? await this.#addressFailed(flow.remoteAddress) : undefined;
+    // The failure that started the block is answered as the block, like those after it.
+    if (addressBlock !== undefined) response = refuseFromBlockedAddress(request, addressBlock, Date.now()) ?? response;
     if (response !== undefined) this.#record('out', response, flow);
-    return response;
+    const challenge = options.prepareChallenge === true && request.method === 'REGISTER' && response !== undefined && response.status < 300 ? this.#prepareChallenge() : undefined;
+    return { response, ...(challenge === undefined ? {} : { challenge }), ...(addressBlock === undefined ? {} : { addressBlock }) };
+  }
+
+  /** Tells the guard of `address` about a wrong answer from it; the block it is now under, if any. */
+  async #addressFailed(address: string): Promise<AddressBlock | undefined> {
+    if (address === '') return undefined;
+    let block: AddressBlock | undefined;
+    try {
+      block = await addressGuard(this.env, address).addressFailed(address);
+    } catch (error) {
+      this.#log.warn('sip-user.address-guard-failed', errorFields(error));
+      return undefined;
+    }
+    if (block === undefined) this.#addressBlocks.delete(address);
+    else this.#addressBlocks.set(address, block);
+    return block;
   }
 
   /** RPC from a SipConnection: a response from one of this user's devices. */
@@ -207,9 +299,29 @@ export class SipUser extends DurableObject<Env> {
     }
   }
 
+  /** RPC from a PbxLink: the PBX's message summary (RFC 3842) for this user's devices (`workers/presence/message-summary.ts`). */
+  async messageSummary(body: string): Promise<SummaryOutcome | undefined> {
+    try {
+      return await this.core.presence.messageSummary(body);
+    } catch (error) {
+      this.#log.error('sip-user.message-summary-failed', errorFields(error));
+      return { devices: 0, took: 0 };
+    }
+  }
+
   /** RPC from the API: the user's SIP trace, oldest first (`workers/trace/`). */
   async readTrace(query: TraceQuery = {}): Promise<TraceRecord[]> {
     return this.core.trace.read(query);
+  }
+
+  /** RPC from the API: the user's presence as watchers get it (`workers/presence/`); undefined without an account. */
+  async readPresence(): Promise<PresenceSnapshot | undefined> {
+    return this.core.presence.snapshot();
+  }
+
+  /** RPC from the API: presence set by the operator or the user's token, notified to watchers; `expires` 0 removes it. */
+  async setPresence(basic: BasicStatus, note: string | undefined, expires: number): Promise<void> {
+    this.core.presence.setFromApi(basic, note, expires);
   }
 
   /** RPC from the API: creates or replaces the account; true when it is new. */
@@ -225,7 +337,84 @@ export class SipUser extends DurableObject<Env> {
 
   /** RPC from the API: forgets the user, its bindings, any lock-out and its stored messages; false when there was none. */
   async deleteAccount(): Promise<boolean> {
+    this.#pbxProxy.setLink(undefined);
+    this.#webSocketMode.set(undefined);
     return this.core.deleteAccount();
+  }
+
+  /**
+   * RPC from the API: the PbxLink that registers this user to its PBX (proxy registration), which
+   * is told at once when the user is registered; resolves to the link it replaces.
+   */
+  async setPbxLink(link: string | undefined): Promise<string | undefined> {
+    const previous = this.#pbxProxy.link();
+    this.#pbxProxy.setLink(link);
+    if (link !== undefined && this.core.bindings().length > 0) await this.#registeredChanged(true);
+    return previous;
+  }
+
+  /** RPC from the API: the id of the PbxLink that registers this user to its PBX, if any. */
+  async getPbxLink(): Promise<string | undefined> {
+    return this.#pbxProxy.link();
+  }
+
+  /** RPC from the API: WebSocket registration mode through a link, or proxy mode (undefined). */
+  async setWebSocketMode(setting: WebSocketModeSetting | undefined): Promise<void> {
+    this.#webSocketMode.set(setting);
+  }
+
+  /** RPC from the API: the user's WebSocket registration mode setting; undefined in proxy mode. */
+  async getWebSocketMode(): Promise<WebSocketModeSetting | undefined> {
+    return this.#webSocketMode.setting();
+  }
+
+  /** RPC from a socket's holder (`pbx-relay.ts`): where this user's sockets are relayed, or undefined in proxy mode. */
+  async relayTarget(): Promise<RelayTarget | undefined> {
+    const setting = this.#webSocketMode.setting();
+    if (setting === undefined) return undefined;
+    const view = await this.env.PBX_LINK.get(this.env.PBX_LINK.idFromName(setting.link)).getLink();
+    const target = relayTargetOf(setting.link, view);
+    if (target === undefined) this.#log.warn('sip.relay.no-link', { link: setting.link });
+    return target;
+  }
+
+  /** RPC from a socket's holder: messages it relayed for this user, for the trace. */
+  async recordRelayed(entries: TraceEntry[]): Promise<void> {
+    for (const entry of entries) this.#recordEntry(entry);
+  }
+
+  /** Whether a socket this object holds is relayed to the PBX: decided on its first message, by this user's mode. */
+  #relayOf(ws: WebSocket, flow: Flow): Promise<PbxRelay | undefined> {
+    let relaying = this.#relays.get(ws);
+    if (relaying === undefined) {
+      relaying = this.#webSocketMode.setting() === undefined
+        ? Promise.resolve(undefined)
+        : this.relayTarget().then((target) => startRelay(target, this.relayOpener, {
+            flow,
+            log: this.#log,
+            toBrowser: (data) => ws.send(data),
+            closeBrowser: (code, reason) => ws.close(code, reason),
+            record: (entries) => void this.recordRelayed(entries),
+          }), (error: unknown) => {
+            // The link could not be read: the browser reconnects rather than talk to the edge's registrar.
+            this.#log.warn('sip.relay.lookup-failed', errorFields(error));
+            ws.close(1011, 'the PBX link cannot be read');
+            return undefined;
+          });
+      this.#relays.set(ws, relaying);
+    }
+    return relaying;
+  }
+
+  async #registeredChanged(registered: boolean): Promise<void> {
+    const aor = this.core.account()?.aor;
+    if (aor !== undefined) await this.#pbxProxy.registeredChanged(aor, registered);
+  }
+
+  /** RPC from the API: when the runtime last answered a CRLF keep-alive on flow `connectionId`, a socket this object holds (ms); null if never. */
+  async lastKeepaliveOnFlow(connectionId: string): Promise<number | null> {
+    const ws = this.ctx.getWebSockets(connectionId)[0];
+    return ws === undefined ? null : (this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null);
   }
 
   /** The current (unexpired) bindings; for the API and tests. */
@@ -248,10 +437,36 @@ export class SipUser extends DurableObject<Env> {
     }
   }
 
+  #prepareChallenge(): PreparedChallenge | undefined {
+    try {
+      return this.core.prepareChallenge();
+    } catch (error) {
+      this.#log.warn('sip-user.challenge-failed', errorFields(error));
+      return undefined;
+    }
+  }
+
+  #recordEntry(entry: TraceEntry): void {
+    try {
+      this.core.trace.record(entry);
+    } catch (error) {
+      this.#log.warn('sip-user.trace-failed', errorFields(error));
+    }
+  }
+
   /** Records a message in the user's trace; the trace never fails the message. */
   #record(direction: 'in' | 'out', message: SipMessage, flow: Flow): void {
     try {
-      this.core.trace.record({ direction, transport: flow.transport, flow: flow.connectionId, remote: flow.remoteAddress, wire: serializeMessage(message) });
+      const cseq = getHeader(message, 'CSeq');
+      this.core.trace.record({
+        direction,
+        transport: flow.transport,
+        flow: flow.connectionId,
+        remote: flow.remoteAddress,
+        wire: serializeMessage(message),
+        callId: getHeader(message, 'Call-ID'),
+        cseqMethod: cseq === undefined ? undefined : /\S+$/.exec(cseq.trim())?.[0]?.toUpperCase(),
+      });
     } catch (error) {
       this.#log.warn('sip-user.trace-failed', errorFields(error));
     }
@@ -289,6 +504,22 @@ export class SipUser extends DurableObject<Env> {
 
   #peer(aor: string): UserPeer {
     let peer = this.#peers.get(aor);
+    const linkId = linkIdOf(aor);
+    if (peer === undefined && linkId !== undefined) {
+      // A call's other party is a PbxLink: it takes calls and their events, nothing else.
+      const stub = this.env.PBX_LINK.get(this.env.PBX_LINK.idFromName(linkId));
+      const refuse = (): never => {
+        throw new TypeError(`${aor} is a PBX link, which takes only calls`);
+      };
+      peer = {
+        offerCall: (offer) => stub.offerCall(offer),
+        callEvent: (to, event) => stub.callEvent(to, event),
+        receiveMessage: refuse,
+        subscribe: refuse,
+        notifyAnswered: refuse,
+      };
+      this.#peers.set(aor, peer);
+    }
     if (peer === undefined) {
       const stub = this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
       peer = {

@@ -33,7 +33,7 @@ export interface UserAuthContext {
 
 export type UserAuth =
   | { readonly ok: true; readonly state: UserState }
-  | { readonly ok: false; readonly state: UserState; readonly response: SipResponse };
+  | { readonly ok: false; readonly state: UserState; readonly response: SipResponse; /** A wrong answer, counted by brute-force guards. */ readonly counted: boolean };
 
 export function authenticateUser(state: UserState, context: UserAuthContext, challenger: Challenger): UserAuth {
   const { request, now, store, log } = context;
@@ -47,12 +47,14 @@ export function authenticateUser(state: UserState, context: UserAuthContext, cha
     guard: state.guard,
     guardPolicy: context.guardPolicy,
     challenger,
+    actingUser: context.aor.slice(0, context.aor.lastIndexOf('@')),
   });
   let next: UserState = { ...state, nonceCounts: auth.nonceCounts, guard: auth.guard };
-  const refuse = (status: number, reason?: string, headers: SipResponse['headers'] = []): UserAuth => ({
+  const refuse = (status: number, reason?: string, headers: SipResponse['headers'] = [], counted = false): UserAuth => ({
     ok: false,
     state: next,
     response: createResponse(request, status, reason, { toTag: randomTag(), headers }),
+    counted,
   });
   if (!auth.ok) {
     if (auth.event) log[auth.event.level](auth.event.event, { aor: context.aor, method: request.method, remote: context.flow.remoteAddress, ...auth.event.fields });
@@ -61,7 +63,7 @@ export function authenticateUser(state: UserState, context: UserAuthContext, cha
       store.saveLockout(auth.guard.blockedUntil);
       next = { ...next, lockoutStored: true };
     }
-    return refuse(auth.status, auth.reason, auth.headers);
+    return refuse(auth.status, auth.reason, auth.headers, auth.counted === true);
   }
   if (next.lockoutStored) {
     store.clearLockout();

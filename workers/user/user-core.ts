@@ -13,12 +13,15 @@
  *   to the user named by the Request-URI;
  * - OPTIONS outside a dialog: answered here; the rest: 481 or 501.
  */
+import { createChallenges } from '../../shared/auth/index.ts';
 import { nextDeadline } from '../../shared/clock/index.ts';
 import { parseUri } from '../../shared/grammar/index.ts';
 import { checkRequest, createResponse, getCallId, getHeader, getTo, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import type { CallPeer } from '../call/call-host.ts';
+import type { OutboundRequest, RoutingRpc } from '../routing/routing-contract.ts';
 import { CallHost } from '../call/call-host.ts';
 import { CallStore } from '../call/call-store.ts';
+import { callRecordFeed } from '../directory/call-record-feed.ts';
 import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
 import { contentOf, RELAYED_OPTION_TAGS } from '../call/relay-content.ts';
 import type { Logger } from '../logger.ts';
@@ -28,6 +31,9 @@ import { PresenceHost, type PresencePeer } from '../presence/presence-host.ts';
 import { PresenceStore } from '../presence/presence-store.ts';
 import { readPage, type MessageOutcome, type PageMessage } from '../message/page-message.ts';
 import type { Binding } from '../registrar/binding.ts';
+import type { PreparedChallenge } from '../registrar/prepared-challenge.ts';
+import { publicGruu, readTempGruu } from '../registrar/gruu.ts';
+import { CHALLENGE_ALGORITHMS } from '../registrar/registrar-auth.ts';
 import { aorOf } from '../sip/address-of-record.ts';
 import { EDGE_ALLOW } from '../sip/edge-methods.ts';
 import { SipTrace } from '../trace/sip-trace.ts';
@@ -45,6 +51,12 @@ export interface UserPeer extends CallPeer, PresencePeer {
   receiveMessage(page: PageMessage): Promise<MessageOutcome>;
 }
 
+/** What handling one request found out, for the object that holds the device's socket. */
+export interface RequestReport {
+  /** The request's credentials were a wrong answer. */
+  authFailed?: boolean;
+}
+
 export interface UserCorePorts {
   readonly domain: string;
   readonly log: Logger;
@@ -56,6 +68,10 @@ export interface UserCorePorts {
   /** Sends on a flow (SipConnection.deliver); false when the flow has failed. */
   deliver(connectionId: string, wire: string): Promise<boolean>;
   peer(aor: string): UserPeer;
+  /** The domain's Routing object, for calls to callees that are no users of the domain; without it they get 404. */
+  routing?(): Pick<RoutingRpc, 'planOutbound' | 'releaseOutbound'>;
+  /** The first binding appeared (true) or the last one went (false); never called for a refresh (`pbx-proxy.ts`). */
+  registeredChanged?(registered: boolean): void;
   readonly alarm: {
     get(): Promise<number | null>;
     set(at: number): Promise<void>;
@@ -95,7 +111,12 @@ export class UserCore {
       },
       timersChanged: () => this.#syncAlarm(),
     };
-    this.calls = new CallHost(new CallStore(ports.sql), { ...common, peer: (aor) => this.#peer(aor), halfChanged: (half) => this.presence.halfChanged(half) });
+    const routing = ports.routing;
+    const routed = routing === undefined ? {} : {
+      planOutbound: (request: OutboundRequest) => routing().planOutbound(request),
+      releaseOutbound: (callId: string) => routing().releaseOutbound(callId),
+    };
+    this.calls = new CallHost(new CallStore(ports.sql), { ...common, ...routed, peer: (aor) => this.#peer(aor), halfChanged: (half) => this.presence.halfChanged(half), callStepped: callRecordFeed(ports.domain, ports.log, () => ports.now()) });
     this.messages = new MessageHost(new MessageStore(ports.sql), common);
     const presencePorts = { aor: () => this.account()?.aor, registered: () => this.bindings().length > 0, calls: () => this.calls.list() };
     this.presence = new PresenceHost(new PresenceStore(ports.sql), { ...common, ...presencePorts, peer: (aor) => this.#peer(aor) });
@@ -133,11 +154,14 @@ export class UserCore {
     return this.#load(now).bindings.filter((binding) => binding.expiresAt > now);
   }
 
-  /** A request from one of this user's devices (or for this AOR, for REGISTER). */
-  async receiveRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
+  /**
+   * A request from one of this user's devices (or for this AOR, for REGISTER). `report` learns
+   * whether its credentials were a wrong answer (the per-address guard counts those).
+   */
+  async receiveRequest(aor: string, request: SipRequest, flow: Flow, report: RequestReport = {}): Promise<SipResponse | undefined> {
     const answer = (status: number, reason?: string, headers: SipResponse['headers'] = []): SipResponse =>
       createResponse(request, status, reason, { toTag: randomTag(), headers });
-    if (request.method === 'REGISTER') return this.#register(aor, request, flow);
+    if (request.method === 'REGISTER') return this.#register(aor, request, flow, report);
     const inDialog = getTo(request)?.tag !== undefined;
     if (this.calls.owns(getCallId(request)) && (inDialog || request.method === 'CANCEL' || request.method === 'ACK' || this.calls.isRetransmission(request))) {
       this.calls.deviceRequest(request, flow);
@@ -146,7 +170,7 @@ export class UserCore {
     }
     if (request.method === 'ACK') return undefined;
     if (request.method === 'SUBSCRIBE' || request.method === 'PUBLISH') {
-      const response = await this.presence.deviceRequest(aor, request, flow, () => this.#authenticate(aor, request, flow));
+      const response = await this.presence.deviceRequest(aor, request, flow, () => this.#authenticate(aor, request, flow, report));
       await this.#queue.drain();
       return response;
     }
@@ -155,7 +179,7 @@ export class UserCore {
     switch (request.method) {
       case 'INVITE':
       case 'MESSAGE':
-        return this.#relay(aor, request, flow);
+        return this.#relay(aor, request, flow, report);
       case 'OPTIONS':
         // RFC 3261 §11.2: what the edge would do with an INVITE, without one.
         return answer(200, undefined, [{ name: 'Allow', value: EDGE_ALLOW }]);
@@ -167,6 +191,21 @@ export class UserCore {
         // RFC 3261 §21.5.2 (501) for what the edge does not implement, §21.4.6 (405) for what it knows.
         return answer(NOT_YET.has(request.method) ? 501 : 405, undefined, [{ name: 'Allow', value: EDGE_ALLOW }]);
     }
+  }
+
+  /**
+   * A challenge for this user's next REGISTER without credentials, for the object holding the
+   * device's socket to answer with (`workers/registrar/prepared-challenge.ts`). None for an unknown
+   * user or while the user has recent failed attempts: those REGISTERs are answered here.
+   */
+  prepareChallenge(): PreparedChallenge | undefined {
+    const secret = this.#ports.nonceSecret();
+    if (typeof secret !== 'string' || secret.length < 16) return undefined;
+    const now = this.#ports.now();
+    const state = this.#load(now);
+    if (state.account === undefined || state.guard.failures > 0 || state.guard.blockedUntil > now) return undefined;
+    const values = createChallenges({ realm: this.#ports.domain.toLowerCase(), secret, now, algorithms: CHALLENGE_ALGORITHMS });
+    return { headers: values.map((value) => ({ name: 'WWW-Authenticate', value })) };
   }
 
   /** A response from one of this user's devices. */
@@ -201,7 +240,9 @@ export class UserCore {
     this.#armed = null;
     const now = this.#ports.now();
     const online = this.bindings().length > 0;
+    const bound = this.#load(now).bindings.length > 0;
     this.#state = expireBindings(this.#load(now), now, this.#ports.store, this.#ports.log);
+    if (bound && this.#state.bindings.length === 0) this.#ports.registeredChanged?.(false);
     if (online !== this.bindings().length > 0) this.presence.presenceChanged();
     this.calls.fireTimers();
     this.messages.fireTimers();
@@ -211,11 +252,12 @@ export class UserCore {
     await this.#syncAlarm();
   }
 
-  async #register(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse> {
+  async #register(aor: string, request: SipRequest, flow: Flow, report: RequestReport): Promise<SipResponse> {
     const nonceSecret = this.#nonceSecret();
     if (nonceSecret === undefined) return createResponse(request, 500, 'Server Misconfigured', { toTag: randomTag() });
     const now = this.#ports.now();
     const online = this.bindings().length > 0;
+    const bound = this.#load(now).bindings.length > 0;
     const handled = handleRegister(this.#load(now), {
       aor,
       request,
@@ -227,6 +269,8 @@ export class UserCore {
       log: this.#ports.log,
     });
     this.#state = handled.state;
+    if (bound !== handled.state.bindings.length > 0) this.#ports.registeredChanged?.(!bound);
+    if (handled.authFailed === true) report.authFailed = true;
     // RFC 3856 §6.6: without a publication, registration is the presence (open while a device is registered).
     if (online !== this.bindings().length > 0) this.presence.presenceChanged();
     await this.#syncAlarm();
@@ -237,7 +281,7 @@ export class UserCore {
   }
 
   /** INVITE or MESSAGE outside a dialog: checked, authenticated, then relayed to the user the Request-URI names. */
-  async #relay(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
+  async #relay(aor: string, request: SipRequest, flow: Flow, report: RequestReport): Promise<SipResponse | undefined> {
     const answer = (status: number, reason?: string, headers: SipResponse['headers'] = []): SipResponse =>
       createResponse(request, status, reason, { toTag: randomTag(), headers });
     const isInvite = request.method === 'INVITE';
@@ -251,11 +295,17 @@ export class UserCore {
     const realm = this.#ports.domain.toLowerCase();
     const auth = authenticateUser(this.#load(now), { aor, request, flow, now, realm, nonceSecret, store: this.#ports.store, log: this.#ports.log }, 'proxy');
     this.#state = auth.state;
-    if (!auth.ok) return auth.response;
-    const target = calleeOf(request.uri, this.#ports.domain);
+    if (!auth.ok) {
+      if (auth.counted) report.authFailed = true;
+      return auth.response;
+    }
+    // RFC 5627 §3.2: a temporary GRUU this edge issued stands for one device of its user (`workers/registrar/gruu.ts`).
+    const tempGruu = readTempGruu(request.uri, nonceSecret);
+    const routed = tempGruu === undefined ? request : { ...request, uri: publicGruu(tempGruu.aor, tempGruu.instanceUrn) };
+    const target = calleeOf(routed.uri, this.#ports.domain, isInvite && this.#ports.routing !== undefined);
     if (!target.ok) return answer(target.status, target.reason);
     if (isInvite) {
-      this.calls.startCall(request, flow, aor, target.aor);
+      this.calls.startCall(routed, flow, aor, target.aor);
       await this.#queue.drain();
       return undefined;
     }
@@ -284,12 +334,13 @@ export class UserCore {
   }
 
   /** RFC 3261 §22.3: the edge challenges the requests it handles for the user (407); undefined once authenticated. */
-  #authenticate(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined {
+  #authenticate(aor: string, request: SipRequest, flow: Flow, report: RequestReport): SipResponse | undefined {
     const nonceSecret = this.#nonceSecret();
     if (nonceSecret === undefined) return createResponse(request, 500, 'Server Misconfigured', { toTag: randomTag() });
     const now = this.#ports.now();
     const auth = authenticateUser(this.#load(now), { aor, request, flow, now, realm: this.#ports.domain.toLowerCase(), nonceSecret, store: this.#ports.store, log: this.#ports.log }, 'proxy');
     this.#state = auth.state;
+    if (!auth.ok && auth.counted) report.authFailed = true;
     return auth.ok ? undefined : auth.response;
   }
 
@@ -325,8 +376,12 @@ function contentTypeOf(request: SipRequest): string {
 
 type Callee = { readonly ok: true; readonly aor: string } | { readonly ok: false; readonly status: number; readonly reason: string };
 
-/** The user a request is for, from its Request-URI (RFC 3261 §16.5: the target set comes from it). */
-function calleeOf(requestUri: string, domain: string): Callee {
+/**
+ * The user a request is for, from its Request-URI (RFC 3261 §16.5: the target set comes from it).
+ * With `routable` (a call, and routing configured), a URI of another domain names a callee off the
+ * domain (`user@host`), which the call's routing plan takes (`CallHost`).
+ */
+function calleeOf(requestUri: string, domain: string, routable: boolean): Callee {
   let uri;
   try {
     uri = parseUri(requestUri);
@@ -341,7 +396,7 @@ function calleeOf(requestUri: string, domain: string): Callee {
     case 'no-user':
       return { ok: false, status: 484, reason: 'Address Incomplete' };
     case 'foreign-domain':
-      // Trunks and PBX links (PbxLink) arrive with their own issue; until then nothing is routed off the domain.
+      if (routable && uri.kind === 'sip' && uri.user !== undefined && uri.user !== '') return { ok: true, aor: `${uri.user}@${uri.host}` };
       return { ok: false, status: 404, reason: 'Not Found (no route off this domain)' };
   }
 }

@@ -16,15 +16,16 @@
  */
 import { createNonceCounts, type NonceCounts } from '../../shared/auth/index.ts';
 import { emptyTimerSet, setTimer, type TimerSet } from '../../shared/clock/index.ts';
-import { parseUri, SipSyntaxError } from '../../shared/grammar/index.ts';
-import { checkRequest, createResponse, type HeaderField, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { createResponse, type HeaderField, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import type { Logger } from '../logger.ts';
 import { DEFAULT_AUTH_GUARD_POLICY, OPEN_GUARD, type AuthGuardPolicy, type AuthGuardState } from '../registrar/auth-guard.ts';
 import type { Binding } from '../registrar/binding.ts';
-import { processRegister } from '../registrar/register.ts';
+import { processRegister, type Gruus } from '../registrar/register.ts';
+import { createTempGruu, publicGruu } from '../registrar/gruu.ts';
+import { checkRegister } from '../registrar/register-checks.ts';
 import { DEFAULT_REGISTRAR_POLICY, type RegistrarPolicy } from '../registrar/registrar-policy.ts';
 import type { Flow } from '../sip/flow.ts';
-import { randomTag, reasonFromDetail } from '../sip/wire.ts';
+import { randomTag } from '../sip/wire.ts';
 import type { Account } from './account.ts';
 import { authenticateUser } from './user-auth.ts';
 import type { UserStore } from './user-store.ts';
@@ -39,8 +40,6 @@ export interface UserState {
   readonly timers: TimerSet;
 }
 
-/** Option tags the registrar supports in Require (RFC 3261 §8.2.2.3). */
-export const REGISTRAR_EXTENSIONS = ['outbound', 'path'];
 
 export function loadUserState(store: UserStore, now: number, guardPolicy: AuthGuardPolicy = DEFAULT_AUTH_GUARD_POLICY): UserState {
   const bindings = store.loadBindings();
@@ -80,6 +79,8 @@ export interface RegisterContext {
 export interface Handled {
   readonly state: UserState;
   readonly response: SipResponse;
+  /** The credentials were a wrong answer (what the per-address guard counts). */
+  readonly authFailed?: boolean;
 }
 
 /** RFC 3261 §10.3, in its order: checks, authentication, authorization, then the bindings. */
@@ -91,18 +92,20 @@ export function handleRegister(state: UserState, context: RegisterContext): Hand
     response: createResponse(request, status, reason, { toTag: randomTag(), headers }),
   });
 
-  // RFC 3261 §10.3 step 2 (Require) and steps 5-6 (To is a SIP URI, `*` only with Expires: 0).
-  const rejection = checkRequest(request, { role: 'registrar', extensions: REGISTRAR_EXTENSIONS });
-  if (rejection) return respond(state, rejection.status, rejection.status === 400 ? reasonFromDetail(rejection.detail) : rejection.reason, rejection.headers);
-  // RFC 3261 §10.3 step 1: the Request-URI names the domain whose bindings are asked for.
-  if (!namesDomain(request.uri, realm)) return respond(state, 404, 'Domain Not Served Here');
+  // RFC 3261 §10.3 steps 1, 2, 5 and 6.
+  const rejection = checkRegister(request, realm);
+  if (rejection) return respond(state, rejection.status, rejection.reason, rejection.headers);
 
   // Steps 3-4 (step 4: the authenticated user may change only its own bindings).
   const auth = authenticateUser(state, { ...context, realm }, 'registrar');
   const next = auth.state;
-  if (!auth.ok) return { state: next, response: auth.response };
+  if (!auth.ok) return { state: next, response: auth.response, authFailed: auth.counted };
 
-  const outcome = processRegister({ request, flow: context.flow, now, bindings: state.bindings, policy: context.policy ?? DEFAULT_REGISTRAR_POLICY });
+  const gruus = (binding: Binding): Gruus => ({
+    pub: publicGruu(context.aor, binding.instance ?? ''),
+    temp: createTempGruu(context.aor, binding.instance ?? '', realm, context.nonceSecret),
+  });
+  const outcome = processRegister({ request, flow: context.flow, now, bindings: state.bindings, policy: context.policy ?? DEFAULT_REGISTRAR_POLICY, gruus });
   for (const key of outcome.removed) store.deleteBinding(key);
   for (const binding of outcome.written) store.saveBinding(binding);
   if (outcome.written.length > 0 || outcome.removed.length > 0) {
@@ -125,14 +128,4 @@ export function expireBindings(state: UserState, now: number, store: UserStore, 
   log.info('registrar.bindings.expired', { removed: expired.map((binding) => binding.key) });
   const bindings = state.bindings.filter((binding) => binding.expiresAt > now);
   return { ...state, bindings, timers: timersFor(bindings) };
-}
-
-function namesDomain(requestUri: string, realm: string): boolean {
-  try {
-    const uri = parseUri(requestUri);
-    return uri.kind === 'sip' && uri.host.toLowerCase() === realm;
-  } catch (error) {
-    if (error instanceof SipSyntaxError) return false;
-    throw error;
-  }
 }

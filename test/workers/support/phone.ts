@@ -121,19 +121,23 @@ export class Phone {
     return response;
   }
 
-  /** Sends an INVITE to `callee` (with `headers` besides its own), answers the 407 challenge, and waits for 100 Trying. */
+  /**
+   * Sends an INVITE to `callee` (a user of the domain, or a whole SIP URI such as a GRUU) with
+   * `headers` besides its own, answers the 407 challenge, and waits for 100 Trying.
+   */
   async call(callee: string, sdp = OFFER_SDP, headers: readonly HeaderField[] = []): Promise<OutgoingCall> {
     const callId = `${unique('call')}@test`;
     const fromTag = unique('ft');
+    const calleeUri = callee.startsWith('sip:') ? callee : `sip:${callee}@${DOMAIN}`;
     const build = (cseq: number, credentials?: string): SipRequest => ({
       kind: 'request',
       method: 'INVITE',
-      uri: `sip:${callee}@${DOMAIN}`,
+      uri: calleeUri,
       version: 'SIP/2.0',
       headers: [
         { name: 'Via', value: `SIP/2.0/WSS ${unique('h')}.invalid;branch=${generateBranch()}` },
         { name: 'Max-Forwards', value: '70' },
-        { name: 'To', value: `<sip:${callee}@${DOMAIN}>` },
+        { name: 'To', value: `<${calleeUri}>` },
         { name: 'From', value: `"${this.user} display" <sip:${this.user}@${DOMAIN}>;tag=${fromTag}` },
         { name: 'Call-ID', value: callId },
         { name: 'CSeq', value: `${cseq} INVITE` },

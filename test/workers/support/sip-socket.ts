@@ -99,13 +99,25 @@ export class SipSocket {
   }
 }
 
-/** Opens `/sip` with the `sip` subprotocol, as SIP.js and JsSIP do. */
-export async function openSipSocket(): Promise<SipSocket> {
-  const response = await exports.default.fetch(`${EDGE}/sip`, {
-    headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': 'sip' },
-  });
+/** What else an upgrade may say: the path (`/sip` by default), and the client's address as Cloudflare would give it. */
+export interface SocketOptions {
+  readonly path?: string;
+  readonly remoteAddress?: string;
+}
+
+/** Opens `/sip` (or `options.path`) with the `sip` subprotocol, as SIP.js and JsSIP do. */
+export async function openSipSocket(options: SocketOptions = {}): Promise<SipSocket> {
+  const response = await upgradeSipSocket(options);
   const ws = response.webSocket;
   if (response.status !== 101 || ws === null) throw new Error(`/sip answered ${response.status}, not 101`);
   ws.accept();
   return new SipSocket(ws);
+}
+
+/** The raw answer to a WebSocket upgrade on `/sip` (or `options.path`). */
+export function upgradeSipSocket(options: SocketOptions = {}): Promise<Response> {
+  const address: Record<string, string> = options.remoteAddress === undefined ? {} : { 'CF-Connecting-IP': options.remoteAddress };
+  return exports.default.fetch(`${EDGE}${options.path ?? '/sip'}`, {
+    headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': 'sip', ...address },
+  });
 }
