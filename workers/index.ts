@@ -19,6 +19,7 @@ import { userSocketEntry } from './connection/user-socket.ts';
 import { directoryOf } from './directory/directory.ts';
 
 export { SipConnection } from './connection/sip-connection.ts';
+export { AddressGuard } from './registrar/address-guard-object.ts';
 export { Directory } from './directory/directory.ts';
 export { MediaFleet } from './media/media-fleet.ts';
 export { PbxLink } from './pbx/pbx-link.ts';

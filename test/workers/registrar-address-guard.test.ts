@@ -9,7 +9,7 @@ import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { getHeader } from '../../shared/message/index.ts';
-import { addressGuard, type SipConnection } from '../../workers/connection/sip-connection.ts';
+import { addressGuard, type AddressGuard } from '../../workers/registrar/address-guard-object.ts';
 import { Device } from './support/register-client.ts';
 import { openSipSocket, upgradeSipSocket } from './support/sip-socket.ts';
 import { createUser } from './support/users.ts';
@@ -19,8 +19,8 @@ const ATTACKER = '203.0.113.7';
 const NEIGHBOUR = '198.51.100.20';
 
 async function shortenGuard(address: string): Promise<void> {
-  await runInDurableObject(addressGuard(env, address), (instance: SipConnection) => {
-    instance.addressPolicy = { windowMs: 60_000, slowAfter: 2, lockAfter: 3, lockMs: 60_000, maxBackoffMs: 1000 };
+  await runInDurableObject(addressGuard(env, address), (instance: AddressGuard) => {
+    instance.policy = { windowMs: 60_000, slowAfter: 2, lockAfter: 3, lockMs: 60_000, maxBackoffMs: 1000 };
   });
 }
 

@@ -12,9 +12,6 @@
  * registration instead of two), and credentials from a source address that is blocked for failed
  * authentications.
  *
- * A SipConnection object named `addressGuardName(ip)` holds no socket: it is the brute-force guard
- * of one source address (`workers/registrar/address-guard.ts`, `admitAddress`, `addressFailed`).
- *
  * Thin by design (STYLE.md): each handler decodes, delegates to `connection-handler.ts`, and
  * catches and logs.
  */
@@ -23,22 +20,14 @@ import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
 import { getHeader, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { answerWithPrepared, PREPARED_CHALLENGE_TTL_MS, type PreparedChallenge } from '../registrar/prepared-challenge.ts';
 import type { TraceEntry } from '../trace/trace-record.ts';
-import { ADDRESS_GUARD_POLICY, addressGuardName, blockOf, refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } from '../registrar/address-guard.ts';
-import { OPEN_GUARD, recordFailure, type AuthGuardPolicy, type AuthGuardState } from '../registrar/auth-guard.ts';
+import { refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } from '../registrar/address-guard.ts';
+import { addressGuard } from '../registrar/address-guard-object.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { Flow } from '../sip/flow.ts';
 import type { SipUser } from '../user/sip-user.ts';
 import { encodeForWebSocket } from '../sip/wire.ts';
 import { handleWebSocketMessage } from './connection-handler.ts';
 import { openPbxSocket, relayOnFirstMessage, type PbxRelay, type PbxSocketOpener } from './pbx-relay.ts';
-
-/** The storage key of an address guard object's state. */
-const ADDRESS_GUARD_KEY = 'address-guard';
-
-/** The guard object of a source address (`workers/registrar/address-guard.ts`). */
-export function addressGuard(env: Env, address: string): DurableObjectStub<SipConnection> {
-  return env.SIP_CONNECTION.get(env.SIP_CONNECTION.idFromName(addressGuardName(address)));
-}
 
 /** Trace entries kept per AOR until its next request goes to its object. */
 const MAX_UNTRACED = 16;
@@ -59,10 +48,6 @@ export class SipConnection extends DurableObject<Env> {
   #relay: Promise<PbxRelay | undefined> | undefined;
   /** How a relay opens its PBX side (`pbx-relay.ts`). */
   relayOpener: PbxSocketOpener = openPbxSocket;
-  /** As an address guard object: its state, once read. */
-  #guard: AuthGuardState | undefined;
-  /** As an address guard object: its numbers; tests shorten them with `runInDurableObject`. */
-  addressPolicy: AuthGuardPolicy = ADDRESS_GUARD_POLICY;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -191,31 +176,6 @@ export class SipConnection extends DurableObject<Env> {
   /** What this object answers by itself: credentials from a blocked address, or a REGISTER it holds a prepared challenge for. */
   #answerLocally(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined {
     return refuseFromBlockedAddress(request, this.#addressBlock, Date.now()) ?? this.#answerWithPrepared(aor, request, flow);
-  }
-
-  /** RPC on an address guard object (`addressGuardName`): the block on its address now, if any. */
-  async admitAddress(): Promise<AddressBlock | undefined> {
-    return blockOf(await this.#guardState(), Date.now());
-  }
-
-  /**
-   * RPC on an address guard object: a wrong answer to a digest challenge came from `address`.
-   * Resolves to the block the address is under from now on, if any.
-   */
-  async addressFailed(address: string): Promise<AddressBlock | undefined> {
-    const now = Date.now();
-    const failure = recordFailure(await this.#guardState(), now, this.addressPolicy);
-    this.#guard = failure.state;
-    await this.ctx.storage.put(ADDRESS_GUARD_KEY, failure.state);
-    const fields = { address, failures: failure.state.failures };
-    if (failure.verdict.kind === 'open') this.#log.info('auth.address.failed', fields);
-    else this.#log.warn(`auth.address.${failure.verdict.kind}`, { ...fields, retryAfter: failure.verdict.retryAfterSeconds });
-    return blockOf(failure.state, now);
-  }
-
-  async #guardState(): Promise<AuthGuardState> {
-    this.#guard ??= (await this.ctx.storage.get<AuthGuardState>(ADDRESS_GUARD_KEY)) ?? OPEN_GUARD;
-    return this.#guard;
   }
 
   /** The 401 for a REGISTER without credentials, from a challenge the user's object prepared; undefined to forward it. */

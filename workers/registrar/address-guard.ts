@@ -5,9 +5,8 @@
  * users it tries. The per-user guard (`auth-guard.ts`) stops guessing one password; this stops
  * trying a few common passwords on many users.
  *
- * Where the state lives: one Durable Object per address (a SipConnection object named
- * `addressGuardName(ip)`, which never holds a socket), with the same state machine as the per-user
- * guard and looser numbers (many users may share one NAT address). It is asked:
+ * Where the state lives: one AddressGuard Durable Object per address (`address-guard-object.ts`,
+ * named `addressGuardName(ip)`), with the same state machine as the per-user guard and looser numbers (many users may share one NAT address). It is asked:
  * - once per WebSocket, when the socket is accepted (`admitAddress`): a blocked address gets an
  *   HTTP 503 or 403 with Retry-After instead of a socket;
  * - once per counted failure (`addressFailed`, a wrong digest response): the answer says whether
@@ -31,7 +30,7 @@ export const ADDRESS_GUARD_POLICY: AuthGuardPolicy = {
   maxBackoffMs: 60_000,
 };
 
-/** The name of the guard object of address `ip`; SipConnection objects of sockets have unique ids, never names. */
+/** The name of the guard object of address `ip`. */
 export function addressGuardName(ip: string): string {
   return `address-guard ${ip}`;
 }

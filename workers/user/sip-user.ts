@@ -32,7 +32,7 @@ import type { NotifyAnswer, SubscribeAnswer, SubscribeInput } from '../presence/
 import type { Binding } from '../registrar/binding.ts';
 import type { PreparedChallenge } from '../registrar/prepared-challenge.ts';
 import { refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } from '../registrar/address-guard.ts';
-import { addressGuard } from '../connection/sip-connection.ts';
+import { addressGuard } from '../registrar/address-guard-object.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomTag } from '../sip/wire.ts';
 import type { TraceQuery } from '../trace/sip-trace.ts';
