@@ -141,12 +141,14 @@ describe('userAgentString / user_agent', () => {
 });
 
 describe('registrarServer / registrar_server', () => {
-  // The edge is the registrar of one SIP domain: a REGISTER's Request-URI must name it (RFC 3261
-  // §10.3 step 1). A registrar URI naming the domain registers, even when it differs in form from
-  // the AOR (a port, a transport parameter); one naming another host is refused 404 with the reason.
+  // A REGISTER's Request-URI must name the registrar (RFC 3261 §10.3 step 1): the SIP domain, even
+  // when it differs in form from the AOR (a port, a transport parameter), or the host the client
+  // connected to (here 127.0.0.1, the host of the WebSocket URL), as a client configured with the
+  // edge's host name as its registrar sends. One naming another host is refused 404 with the reason.
   const rows = [
     { registrar: (domain: string) => `sip:${domain};transport=ws`, status: 200 },
     { registrar: (domain: string) => `sip:${domain.toUpperCase()}:5060`, status: 200 },
+    { registrar: () => 'sip:127.0.0.1', status: 200 },
     { registrar: () => 'sip:registrar.elsewhere.example', status: 404 },
   ];
   for (const row of rows) {
@@ -170,6 +172,16 @@ describe('registrarServer / registrar_server', () => {
       if (row.status === 200) await reachable(account.name, client);
     });
   }
+
+  it('SIP.js on the per-user URL /sip/<user> with the connected host as registrar: 200', async () => {
+    const account = await user('sipjsreghost');
+    const client = sipJs(account, { ua: { transportOptions: { server: `${edge.webSocketUrl}/${account.name}` } }, registerer: { registrar: SipJsClient.uri('sip:127.0.0.1') } });
+    await client.ua.start();
+    void client.registerer!.register();
+    const final = await waitFor(() => client.responses('REGISTER').find((each) => each.first !== '401'));
+    expect(final.first).toBe('200');
+    await reachable(account.name, client);
+  });
 });
 
 describe('message-waiting (RFC 3842) for clients that subscribe', () => {

@@ -1,21 +1,22 @@
 /**
- * The registrar's pure rules, without a runtime: what a run of refreshes costs in row writes, and
- * the brute-force guard's states.
+ * The registrar's pure rules, without a runtime: what a run of refreshes costs in row writes, the
+ * names a REGISTER's Request-URI may give the registrar, and the brute-force guard's states.
  */
 import { describe, expect, it } from 'vitest';
 import { parseMessage, type SipRequest } from '../../shared/message/index.ts';
 import { DEFAULT_AUTH_GUARD_POLICY, OPEN_GUARD, assessGuard, recordFailure, recordSuccess, type AuthGuardState } from '../../workers/registrar/auth-guard.ts';
 import type { Binding } from '../../workers/registrar/binding.ts';
 import { processRegister } from '../../workers/registrar/register.ts';
+import { checkRegister, registrarAliases } from '../../workers/registrar/register-checks.ts';
 import { DEFAULT_REGISTRAR_POLICY } from '../../workers/registrar/registrar-policy.ts';
 import type { Flow } from '../../workers/sip/flow.ts';
 
 const FLOW: Flow = { connectionId: 'flow-1', transport: 'WSS', remoteAddress: '192.0.2.1', openedAt: 0 };
 
-function register(cseq: number, expires: number, contact = '<sip:k3l1@abc.invalid;transport=ws;ob>;+sip.instance="<urn:uuid:1>";reg-id=1'): SipRequest {
+function register(cseq: number, expires: number, contact = '<sip:k3l1@abc.invalid;transport=ws;ob>;+sip.instance="<urn:uuid:1>";reg-id=1', requestUri = 'sip:demo.sipedge.local'): SipRequest {
   const message = parseMessage(
     [
-      'REGISTER sip:demo.sipedge.local SIP/2.0',
+      `REGISTER ${requestUri} SIP/2.0`,
       `Via: SIP/2.0/WSS abc.invalid;branch=z9hG4bK${cseq}`,
       'Max-Forwards: 70',
       'To: <sip:alice@demo.sipedge.local>',
@@ -75,6 +76,30 @@ describe('refresh cost', () => {
   it('refuses two contacts when one carries reg-id (RFC 5626 §6)', () => {
     const request = register(1, 300, '<sip:a@x.invalid>;+sip.instance="<urn:uuid:1>";reg-id=1, <sip:b@y.invalid>');
     expect(processRegister({ request, flow: FLOW, now: 0, bindings: [], policy: DEFAULT_REGISTRAR_POLICY }).status).toBe(400);
+  });
+});
+
+describe("the registrar's names (RFC 3261 §10.3 step 1)", () => {
+  const status = (requestUri: string, host: string | undefined, aliasesVar?: string): number => {
+    const aliases = registrarAliases({ SIPEDGE_DOMAIN: 'demo.sipedge.local', SIPEDGE_REGISTRAR_ALIASES: aliasesVar });
+    return checkRegister(register(1, 300, undefined, requestUri), { realm: 'demo.sipedge.local', host, aliases })?.status ?? 200;
+  };
+
+  it('accepts the domain and the host the WebSocket connected to, and refuses any other host with 404', () => {
+    expect(status('sip:demo.sipedge.local', undefined)).toBe(200);
+    expect(status('sip:EDGE.example.net:443;transport=ws', 'edge.example.net')).toBe(200);
+    expect(status('sip:edge.example.net', 'other.example.net')).toBe(404);
+    // A flow recorded before the host was: only the domain names the registrar.
+    expect(status('sip:edge.example.net', undefined)).toBe(404);
+  });
+
+  it('accepts the names of SIPEDGE_REGISTRAR_ALIASES, comma-separated, spaces and case ignored', () => {
+    const aliasesVar = ' sip.example.com, Edge.Example.NET ,';
+    expect(registrarAliases({ SIPEDGE_DOMAIN: 'demo.sipedge.local', SIPEDGE_REGISTRAR_ALIASES: aliasesVar })).toEqual(['sip.example.com', 'edge.example.net']);
+    expect(status('sip:sip.example.com', undefined, aliasesVar)).toBe(200);
+    expect(status('sip:edge.example.net', 'other.example.net', aliasesVar)).toBe(200);
+    expect(status('sip:registrar.elsewhere.example', 'other.example.net', aliasesVar)).toBe(404);
+    expect(status('sip:sip.example.com', undefined, '')).toBe(404);
   });
 });
 

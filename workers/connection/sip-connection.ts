@@ -19,6 +19,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
 import { getHeader, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { answerWithPrepared, PREPARED_CHALLENGE_TTL_MS, type PreparedChallenge } from '../registrar/prepared-challenge.ts';
+import { registrarAliases } from '../registrar/register-checks.ts';
 import type { TraceEntry } from '../trace/trace-record.ts';
 import { refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } from '../registrar/address-guard.ts';
 import { addressGuard } from '../registrar/address-guard-object.ts';
@@ -28,6 +29,7 @@ import type { SipUser } from '../user/sip-user.ts';
 import { encodeForWebSocket } from '../sip/wire.ts';
 import { handleWebSocketMessage } from './connection-handler.ts';
 import { openPbxSocket, relayOnFirstMessage, type PbxRelay, type PbxSocketOpener } from './pbx-relay.ts';
+import { webSocketHost } from './websocket-upgrade.ts';
 
 /** Trace entries kept per AOR until its next request goes to its object. */
 const MAX_UNTRACED = 16;
@@ -77,6 +79,7 @@ export class SipConnection extends DurableObject<Env> {
       transport: new URL(request.url).protocol === 'https:' ? 'WSS' : 'WS',
       remoteAddress,
       openedAt: Date.now(),
+      host: webSocketHost(request),
     };
     this.ctx.acceptWebSocket(server);
     // The attachment survives hibernation; the flow is all this object needs to remember.
@@ -186,7 +189,8 @@ export class SipConnection extends DurableObject<Env> {
     // One REGISTER per prepared challenge; an old one is dropped, a refused one too.
     this.#challenges.delete(aor);
     if (Date.now() - held.receivedAt > PREPARED_CHALLENGE_TTL_MS) return undefined;
-    const response = answerWithPrepared(request, held.challenge, this.env.SIPEDGE_DOMAIN.toLowerCase());
+    const names = { realm: this.env.SIPEDGE_DOMAIN.toLowerCase(), host: flow.host, aliases: registrarAliases(this.env) };
+    const response = answerWithPrepared(request, held.challenge, names);
     if (response === undefined) return undefined;
     const entries = this.#untraced.get(aor) ?? [];
     const common = { transport: flow.transport, flow: flow.connectionId, remote: flow.remoteAddress, callId: getHeader(request, 'Call-ID'), cseqMethod: 'REGISTER', at: Date.now() };

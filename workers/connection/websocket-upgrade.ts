@@ -36,3 +36,14 @@ export function checkSipUpgrade(headers: Headers): UpgradeCheck {
   }
   return { ok: true };
 }
+
+/**
+ * The host the client connected to, from the upgrade request's Host header (else its URL),
+ * lower-cased and without port; undefined when neither names one.
+ */
+export function webSocketHost(request: Request): string | undefined {
+  const authority = request.headers.get('Host') ?? new URL(request.url).host;
+  // An IPv6 literal keeps its brackets, as a SIP URI writes it (RFC 3261 §25.1).
+  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':', 1)[0]!;
+  return host === '' ? undefined : host.toLowerCase();
+}

@@ -13,7 +13,7 @@
  */
 import { createResponse, getHeaderFields, type HeaderField, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { randomTag } from '../sip/wire.ts';
-import { checkRegister } from './register-checks.ts';
+import { checkRegister, type RegistrarNames } from './register-checks.ts';
 
 export interface PreparedChallenge {
   /** The WWW-Authenticate fields of the 401 (one per algorithm, one fresh nonce). */
@@ -26,10 +26,10 @@ export const PREPARED_CHALLENGE_TTL_MS = 60_000;
 /**
  * The 401 for `request` with the prepared challenge, when the user's object would answer it with
  * a plain challenge too: a REGISTER without credentials that passes the registrar's checks
- * (`realm` is the domain, lower-cased). Undefined otherwise: the request goes to the object.
+ * (`names`: the registrar's own names). Undefined otherwise: the request goes to the object.
  */
-export function answerWithPrepared(request: SipRequest, prepared: PreparedChallenge, realm: string): SipResponse | undefined {
+export function answerWithPrepared(request: SipRequest, prepared: PreparedChallenge, names: RegistrarNames): SipResponse | undefined {
   if (request.method !== 'REGISTER' || getHeaderFields(request, 'Authorization').length > 0) return undefined;
-  if (checkRegister(request, realm) !== undefined) return undefined;
+  if (checkRegister(request, names) !== undefined) return undefined;
   return createResponse(request, 401, undefined, { toTag: randomTag(), headers: prepared.headers });
 }

@@ -15,4 +15,10 @@ export interface Flow {
   readonly remoteAddress: string;
   /** When the WebSocket was accepted, ms since the epoch. */
   readonly openedAt: number;
+  /**
+   * The host of the WebSocket URL the client connected to (its Host header, lower-cased, without
+   * port): a name of this edge that a REGISTER's Request-URI may use (`workers/registrar/register-checks.ts`).
+   * Absent on flows accepted before it was recorded, and on a PbxLink's flow: unknown.
+   */
+  readonly host?: string;
 }

@@ -21,6 +21,8 @@ import type { HalfCall } from '../call/call-half.ts';
 import { handleWebSocketMessage } from '../connection/connection-handler.ts';
 import { openPbxSocket, startRelay, type PbxRelay, type PbxSocketOpener, type RelayTarget } from '../connection/pbx-relay.ts';
 import { USER_SOCKET_AOR_HEADER, userSocketFlowId, userSocketHolder, type UserSocketAttachment } from '../connection/user-socket.ts';
+import { webSocketHost } from '../connection/websocket-upgrade.ts';
+import { registrarAliases } from '../registrar/register-checks.ts';
 import { linkIdOf, type CallOffer, type HalfAddress, type OfferResult, type PeerEvent } from '../call/peer-event.ts';
 import { routingFor } from '../routing/routing.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
@@ -97,6 +99,7 @@ export class SipUser extends DurableObject<Env> {
     });
     this.core = new UserCore({
       domain: env.SIPEDGE_DOMAIN,
+      registrarAliases: registrarAliases(env),
       log: this.#log,
       sql: ctx.storage.sql,
       store: this.store,
@@ -138,6 +141,7 @@ export class SipUser extends DurableObject<Env> {
       transport: new URL(request.url).protocol === 'https:' ? 'WSS' : 'WS',
       remoteAddress,
       openedAt: Date.now(),
+      host: webSocketHost(request),
     };
     // The tag finds the socket again by its flow (`#deliver`); the attachment survives hibernation.
     this.ctx.acceptWebSocket(server, [connectionId]);

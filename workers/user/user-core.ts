@@ -59,6 +59,8 @@ export interface RequestReport {
 
 export interface UserCorePorts {
   readonly domain: string;
+  /** SIPEDGE_REGISTRAR_ALIASES, as `registrarAliases` reads it: more names of this registrar. */
+  readonly registrarAliases?: readonly string[];
   readonly log: Logger;
   readonly sql: SqlStorage;
   readonly store: UserStore;
@@ -267,6 +269,7 @@ export class UserCore {
       nonceSecret,
       store: this.#ports.store,
       log: this.#ports.log,
+      registrarAliases: this.#ports.registrarAliases,
     });
     this.#state = handled.state;
     if (bound !== handled.state.bindings.length > 0) this.#ports.registeredChanged?.(!bound);

@@ -74,6 +74,8 @@ export interface RegisterContext {
   readonly log: Logger;
   readonly policy?: RegistrarPolicy;
   readonly guardPolicy?: AuthGuardPolicy;
+  /** SIPEDGE_REGISTRAR_ALIASES, as `registrarAliases` reads it: more names of this registrar. */
+  readonly registrarAliases?: readonly string[];
 }
 
 export interface Handled {
@@ -93,7 +95,7 @@ export function handleRegister(state: UserState, context: RegisterContext): Hand
   });
 
   // RFC 3261 §10.3 steps 1, 2, 5 and 6.
-  const rejection = checkRegister(request, realm);
+  const rejection = checkRegister(request, { realm, host: context.flow.host, aliases: context.registrarAliases ?? [] });
   if (rejection) return respond(state, rejection.status, rejection.reason, rejection.headers);
 
   // Steps 3-4 (step 4: the authenticated user may change only its own bindings).
