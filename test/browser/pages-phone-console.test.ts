@@ -326,6 +326,22 @@ describe.skipIf(!available)('the /phone and /console pages', () => {
     expect(await operator.locator('#chart-mos-summary').textContent()).toContain('PBX → browser: mean 4.38 MOS, worst 4.35 MOS over 2 samples.');
     await operator.locator('#calls-card').screenshot({ path: join(SCREENSHOTS, 'console-calls.png') });
 
+    // Bob's register log (his 200 OK among the rows) and the latency of his device, then the PBX link's response times, at phone width.
+    await operator.setViewportSize(PHONE_SIZE);
+    await operator.getByRole('button', { name: 'Register log and latency of bob' }).click();
+    const registerLog = operator.getByRole('table', { name: 'Register log of bob, newest first' });
+    await registerLog.waitFor({ timeout: 15_000 });
+    expect(await registerLog.locator('tbody tr', { hasText: '200 OK' }).count()).toBeGreaterThanOrEqual(1);
+    const devices = operator.getByRole('region', { name: 'Device latency of bob' });
+    // Bob's phone answered the edge's INVITE: its response times are charted and summed up in words.
+    await devices.getByRole('img', { name: /^Response times of device \d+/ }).first().waitFor({ timeout: 15_000 });
+    expect((await devices.locator('.latency-summary').allTextContents()).join(' ')).toMatch(/p50 \d+ ms, p95 \d+ ms/);
+    await operator.getByRole('button', { name: 'Response time chart of office-pbx' }).click();
+    const linkLatency = operator.getByRole('region', { name: 'Response times of PBX link office-pbx' });
+    await linkLatency.waitFor({ timeout: 15_000 });
+    expect(await linkLatency.textContent()).toContain('Registration now: unregistered');
+    await operator.getByRole('heading', { name: 'Register log and latency' }).locator('..').screenshot({ path: join(SCREENSHOTS, 'console-logs.png') });
+
     await Promise.all([aliceContext.close(), bobContext.close(), consoleContext.close()]);
   }, 240_000);
 

@@ -2,13 +2,15 @@
  * The operator console (/console): sign-in with the operator token (kept in sessionStorage, for
  * this tab only), users, PBX links with their registration status, media nodes with load and
  * health, the route dry-run, live and recent calls with their ladder, pcap and quality charts
- * (`calls-panel.ts`), and a user's SIP trace as a ladder diagram with a pcap download.
+ * (`calls-panel.ts`), a user's SIP trace as a ladder diagram with a pcap download, and a user's
+ * register log and device latency or a PBX link's response times (`device-logs.ts`).
  * Endpoints this edge does not have are said so in place, not hidden behind errors.
  */
 import { byId, clock, el, show } from '../common/dom.ts';
 import { apiJson, ApiError, endpointMissing, saveToken, savedToken } from './api.ts';
 import { startCallsPanel, stopCallsPanel } from './calls-panel.ts';
 import { downloadPcap } from './pcap-download.ts';
+import { renderLinkLatency, renderUserLogs } from './device-logs.ts';
 import { renderDryRun, type DryRunResult } from './dry-run.ts';
 import { phoneLinkFor, qrCode } from './sign-in-link.ts';
 import { callsOf, ladderMessages, peerLeg, readTrace, renderLadder, type TraceCall } from './ladder.ts';
@@ -145,7 +147,13 @@ function addUserRow(user: UserView): void {
     void loadTrace(user.username);
     byId('trace-title').scrollIntoView();
   });
-  byId('users').append(el('tr', {}, el('td', {}, user.username), el('td', {}, user.displayName ?? ''), el('td', {}, link, ' ', trace)));
+  const logs = el('button', { type: 'button', 'aria-label': `Register log and latency of ${user.username}` }, 'Log');
+  logs.addEventListener('click', () => {
+    byId<HTMLInputElement>('logs-user').value = user.username;
+    void loadUserLogs(user.username);
+    byId('logs-title').scrollIntoView();
+  });
+  byId('users').append(el('tr', {}, el('td', {}, user.username), el('td', {}, user.displayName ?? ''), el('td', {}, link, ' ', trace, ' ', logs)));
 }
 
 // ------------------------------------------------------------------ sign-in links
@@ -211,13 +219,19 @@ async function linkWithLatency(id: string): Promise<LinkView> {
 function linkRow(link: LinkView): HTMLTableRowElement {
   const state = link.registration?.state ?? link.status ?? 'unknown';
   const summary = link.latency?.summary;
+  const chart = el('button', { type: 'button', 'aria-label': `Response time chart of ${link.id}` }, 'Chart');
+  chart.addEventListener('click', () => {
+    byId<HTMLInputElement>('logs-link').value = link.id;
+    void loadLinkLatency(link.id);
+    byId('logs-link').scrollIntoView();
+  });
   return el(
     'tr',
     {},
     el('td', {}, link.id, link.host === undefined ? undefined : el('small', {}, ` ${link.host}`)),
     el('td', {}, el('span', { class: 'status', 'data-level': linkLevel(state) }, state)),
     el('td', {}, link.registration?.last_status ?? '', link.registration?.detail === undefined ? undefined : el('small', {}, ` ${link.registration.detail}`)),
-    el('td', {}, el('small', {}, latencyText(summary === undefined ? undefined : { count: summary.count, p50: summary.p50_ms, p95: summary.p95_ms, max: summary.max_ms, timeouts: summary.timeouts }))),
+    el('td', {}, el('small', {}, latencyText(summary === undefined ? undefined : { count: summary.count, p50: summary.p50_ms, p95: summary.p95_ms, max: summary.max_ms, timeouts: summary.timeouts })), ' ', chart),
   );
 }
 
@@ -326,6 +340,42 @@ async function drawCall(index: number): Promise<void> {
 byId('pcap').addEventListener('click', () => {
   const call = calls[Number(byId<HTMLSelectElement>('trace-calls').value)];
   if (call !== undefined) downloadPcap(traceUser, call.callId, byId('pcap-note'));
+});
+
+// ------------------------------------------------------------------ register log and latency
+
+async function loadUserLogs(username: string): Promise<void> {
+  const note = byId('logs-user-note');
+  note.textContent = 'Loading…';
+  try {
+    byId('user-logs').replaceChildren(await renderUserLogs(username));
+    note.textContent = '';
+  } catch (error) {
+    byId('user-logs').replaceChildren();
+    note.textContent = endpointMissing(error) ? 'This edge has no register log or latency API.' : error instanceof Error ? error.message : String(error);
+  }
+}
+
+async function loadLinkLatency(id: string): Promise<void> {
+  const note = byId('logs-link-note');
+  note.textContent = 'Loading…';
+  try {
+    byId('link-logs').replaceChildren(await renderLinkLatency(id));
+    note.textContent = '';
+  } catch (error) {
+    byId('link-logs').replaceChildren();
+    note.textContent = endpointMissing(error) ? 'This edge has no PBX link latency API.' : error instanceof Error ? error.message : String(error);
+  }
+}
+
+byId<HTMLFormElement>('logs-user-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void loadUserLogs(byId<HTMLInputElement>('logs-user').value.trim());
+});
+
+byId<HTMLFormElement>('logs-link-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void loadLinkLatency(byId<HTMLInputElement>('logs-link').value.trim());
 });
 
 // A token from earlier in this tab signs in again.
