@@ -143,6 +143,8 @@ describe('a media session-ended report', () => {
     outgoing.request('BYE');
     expect((await caller.expectResponse()).status).toBe(200);
     callee.respond(await callee.expectRequest('BYE'), 200);
+    // Record updates reach the Directory in batches (`CALL_RECORD_BATCH_MS`): wait for the end.
+    await recordOf(alice!, (call) => call.endedAt !== null);
 
     const received = { packets: 1480, lost: 20, lossPercent: 1.33, jitterMs: 3.2, roundTripMs: 41, mos: 4.21 };
     const sample = (t: number, mos: number | null) => ({ t, packets: 250, lost: 3, lossPercent: 1.2, jitterMs: 3, roundTripMs: 40, mos });

@@ -2,7 +2,7 @@
  * What the half that owns a call (the caller's: a user's SipUser, or a PbxLink for a call from its
  * PBX) tells the domain's Directory about it: the start, the answer, the route through a link and
  * the end, each read from one step of the half (`CallPorts.callStepped`) and sent as a
- * `CallRecordUpdate`. For a call from a PBX, the user who answers adds its own leg (its Call-ID,
+ * `CallRecordUpdate`, batched per object (`CALL_RECORD_BATCH_MS`). For a call from a PBX, the user who answers adds its own leg (its Call-ID,
  * in its own trace), from its callee half; a ring group member's half is named `<call>-<n>`. Only transitions are sent, so a call costs its Directory three or four writes,
  * not one per message. The updates of one object go out in order, and never hold up the call: a
  * failed write is logged and the call goes on.
@@ -23,19 +23,33 @@ import { parseMemberCallId } from '../pbx/ring-group.ts';
 import type { CallRecordUpdate, EndedBy } from './call-records.ts';
 import { directoryOf } from './directory.ts';
 
-/** The `callStepped` port of one object's CallHost: its updates go to `domain`'s Directory, in order. */
+/**
+ * Updates wait this long and go to the Directory together: a call's start, answer and end often
+ * fall within one batch, and one RPC per batch instead of one per update is most of what records
+ * cost a call (measured: 4-5 ms of CPU per call set-up with an RPC per update).
+ */
+export const CALL_RECORD_BATCH_MS = 200;
+
+/** The `callStepped` port of one object's CallHost: its updates go to `domain`'s Directory, in order, in batches. */
 export function callRecordFeed(domain: string, log: Logger, now: () => number): (before: HalfCall, after: HalfCall, event: CallEvent, effects: readonly CallEffect[]) => void {
+  let pending: CallRecordUpdate[] = [];
   let sending: Promise<void> = Promise.resolve();
+  const flush = (): void => {
+    const batch = pending;
+    pending = [];
+    sending = sending.then(async () => {
+      try {
+        await directoryOf(env, domain).recordCalls(batch);
+      } catch (error) {
+        log.warn('call-record.write-failed', { calls: batch.map((update) => update.id), ...errorFields(error) });
+      }
+    });
+  };
   return (before, after, event, effects) => {
     const update = callRecordUpdate(before, after, event, effects, domain, now());
     if (update === undefined) return;
-    sending = sending.then(async () => {
-      try {
-        await directoryOf(env, domain).recordCall(update);
-      } catch (error) {
-        log.warn('call-record.write-failed', { call: update.id, ...errorFields(error) });
-      }
-    });
+    pending.push(update);
+    if (pending.length === 1) setTimeout(flush, CALL_RECORD_BATCH_MS);
   };
 }
 

@@ -109,6 +109,14 @@ export class Directory extends DurableObject<Env> {
     this.calls.write(update, this.clock.now());
   }
 
+  /** Updates of several calls (or of one call's steps), in order: what one object's call record feed sends at once. */
+  recordCalls(updates: readonly CallRecordUpdate[]): void {
+    const now = this.clock.now();
+    this.ctx.storage.transactionSync(() => {
+      for (const update of updates) this.calls.write(update, now);
+    });
+  }
+
   listCalls(query: CallListQuery): CallListPage {
     return this.calls.page(query);
   }
