@@ -20,6 +20,7 @@ import { within } from '../edge/support/test-edge.ts';
 import { peerAvailable } from '../support/peers.ts';
 import { startBaresip, type RunningBaresip } from './support/baresip.ts';
 import { startPbx, type RunningPbx } from './support/kamailio-pbx.ts';
+import { untilLinkRegistered, untilNodeHealthy } from './support/media-edge.ts';
 import { startMediaNode, type RunningMediaNode } from './support/media-node.ts';
 import { eventually } from './support/net.ts';
 
@@ -117,15 +118,9 @@ beforeAll(async () => {
   baresip = await startBaresip({ user: '1001', password: EXTENSION_PASSWORD, registrarPort: pbx.udpPort });
   expect((await api('PUT', '/users/alice', { password: ALICE_PASSWORD })).ok).toBe(true);
   expect((await api('PUT', '/pbx-links/pbx', { ...LINK, port: pbx.tcpPort })).status).toBe(201);
-  await eventually('the link registered', 20_000, async () => {
-    const view = (await (await api('GET', '/pbx-links/pbx')).json()) as { registration: { state: string } };
-    return view.registration.state === 'registered' ? true : undefined;
-  });
+  await untilLinkRegistered(api, 'pbx');
   await eventually('extension 1001 registered', 20_000, async () => (/AoR: 1001\b/.test(await pbx.registered()) ? true : undefined));
-  await eventually('the media node healthy at the edge', 20_000, async () => {
-    const listing = (await (await api('GET', '/media-nodes')).json()) as { nodes: { health: string }[] };
-    return listing.nodes.some((each) => each.health === 'healthy') ? true : undefined;
-  });
+  await untilNodeHealthy(api);
   pages = await startPageServer();
   browser = await launchChromium();
   alice = await openPhonePage(browser, pages.url('sipjs'));

@@ -7,73 +7,35 @@
  * caller's DTMF INFO then goes to the PBX as RFC 4733 from the node (the PBX's SDP has
  * telephone-event), so the PBX never sees an INFO.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionState, SIPExtension, type Inviter } from 'sip.js';
-import { startEdge, type RunningEdge } from '../../workers/local/edge-runner.ts';
+import { SessionState, SIPExtension } from 'sip.js';
 import { within } from '../edge/support/test-edge.ts';
-import { SipJsPhone } from '../edge/support/phones.ts';
+import type { SipJsPhone } from '../edge/support/phones.ts';
 import { peerAvailable } from '../support/peers.ts';
-import { startMediaNode, type RunningMediaNode } from './support/media-node.ts';
+import { reach, startMediaEdge, type MediaEdge } from './support/media-edge.ts';
 import { eventually } from './support/net.ts';
 import { startDemandingTrunk, type RunningSippTrunk } from './support/sipp-trunk.ts';
 
 const available = peerAvailable('sipp');
-const SECRET = randomBytes(32).toString('base64url');
-const TOKEN = randomBytes(18).toString('base64url');
-const HEARTBEAT_MS = 3000;
 
-let edge: RunningEdge;
-let node: RunningMediaNode;
+let edge: MediaEdge;
 let trunk: RunningSippTrunk;
 let phone: SipJsPhone;
 
-async function api(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(new URL(`/api/v1${path}`, edge.url), {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-}
-
 beforeAll(async () => {
   if (!available) return;
-  edge = await startEdge({ port: 0, vars: { SIPEDGE_NONCE_SECRET: randomBytes(24).toString('base64url'), SIPEDGE_OPERATOR_TOKEN: TOKEN, SIPEDGE_MEDIA_SECRET: SECRET, SIPEDGE_MEDIA_HEARTBEAT_MS: String(HEARTBEAT_MS) } });
-  const domain = ((await (await fetch(new URL('/health', edge.url))).json()) as { domain: string }).domain;
-  node = await startMediaNode(edge.url.href, SECRET, HEARTBEAT_MS);
+  edge = await startMediaEdge();
   trunk = await startDemandingTrunk();
-  const response = await api('PUT', '/pbx-links/demanding', { host: '127.0.0.1', port: trunk.port, transport: 'tcp', register: false });
+  const response = await edge.api('PUT', '/pbx-links/demanding', { host: '127.0.0.1', port: trunk.port, transport: 'tcp', register: false });
   expect(response.status, await response.clone().text()).toBe(201);
-  expect((await api('PUT', '/users/dora', { password: 'dora password' })).ok).toBe(true);
-  await eventually('the media node healthy at the edge', 20_000, async () => {
-    const listing = (await (await api('GET', '/media-nodes')).json()) as { nodes: { health: string }[] };
-    return listing.nodes.some((each) => each.health === 'healthy') ? true : undefined;
-  });
-  phone = new SipJsPhone({ webSocketUrl: `ws://127.0.0.1:${edge.url.port}/sip`, domain, username: 'dora', password: 'dora password', sipJs: { sipExtension100rel: SIPExtension.Supported } });
-  await within(10_000, 'SIP.js connect', phone.start());
-  phone.register();
-  expect((await phone.nextOutcome()).status).toBe(200);
+  phone = await edge.registeredPhone('dora', 'dora password', { sipExtension100rel: SIPExtension.Supported });
 }, 90_000);
 
 afterAll(async () => {
   await phone?.stop();
   await trunk?.stop();
-  await node?.stop();
   await edge?.stop();
 });
-
-function reach(session: Inviter, state: SessionState, ms: number): Promise<void> {
-  if (session.state === state) return Promise.resolve();
-  return within(ms, `SIP.js session ${state}`, new Promise<void>((resolve) => {
-    const listener = (next: SessionState): void => {
-      if (next !== state) return;
-      session.stateChange.removeListener(listener);
-      resolve();
-    };
-    session.stateChange.addListener(listener);
-  }));
-}
 
 describe.skipIf(!available)('a PBX that demands Min-SE 1800 and 100rel', () => {
   it('connects after the 422 and the PRACKed 183, stays up through the PBX’s hold, and the caller’s DTMF INFO reaches the PBX in-band', async () => {
@@ -95,9 +57,9 @@ describe.skipIf(!available)('a PBX that demands Min-SE 1800 and 100rel', () => {
 
     // The PBX puts the call on hold (c=0.0.0.0, a=sendonly): the node takes it for the PBX's leg, the
     // browser is not asked, and the call stays up.
-    const [session] = (await node.sessions()).filter((each) => each.state !== 'ended');
+    const [session] = (await edge.node.sessions()).filter((each) => each.state !== 'ended');
     expect(session?.id).toMatch(/^link\.demanding\./);
-    await eventually('the PBX leg held at the node', 10_000, async () => ((await node.view(session!.id)).stats.directions?.pbx === 'sendonly' ? true : undefined));
+    await eventually('the PBX leg held at the node', 10_000, async () => ((await edge.node.view(session!.id)).stats.directions?.pbx === 'sendonly' ? true : undefined));
     expect(phone.media[0]?.remote.filter((sdp) => /a=(sendonly|recvonly|inactive)/.test(sdp))).toEqual([]);
     expect(inviter.state).toBe(SessionState.Established);
 
@@ -109,7 +71,7 @@ describe.skipIf(!available)('a PBX that demands Min-SE 1800 and 100rel', () => {
     }));
     expect(infoStatus).toBe(200);
     await eventually('the key sent toward the PBX as RFC 4733 events', 10_000, async () => {
-      const view = await node.view(session!.id);
+      const view = await edge.node.view(session!.id);
       return (view.stats.browserToPbx?.telephoneEvents ?? 0) >= 4 ? true : undefined;
     });
 

@@ -12,56 +12,31 @@
  *   user's call ends with 487.
  * Every case waits for sipp to exit 0, which it does only when its scenario ran as written.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Invitation, SessionState, type Session } from 'sip.js';
-import { startEdge, type RunningEdge } from '../../workers/local/edge-runner.ts';
+import { Invitation, SessionState } from 'sip.js';
 import { within } from '../edge/support/test-edge.ts';
-import { SipJsPhone } from '../edge/support/phones.ts';
+import type { SipJsPhone } from '../edge/support/phones.ts';
 import { peerAvailable } from '../support/peers.ts';
-import { startMediaNode, type RunningMediaNode } from './support/media-node.ts';
+import { reach, startMediaEdge, type MediaEdge } from './support/media-edge.ts';
 import { eventually } from './support/net.ts';
 import { startCallingTrunk, startRingingTrunk, type RunningSippTrunk, type TrunkCall } from './support/sipp-trunk.ts';
 
 const available = peerAvailable('sipp');
-const SECRET = randomBytes(32).toString('base64url');
-const TOKEN = randomBytes(18).toString('base64url');
-const HEARTBEAT_MS = 3000;
 
-let edge: RunningEdge;
-let node: RunningMediaNode;
+let edge: MediaEdge;
 let phone: SipJsPhone;
 let trunk: RunningSippTrunk | undefined;
 let linkId: string | undefined;
 let serial = 0;
 
-async function api(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(new URL(`/api/v1${path}`, edge.url), {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-}
-
 beforeAll(async () => {
   if (!available) return;
-  edge = await startEdge({ port: 0, vars: { SIPEDGE_NONCE_SECRET: randomBytes(24).toString('base64url'), SIPEDGE_OPERATOR_TOKEN: TOKEN, SIPEDGE_MEDIA_SECRET: SECRET, SIPEDGE_MEDIA_HEARTBEAT_MS: String(HEARTBEAT_MS) } });
-  const domain = ((await (await fetch(new URL('/health', edge.url))).json()) as { domain: string }).domain;
-  node = await startMediaNode(edge.url.href, SECRET, HEARTBEAT_MS);
-  expect((await api('PUT', '/users/dave', { password: 'dave password' })).ok).toBe(true);
-  await eventually('the media node healthy at the edge', 20_000, async () => {
-    const listing = (await (await api('GET', '/media-nodes')).json()) as { nodes: { health: string }[] };
-    return listing.nodes.some((each) => each.health === 'healthy') ? true : undefined;
-  });
-  phone = new SipJsPhone({ webSocketUrl: `ws://127.0.0.1:${edge.url.port}/sip`, domain, username: 'dave', password: 'dave password' });
-  await within(10_000, 'SIP.js connect', phone.start());
-  phone.register();
-  expect((await phone.nextOutcome()).status).toBe(200);
+  edge = await startMediaEdge();
+  phone = await edge.registeredPhone('dave', 'dave password');
 }, 90_000);
 
 afterEach(async () => {
-  if (linkId !== undefined) await api('DELETE', `/pbx-links/${linkId}`);
+  if (linkId !== undefined) await edge.api('DELETE', `/pbx-links/${linkId}`);
   linkId = undefined;
   await trunk?.stop();
   trunk = undefined;
@@ -69,28 +44,15 @@ afterEach(async () => {
 
 afterAll(async () => {
   await phone?.stop();
-  await node?.stop();
   await edge?.stop();
 });
-
-function reach(session: Session, state: SessionState, ms: number): Promise<void> {
-  if (session.state === state) return Promise.resolve();
-  return within(ms, `SIP.js session ${state}`, new Promise<void>((resolve) => {
-    const listener = (next: SessionState): void => {
-      if (next !== state) return;
-      session.stateChange.removeListener(listener);
-      resolve();
-    };
-    session.stateChange.addListener(listener);
-  }));
-}
 
 /** A trunk link to `sipp`: registered, `line` on, its calls for dave. */
 async function registeredLink(call: TrunkCall): Promise<RunningSippTrunk> {
   trunk = await startCallingTrunk(call);
   serial += 1;
   linkId = `trunk-${serial}`;
-  const response = await api('PUT', `/pbx-links/${linkId}`, {
+  const response = await edge.api('PUT', `/pbx-links/${linkId}`, {
     host: '127.0.0.1', port: trunk.port, transport: 'tcp', register: true, username: 'trunk', password: 'trunk secret',
     max_random_initial_delay: 0, line: true, endpoint: 'dave',
   });
@@ -105,7 +67,7 @@ function registeredLine(sipp: RunningSippTrunk): string {
 }
 
 async function noLiveSessions(): Promise<void> {
-  await eventually('no media session left', 15_000, async () => ((await node.sessions()).every((session) => session.state === 'ended') ? true : undefined));
+  await eventually('no media session left', 15_000, async () => ((await edge.node.sessions()).every((session) => session.state === 'ended') ? true : undefined));
 }
 
 describe.skipIf(!available)('calls between a user and sipp trunks', () => {
@@ -121,7 +83,7 @@ describe.skipIf(!available)('calls between a user and sipp trunks', () => {
     await invitation.accept();
     await reach(invitation, SessionState.Established, 20_000);
     const live = await eventually('the media session relaying both legs', 15_000, async () => {
-      const sessions = (await node.sessions()).filter((session) => session.state !== 'ended');
+      const sessions = (await edge.node.sessions()).filter((session) => session.state !== 'ended');
       return sessions.length === 1 && sessions[0]!.state === 'relaying' ? sessions : undefined;
     });
     expect(live).toEqual([expect.objectContaining({ id: expect.stringMatching(/^link\.trunk-\d+\./) })]);
@@ -159,7 +121,7 @@ describe.skipIf(!available)('calls between a user and sipp trunks', () => {
     trunk = await startRingingTrunk();
     serial += 1;
     linkId = `trunk-${serial}`;
-    expect((await api('PUT', `/pbx-links/${linkId}`, { host: '127.0.0.1', port: trunk.port, transport: 'tcp', register: false })).status).toBe(201);
+    expect((await edge.api('PUT', `/pbx-links/${linkId}`, { host: '127.0.0.1', port: trunk.port, transport: 'tcp', register: false })).status).toBe(201);
     const rejected: number[] = [];
     let ringing: () => void = () => undefined;
     const rang = new Promise<void>((resolve) => (ringing = resolve));

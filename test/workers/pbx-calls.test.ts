@@ -86,6 +86,15 @@ async function trunks(node: FakeMediaNode, count: number): Promise<{ ids: string
   return { ids, pbxs };
 }
 
+/** A fresh user `alice…` and one trunk with a fake PBX, anchored on the fake media node, which is up. */
+async function oneTrunk(): Promise<{ alice: string; node: FakeMediaNode; id: string; ids: string[]; pbx: FakePbx }> {
+  const [alice] = await freshUsers('alice');
+  const node = new FakeMediaNode();
+  await nodeUp();
+  const { ids, pbxs } = await trunks(node, 1);
+  return { alice: alice!, node, id: ids[0]!, ids, pbx: pbxs[0]! };
+}
+
 async function invites(pbx: FakePbx, count: number): Promise<SipRequest[]> {
   return vi.waitFor(() => {
     const seen = pbx.requests.filter((request) => request.method === 'INVITE');
@@ -109,13 +118,8 @@ async function cleanUp(ids: readonly string[]): Promise<void> {
 
 describe('a call from a browser user through a PbxLink', () => {
   it('answers the PBX\'s 407 with the link\'s credentials, relays the ringing, and bridges the answer through the media node', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, node, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930123456');
 
     const [first] = await invites(pbx, 1);
@@ -187,13 +191,8 @@ describe('a call from a browser user through a PbxLink', () => {
   });
 
   it('hangs up both legs when the media node reports the session ended (media timeout)', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, node, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930777');
     const [invite] = await invites(pbx, 1);
     await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
@@ -217,17 +216,12 @@ describe('a call from a browser user through a PbxLink', () => {
   });
 
   it('ends the call, BYE to the browser and the media session deleted, when the connection to the PBX is lost for 32 s', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
+    const { alice, node, id, ids, pbx } = await oneTrunk();
     const clock = new FakeClock(Date.now());
     await runInDurableObject(linkStub(id), (instance: PbxLink) => {
       instance.clock = clock;
     });
-    const caller = await Phone.online(alice!, PASSWORD);
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930555');
     const [invite] = await invites(pbx, 1);
     await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
@@ -258,17 +252,12 @@ describe('a call from a browser user through a PbxLink', () => {
   });
 
   it('opens a new connection for a call whose connection dropped, and the call goes on over it', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
+    const { alice, node, id, ids, pbx } = await oneTrunk();
     const clock = new FakeClock(Date.now());
     await runInDurableObject(linkStub(id), (instance: PbxLink) => {
       instance.clock = clock;
     });
-    const caller = await Phone.online(alice!, PASSWORD);
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930556');
     const [invite] = await invites(pbx, 1);
     await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
@@ -295,13 +284,8 @@ describe('a call from a browser user through a PbxLink', () => {
   });
 
   it('hangs up both legs when the media node carrying the call restarts', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930888');
     const [invite] = await invites(pbx, 1);
     await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));
@@ -361,13 +345,8 @@ describe('a call from a browser user through a PbxLink', () => {
   });
 
   it('cancels toward the PBX when the caller gives up before an answer, and deletes the media session', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, node, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930555');
     const [invite] = await invites(pbx, 1);
     await inLink(id, () => pbx.last.send(pbxResponse(invite!, 180)));
@@ -393,13 +372,8 @@ describe('a call from a browser user through a PbxLink', () => {
 
 describe('reliable provisional responses (RFC 3262) from a PBX', () => {
   it('relays the PBX\'s reliable 183 with its SDP swapped to a caller that supports 100rel, and the caller\'s PRACK back to the PBX', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930123456', undefined, [{ name: 'Supported', value: '100rel' }]);
     const [invite] = await invites(pbx, 1);
     expect(getHeaders(invite!, 'Supported')).toContain('100rel');
@@ -429,13 +403,8 @@ describe('reliable provisional responses (RFC 3262) from a PBX', () => {
   });
 
   it('PRACKs the PBX\'s reliable 183 itself for a caller without 100rel, which gets a plain 183 with the early media', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930123456');
     const [invite] = await invites(pbx, 1);
     await inLink(id, () => pbx.last.send(pbxResponse(invite!, 183, PBX_ANSWER, [{ name: 'Require', value: '100rel' }, { name: 'RSeq', value: '7' }])));
@@ -464,13 +433,8 @@ describe('reliable provisional responses (RFC 3262) from a PBX', () => {
 
 describe('session timers toward a PBX', () => {
   it('tries the INVITE again with the PBX\'s Min-SE after its 422, and a bodiless UPDATE refresh from the PBX gets 200 though the browser does not do UPDATE', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930123456', undefined, [{ name: 'Session-Expires', value: '120' }]);
     const [first] = await invites(pbx, 1);
     expect(getHeader(first!, 'Session-Expires')).toBe('120');
@@ -512,13 +476,8 @@ describe('session timers toward a PBX', () => {
   });
 
   it('gives the caller the PBX\'s second 422', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930123456');
     const [first] = await invites(pbx, 1);
     expect(getHeader(first!, 'Session-Expires')).toBeUndefined();
@@ -536,13 +495,8 @@ describe('session timers toward a PBX', () => {
 
 describe('DTMF from a browser user in a call through a PbxLink', () => {
   it('has the media node send SIP INFO keys as RFC 4733 toward the PBX, and relays the INFO when the PBX has no telephone-event', async () => {
-    const [alice] = await freshUsers('alice');
-    const node = new FakeMediaNode();
-    await nodeUp();
-    const { ids, pbxs } = await trunks(node, 1);
-    const [id] = ids as [string];
-    const [pbx] = pbxs as [FakePbx];
-    const caller = await Phone.online(alice!, PASSWORD);
+    const { alice, node, id, ids, pbx } = await oneTrunk();
+    const caller = await Phone.online(alice, PASSWORD);
     const call = await caller.call('4930123456');
     const [invite] = await invites(pbx, 1);
     await inLink(id, () => pbx.last.send(pbxResponse(invite!, 200, PBX_ANSWER)));

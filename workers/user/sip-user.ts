@@ -10,20 +10,21 @@
  * socket, `SipConnection.deliver`, or the holding SipUser's `deliverOnFlow`), and the other party
  * of a call or message through that user's object (`offerCall`, `callEvent`, `receiveMessage`).
  *
- * Thin by design (STYLE.md): each handler delegates to `UserCore` and catches and logs. Time comes
- * from `clock`, which tests replace.
+ * Thin by design (STYLE.md): each handler delegates to `UserCore` or a module beside it
+ * (`user-peers.ts`, `user-trace.ts`, `address-blocks.ts`, `pbx-proxy.ts`, `websocket-mode.ts`) and
+ * catches and logs. Time comes from `clock`, which tests replace.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
 import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
-import { createResponse, getHeader, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { createResponse, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import type { HalfCall } from '../call/call-half.ts';
 import { handleWebSocketMessage } from '../connection/connection-handler.ts';
-import { openPbxSocket, startRelay, type PbxRelay, type PbxSocketOpener, type RelayTarget } from '../connection/pbx-relay.ts';
+import { openPbxSocket, type PbxSocketOpener, type RelayTarget } from '../connection/pbx-relay.ts';
 import { USER_SOCKET_AOR_HEADER, userSocketFlowId, userSocketHolder, type UserSocketAttachment } from '../connection/user-socket.ts';
 import { webSocketHost } from '../connection/websocket-upgrade.ts';
 import { registrarAliases } from '../registrar/register-checks.ts';
-import { linkIdOf, type CallOffer, type HalfAddress, type OfferResult, type PeerEvent } from '../call/peer-event.ts';
+import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
 import { routingFor } from '../routing/routing.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { MessageOutcome, PageMessage } from '../message/page-message.ts';
@@ -39,10 +40,13 @@ import type { Flow } from '../sip/flow.ts';
 import { randomTag } from '../sip/wire.ts';
 import type { TraceQuery } from '../trace/sip-trace.ts';
 import type { TraceEntry, TraceRecord } from '../trace/trace-record.ts';
+import { AddressBlocks } from './address-blocks.ts';
 import { viewOf, type Account, type AccountView } from './account.ts';
 import { PbxProxy } from './pbx-proxy.ts';
-import { relayTargetOf, WebSocketMode, type WebSocketModeSetting } from './websocket-mode.ts';
-import { UserCore, type RequestReport, type UserPeer } from './user-core.ts';
+import { SocketRelays, WebSocketMode, type WebSocketModeSetting } from './websocket-mode.ts';
+import { UserCore, type RequestReport } from './user-core.ts';
+import { UserPeers } from './user-peers.ts';
+import { UserTraceRecorder } from './user-trace.ts';
 import { UserStore } from './user-store.ts';
 
 /** What a SipUser answers a request from a device with (`receiveRequest`). */
@@ -68,19 +72,18 @@ export class SipUser extends DurableObject<Env> {
   readonly store: UserStore;
   readonly core: UserCore;
   readonly #log: Logger;
-  /** One stub per peer: calls on one stub arrive in the order they were made. */
-  readonly #peers = new Map<string, UserPeer>();
+  /** Stubs of the other parties of calls, messages and subscriptions, and of AORs whose messages arrive on this object's sockets. */
+  readonly #peers: UserPeers;
+  readonly #trace: UserTraceRecorder;
   /** Source addresses of this object's sockets that are blocked for failed authentications (memory only). */
-  readonly #addressBlocks = new Map<string, AddressBlock>();
+  readonly #addressBlocks: AddressBlocks;
   /** The attachments of this object's sockets, once read. */
   readonly #attachments = new WeakMap<WebSocket, UserSocketAttachment>();
   /** Which PbxLink registers this user to its PBX (`pbx-proxy.ts`). */
   readonly #pbxProxy: PbxProxy;
-  /** Stubs of other AORs whose messages arrive on this object's sockets. */
-  readonly #users = new Map<string, DurableObjectStub<SipUser>>();
   /** WebSocket registration mode (`websocket-mode.ts`), and the relays of this object's sockets when in it. */
   readonly #webSocketMode: WebSocketMode;
-  readonly #relays = new WeakMap<WebSocket, Promise<PbxRelay | undefined>>();
+  readonly #relays: SocketRelays;
   /** How a relay opens its PBX side (`pbx-relay.ts`). */
   relayOpener: PbxSocketOpener = openPbxSocket;
 
@@ -91,7 +94,16 @@ export class SipUser extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
     this.store = new UserStore(ctx.storage.sql);
     this.#log = createLogger({ object: 'SipUser' });
+    this.#peers = new UserPeers(env);
+    this.#addressBlocks = new AddressBlocks({ log: this.#log, guard: (address) => addressGuard(env, address) });
     this.#webSocketMode = new WebSocketMode(ctx.storage.sql);
+    this.#relays = new SocketRelays({
+      mode: this.#webSocketMode,
+      log: this.#log,
+      linkView: (link) => env.PBX_LINK.get(env.PBX_LINK.idFromName(link)).getLink(),
+      opener: () => this.relayOpener,
+      record: (entries) => void this.recordRelayed(entries),
+    });
     this.#pbxProxy = new PbxProxy({
       sql: ctx.storage.sql,
       log: this.#log,
@@ -106,7 +118,7 @@ export class SipUser extends DurableObject<Env> {
       now: () => this.clock.now(),
       nonceSecret: () => env.SIPEDGE_NONCE_SECRET,
       deliver: (connectionId, wire) => this.#deliver(connectionId, wire),
-      peer: (aor) => this.#peer(aor),
+      peer: (aor) => this.#peers.peer(aor),
       routing: () => routingFor(env),
       registeredChanged: (registered) => void this.#registeredChanged(registered),
       alarm: {
@@ -115,6 +127,7 @@ export class SipUser extends DurableObject<Env> {
         clear: () => ctx.storage.deleteAlarm(),
       },
     });
+    this.#trace = new UserTraceRecorder(this.core.trace, this.#log);
   }
 
   /**
@@ -162,7 +175,7 @@ export class SipUser extends DurableObject<Env> {
         this.#attachments.set(ws, attachment);
       }
       const { flow, aor: own } = attachment;
-      const relay = await this.#relayOf(ws, flow);
+      const relay = await this.#relays.relayOf(ws, flow);
       if (relay !== undefined) {
         relay.fromBrowser(message);
         return;
@@ -173,9 +186,9 @@ export class SipUser extends DurableObject<Env> {
         flow,
         log: this.#log,
         send: (data) => ws.send(data),
-        answerLocally: (_aor, request, from) => refuseFromBlockedAddress(request, this.#addressBlocks.get(from.remoteAddress), Date.now()),
-        forwardRequest: async (aor, request, from) => (await (aor === own ? this.receiveRequest(aor, request, from) : this.#userStub(aor).receiveRequest(aor, request, from))).response,
-        forwardResponse: (aor, response, from) => (aor === own ? this.receiveResponse(aor, response, from) : this.#userStub(aor).receiveResponse(aor, response, from)),
+        answerLocally: (_aor, request, from) => this.#addressBlocks.refuse(request, from.remoteAddress),
+        forwardRequest: async (aor, request, from) => (await (aor === own ? this.receiveRequest(aor, request, from) : this.#peers.user(aor).receiveRequest(aor, request, from))).response,
+        forwardResponse: (aor, response, from) => (aor === own ? this.receiveResponse(aor, response, from) : this.#peers.user(aor).receiveResponse(aor, response, from)),
       });
     } catch (error) {
       this.#log.error('sip.connection.message-failed', errorFields(error));
@@ -185,7 +198,7 @@ export class SipUser extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> {
     // As on `/sip`: bindings over this flow stay until they expire or the device re-registers.
     this.#log.info('sip.flow.closed', { code, reason, wasClean });
-    void this.#relays.get(ws)?.then((relay) => relay?.browserClosed(code, reason));
+    this.#relays.browserClosed(ws, code, reason);
     try {
       ws.close(code, reason);
     } catch {
@@ -212,8 +225,8 @@ export class SipUser extends DurableObject<Env> {
    * AOR by itself since its last call, for the trace.
    */
   async receiveRequest(aor: string, request: SipRequest, flow: Flow, options: ReceiveOptions = {}): Promise<UserAnswer> {
-    for (const entry of options.earlier ?? []) this.#recordEntry(entry);
-    this.#record('in', request, flow);
+    for (const entry of options.earlier ?? []) this.#trace.entry(entry);
+    this.#trace.message('in', request, flow);
     let response: SipResponse | undefined;
     const report: RequestReport = {};
     try {
@@ -222,32 +235,17 @@ export class SipUser extends DurableObject<Env> {
       this.#log.error('sip-user.request-failed', { aor, method: request.method, ...errorFields(error) });
       response = request.method === 'ACK' ? undefined : createResponse(request, 500, undefined, { toTag: randomTag() });
     }
-    const addressBlock = report.authFailed === true ? await this.#addressFailed(flow.remoteAddress) : undefined;
+    const addressBlock = report.authFailed === true ? await this.#addressBlocks.failed(flow.remoteAddress) : undefined;
     // The failure that started the block is answered as the block, like those after it.
     if (addressBlock !== undefined) response = refuseFromBlockedAddress(request, addressBlock, Date.now()) ?? response;
-    if (response !== undefined) this.#record('out', response, flow);
+    if (response !== undefined) this.#trace.message('out', response, flow);
     const challenge = options.prepareChallenge === true && request.method === 'REGISTER' && response !== undefined && response.status < 300 ? this.#prepareChallenge() : undefined;
     return { response, ...(challenge === undefined ? {} : { challenge }), ...(addressBlock === undefined ? {} : { addressBlock }) };
   }
 
-  /** Tells the guard of `address` about a wrong answer from it; the block it is now under, if any. */
-  async #addressFailed(address: string): Promise<AddressBlock | undefined> {
-    if (address === '') return undefined;
-    let block: AddressBlock | undefined;
-    try {
-      block = await addressGuard(this.env, address).addressFailed(address);
-    } catch (error) {
-      this.#log.warn('sip-user.address-guard-failed', errorFields(error));
-      return undefined;
-    }
-    if (block === undefined) this.#addressBlocks.delete(address);
-    else this.#addressBlocks.set(address, block);
-    return block;
-  }
-
   /** RPC from a SipConnection: a response from one of this user's devices. */
   async receiveResponse(aor: string, response: SipResponse, flow: Flow): Promise<void> {
-    this.#record('in', response, flow);
+    this.#trace.message('in', response, flow);
     try {
       await this.core.receiveResponse(response);
     } catch (error) {
@@ -374,40 +372,12 @@ export class SipUser extends DurableObject<Env> {
 
   /** RPC from a socket's holder (`pbx-relay.ts`): where this user's sockets are relayed, or undefined in proxy mode. */
   async relayTarget(): Promise<RelayTarget | undefined> {
-    const setting = this.#webSocketMode.setting();
-    if (setting === undefined) return undefined;
-    const view = await this.env.PBX_LINK.get(this.env.PBX_LINK.idFromName(setting.link)).getLink();
-    const target = relayTargetOf(setting.link, view);
-    if (target === undefined) this.#log.warn('sip.relay.no-link', { link: setting.link });
-    return target;
+    return this.#relays.target();
   }
 
   /** RPC from a socket's holder: messages it relayed for this user, for the trace. */
   async recordRelayed(entries: TraceEntry[]): Promise<void> {
-    for (const entry of entries) this.#recordEntry(entry);
-  }
-
-  /** Whether a socket this object holds is relayed to the PBX: decided on its first message, by this user's mode. */
-  #relayOf(ws: WebSocket, flow: Flow): Promise<PbxRelay | undefined> {
-    let relaying = this.#relays.get(ws);
-    if (relaying === undefined) {
-      relaying = this.#webSocketMode.setting() === undefined
-        ? Promise.resolve(undefined)
-        : this.relayTarget().then((target) => startRelay(target, this.relayOpener, {
-            flow,
-            log: this.#log,
-            toBrowser: (data) => ws.send(data),
-            closeBrowser: (code, reason) => ws.close(code, reason),
-            record: (entries) => void this.recordRelayed(entries),
-          }), (error: unknown) => {
-            // The link could not be read: the browser reconnects rather than talk to the edge's registrar.
-            this.#log.warn('sip.relay.lookup-failed', errorFields(error));
-            ws.close(1011, 'the PBX link cannot be read');
-            return undefined;
-          });
-      this.#relays.set(ws, relaying);
-    }
-    return relaying;
+    for (const entry of entries) this.#trace.entry(entry);
   }
 
   async #registeredChanged(registered: boolean): Promise<void> {
@@ -450,32 +420,6 @@ export class SipUser extends DurableObject<Env> {
     }
   }
 
-  #recordEntry(entry: TraceEntry): void {
-    try {
-      this.core.trace.record(entry);
-    } catch (error) {
-      this.#log.warn('sip-user.trace-failed', errorFields(error));
-    }
-  }
-
-  /** Records a message in the user's trace; the trace never fails the message. */
-  #record(direction: 'in' | 'out', message: SipMessage, flow: Flow): void {
-    try {
-      const cseq = getHeader(message, 'CSeq');
-      this.core.trace.record({
-        direction,
-        transport: flow.transport,
-        flow: flow.connectionId,
-        remote: flow.remoteAddress,
-        wire: serializeMessage(message),
-        callId: getHeader(message, 'Call-ID'),
-        cseqMethod: cseq === undefined ? undefined : /\S+$/.exec(cseq.trim())?.[0]?.toUpperCase(),
-      });
-    } catch (error) {
-      this.#log.warn('sip-user.trace-failed', errorFields(error));
-    }
-  }
-
   /** Sends on a flow: a socket of this object, one another SipUser holds, or a SipConnection's. */
   #deliver(connectionId: string, wire: string): Promise<boolean> {
     const holder = userSocketHolder(connectionId);
@@ -494,47 +438,5 @@ export class SipUser extends DurableObject<Env> {
       this.#log.info('sip.flow.send-failed', errorFields(error));
       return false;
     }
-  }
-
-  /** The object of another AOR, for messages of that AOR on a socket of this object. */
-  #userStub(aor: string): DurableObjectStub<SipUser> {
-    let stub = this.#users.get(aor);
-    if (stub === undefined) {
-      stub = this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
-      this.#users.set(aor, stub);
-    }
-    return stub;
-  }
-
-  #peer(aor: string): UserPeer {
-    let peer = this.#peers.get(aor);
-    const linkId = linkIdOf(aor);
-    if (peer === undefined && linkId !== undefined) {
-      // A call's other party is a PbxLink: it takes calls and their events, nothing else.
-      const stub = this.env.PBX_LINK.get(this.env.PBX_LINK.idFromName(linkId));
-      const refuse = (): never => {
-        throw new TypeError(`${aor} is a PBX link, which takes only calls`);
-      };
-      peer = {
-        offerCall: (offer) => stub.offerCall(offer),
-        callEvent: (to, event) => stub.callEvent(to, event),
-        receiveMessage: refuse,
-        subscribe: refuse,
-        notifyAnswered: refuse,
-      };
-      this.#peers.set(aor, peer);
-    }
-    if (peer === undefined) {
-      const stub = this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
-      peer = {
-        offerCall: (offer) => stub.offerCall(offer),
-        callEvent: (to, event) => stub.callEvent(to, event),
-        receiveMessage: (page) => stub.receiveMessage(page),
-        subscribe: (input) => stub.subscribe(input),
-        notifyAnswered: (answer) => stub.notifyAnswered(answer),
-      };
-      this.#peers.set(aor, peer);
-    }
-    return peer;
   }
 }

@@ -5,10 +5,14 @@
  * here nor anywhere at the edge: the browser has it.
  *
  * The row is read once per object lifetime; a user in proxy mode (the default) has no row.
+ * `SocketRelays` relays the sockets the user's own object holds (`/sip/<user>`).
  */
-import type { RelayTarget } from '../connection/pbx-relay.ts';
+import { startRelay, type PbxRelay, type PbxSocketOpener, type RelayTarget } from '../connection/pbx-relay.ts';
+import { errorFields, type Logger } from '../logger.ts';
 import { targetOf, type PbxLinkView } from '../pbx/link-engine.ts';
+import type { Flow } from '../sip/flow.ts';
 import { LazyTables } from '../sql/lazy-tables.ts';
+import type { TraceEntry } from '../trace/trace-record.ts';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS pbx_websocket (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -53,5 +57,63 @@ export class WebSocketMode {
     if (setting === undefined) this.#tables.write('DELETE FROM pbx_websocket');
     else this.#tables.write('INSERT OR REPLACE INTO pbx_websocket (id, link, username) VALUES (1, ?, ?)', setting.link, setting.username);
     this.#setting = setting ?? null;
+  }
+}
+
+export interface SocketRelayPorts {
+  readonly mode: WebSocketMode;
+  readonly log: Logger;
+  /** Reads link `link`'s view from its PbxLink. */
+  linkView(link: string): Promise<PbxLinkView | undefined>;
+  /** How a relay opens its PBX side; read when a relay starts, so that tests can replace it. */
+  opener(): PbxSocketOpener;
+  /** Messages a relay passed, for the user's trace. */
+  record(entries: TraceEntry[]): void;
+}
+
+/** The relays of the sockets a SipUser holds itself (`/sip/<user>`), one per socket, when the user is in this mode. */
+export class SocketRelays {
+  readonly #ports: SocketRelayPorts;
+  readonly #relays = new WeakMap<WebSocket, Promise<PbxRelay | undefined>>();
+
+  constructor(ports: SocketRelayPorts) {
+    this.#ports = ports;
+  }
+
+  /** Where the user's sockets are relayed, or undefined in proxy mode or when the link carries no WebSocket. */
+  async target(): Promise<RelayTarget | undefined> {
+    const setting = this.#ports.mode.setting();
+    if (setting === undefined) return undefined;
+    const target = relayTargetOf(setting.link, await this.#ports.linkView(setting.link));
+    if (target === undefined) this.#ports.log.warn('sip.relay.no-link', { link: setting.link });
+    return target;
+  }
+
+  /** Whether a socket is relayed to the PBX: decided on its first message, by the user's mode. */
+  relayOf(ws: WebSocket, flow: Flow): Promise<PbxRelay | undefined> {
+    let relaying = this.#relays.get(ws);
+    if (relaying === undefined) {
+      relaying = this.#ports.mode.setting() === undefined
+        ? Promise.resolve(undefined)
+        : this.target().then((target) => startRelay(target, this.#ports.opener(), {
+            flow,
+            log: this.#ports.log,
+            toBrowser: (data) => ws.send(data),
+            closeBrowser: (code, reason) => ws.close(code, reason),
+            record: (entries) => this.#ports.record(entries),
+          }), (error: unknown) => {
+            // The link could not be read: the browser reconnects rather than talk to the edge's registrar.
+            this.#ports.log.warn('sip.relay.lookup-failed', errorFields(error));
+            ws.close(1011, 'the PBX link cannot be read');
+            return undefined;
+          });
+      this.#relays.set(ws, relaying);
+    }
+    return relaying;
+  }
+
+  /** The browser closed a socket: its relay, if any, closes the PBX side. */
+  browserClosed(ws: WebSocket, code: number, reason: string): void {
+    void this.#relays.get(ws)?.then((relay) => relay?.browserClosed(code, reason));
   }
 }
