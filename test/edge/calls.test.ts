@@ -6,11 +6,12 @@
  * SDP (`static-media.ts`); real browsers with real media are in test/browser/.
  */
 import type { RTCSession } from 'jssip/lib/RTCSession';
-import { SessionState, type Session } from 'sip.js';
+import { SessionState } from 'sip.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JsSipPhone, SipJsPhone } from './support/phones.ts';
 import { installFakeWebRtc, webRtcSdp } from './support/static-media.ts';
 import { startTestEdge, within, type TestEdge } from './support/test-edge.ts';
+import { reach } from './support/sessions.ts';
 
 const JSSIP_SDP = webRtcSdp('7777');
 const webRtc = installFakeWebRtc(JSSIP_SDP);
@@ -47,18 +48,6 @@ async function twoPhones(): Promise<{ sipjs: SipJsPhone; jssip: JsSipPhone }> {
   expect((await sipjs.nextOutcome()).status).toBe(200);
   expect((await jssip.nextOutcome()).status).toBe(200);
   return { sipjs, jssip };
-}
-
-function reach(session: Session, state: SessionState, ms = 10_000): Promise<void> {
-  if (session.state === state) return Promise.resolve();
-  return within(ms, `SIP.js session ${state}`, new Promise<void>((resolve) => {
-    const listener = (next: SessionState): void => {
-      if (next !== state) return;
-      session.stateChange.removeListener(listener);
-      resolve();
-    };
-    session.stateChange.addListener(listener);
-  }));
 }
 
 type JsSipEvent = 'progress' | 'confirmed' | 'ended' | 'failed' | 'reinvite';

@@ -7,67 +7,18 @@
  */
 import type { RTCSession } from 'jssip/lib/RTCSession';
 import { Inviter, SessionState, UserAgent, type Session } from 'sip.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JsSipPhone, SipJsPhone } from './support/phones.ts';
 import { installFakeWebRtc, webRtcSdp } from './support/static-media.ts';
-import { startTestEdge, within, type TestEdge } from './support/test-edge.ts';
+import { within } from './support/test-edge.ts';
+import { useEdgePhones } from './support/edge-phones.ts';
+import { jssipEvent, reach } from './support/sessions.ts';
 
 const JSSIP_SDP = webRtcSdp('5151');
 installFakeWebRtc(JSSIP_SDP);
 
-let edge: TestEdge;
+const phones = useEdgePhones();
 let serial = 0;
-const running: { stop(): unknown }[] = [];
-
-beforeAll(async () => {
-  edge = await startTestEdge();
-}, 60_000);
-
-afterAll(async () => {
-  await edge?.stop();
-});
-
-afterEach(async () => {
-  for (const phone of running.splice(0)) await phone.stop();
-});
-
-async function sipJs(name: string): Promise<SipJsPhone> {
-  await edge.createUser(name, `${name} password`);
-  const phone = new SipJsPhone({ webSocketUrl: edge.webSocketUrl, domain: edge.domain, username: name, password: `${name} password` });
-  running.push(phone);
-  await within(10_000, 'SIP.js connect', phone.start());
-  phone.register();
-  expect((await phone.nextOutcome()).status).toBe(200);
-  return phone;
-}
-
-async function jsSip(name: string): Promise<JsSipPhone> {
-  await edge.createUser(name, `${name} password`);
-  const phone = new JsSipPhone({ webSocketUrl: edge.webSocketUrl, domain: edge.domain, username: name, password: `${name} password` });
-  running.push(phone);
-  phone.start();
-  expect((await phone.nextOutcome()).status).toBe(200);
-  return phone;
-}
-
-function reach(session: Session, state: SessionState, ms = 10_000): Promise<void> {
-  if (session.state === state) return Promise.resolve();
-  return within(ms, `SIP.js session ${state}`, new Promise<void>((resolve) => {
-    const listener = (next: SessionState): void => {
-      if (next !== state) return;
-      session.stateChange.removeListener(listener);
-      resolve();
-    };
-    session.stateChange.addListener(listener);
-  }));
-}
-
-function jssipEvent(session: RTCSession, event: 'confirmed' | 'ended', ms = 10_000): Promise<{ originator?: string }> {
-  if (event === 'ended' && session.isEnded()) return Promise.resolve({});
-  return within(ms, `JsSIP ${event}`, new Promise((resolve) => {
-    session.once(event, (payload: { originator?: string }) => resolve(payload ?? {}));
-  }));
-}
 
 /** The body of the next in-dialog INFO a JsSIP session receives. */
 function jssipInfo(session: RTCSession): Promise<string> {
@@ -123,9 +74,9 @@ async function sipJsWithTwoCalls(caller: SipJsPhone, first: JsSipPhone, firstNam
 describe('attended transfer', () => {
   it('SIP.js transfers its JsSIP call to its consultation with SIP.js: B and C end up in one call', async () => {
     serial += 1;
-    const a = await sipJs(`att${serial}a`);
-    const b = await jsSip(`att${serial}b`);
-    const c = await sipJs(`att${serial}c`);
+    const a = await phones.sipJs(`att${serial}a`);
+    const b = await phones.jsSip(`att${serial}b`);
+    const c = await phones.sipJs(`att${serial}c`);
     const { toFirst, firstSession, toSecond, secondSession } = await sipJsWithTwoCalls(a, b, `att${serial}b`, c, `att${serial}c`);
 
     const notified: string[] = [];
@@ -167,9 +118,9 @@ describe('attended transfer', () => {
 
   it('JsSIP, called by SIP.js, transfers it to its own call with JsSIP', async () => {
     serial += 1;
-    const a = await jsSip(`att${serial}a`);
-    const b = await sipJs(`att${serial}b`);
-    const c = await jsSip(`att${serial}c`);
+    const a = await phones.jsSip(`att${serial}a`);
+    const b = await phones.sipJs(`att${serial}b`);
+    const c = await phones.jsSip(`att${serial}c`);
 
     const fromB = b.inviter(`att${serial}a`);
     const incoming = a.sessions.next();
@@ -191,7 +142,7 @@ describe('attended transfer', () => {
     const bMedia = b.media.at(-1);
     const offersBefore = bMedia?.remote.length ?? 0;
     await within(15_000, 'JsSIP transfer accepted', new Promise<void>((resolve, reject) => {
-      withB.refer(`sip:att${serial}c@${edge.domain}`, {
+      withB.refer(`sip:att${serial}c@${phones.edge.domain}`, {
         replaces: withC,
         eventHandlers: {
           accepted: () => resolve(),
@@ -217,9 +168,9 @@ describe('attended transfer', () => {
 
   it('a Replaces naming a call that is over gets 481 in the NOTIFY, and the call goes on', async () => {
     serial += 1;
-    const a = await jsSip(`att${serial}a`);
-    const b = await sipJs(`att${serial}b`);
-    const c = await sipJs(`att${serial}c`);
+    const a = await phones.jsSip(`att${serial}a`);
+    const b = await phones.sipJs(`att${serial}b`);
+    const c = await phones.sipJs(`att${serial}c`);
     const withB = a.call(`att${serial}b`);
     const confirmedB = jssipEvent(withB, 'confirmed');
     const atB = await b.invitations.next();
@@ -236,7 +187,7 @@ describe('attended transfer', () => {
     await endedC;
 
     const status = await within(15_000, 'JsSIP transfer failed', new Promise<number>((resolve, reject) => {
-      withB.refer(`sip:att${serial}c@${edge.domain}`, {
+      withB.refer(`sip:att${serial}c@${phones.edge.domain}`, {
         replaces: withC,
         eventHandlers: {
           accepted: () => reject(new Error('transfer accepted')),
@@ -257,9 +208,9 @@ describe('attended transfer', () => {
 
   it('an INVITE with a Replaces naming no call of the user gets 481', async () => {
     serial += 1;
-    const a = await sipJs(`att${serial}a`);
-    await sipJs(`att${serial}c`);
-    const target = UserAgent.makeURI(`sip:att${serial}c@${edge.domain}`);
+    const a = await phones.sipJs(`att${serial}a`);
+    await phones.sipJs(`att${serial}c`);
+    const target = UserAgent.makeURI(`sip:att${serial}c@${phones.edge.domain}`);
     if (target === undefined) throw new Error('bad URI');
     const inviter = new Inviter(a.ua, target, { extraHeaders: ['Replaces: no-such-call;to-tag=1;from-tag=2'] });
     const status = await within(10_000, 'INVITE answered', new Promise<number>((resolve) => {
@@ -271,10 +222,10 @@ describe('attended transfer', () => {
 
   it('an INVITE with Replaces from a second device of the user takes the call over (RFC 3891 §3)', async () => {
     serial += 1;
-    const first = await sipJs(`att${serial}a`);
-    const c = await jsSip(`att${serial}c`);
-    const second = new SipJsPhone({ webSocketUrl: edge.webSocketUrl, domain: edge.domain, username: `att${serial}a`, password: `att${serial}a password` });
-    running.push(second);
+    const first = await phones.sipJs(`att${serial}a`);
+    const c = await phones.jsSip(`att${serial}c`);
+    const second = new SipJsPhone({ webSocketUrl: phones.edge.webSocketUrl, domain: phones.edge.domain, username: `att${serial}a`, password: `att${serial}a password` });
+    phones.track(second);
     await within(10_000, 'SIP.js connect', second.start());
     second.register();
     expect((await second.nextOutcome()).status).toBe(200);
@@ -290,7 +241,7 @@ describe('attended transfer', () => {
 
     const dialog = toC.dialog;
     if (dialog === undefined) throw new Error('no dialog');
-    const target = UserAgent.makeURI(`sip:att${serial}c@${edge.domain}`);
+    const target = UserAgent.makeURI(`sip:att${serial}c@${phones.edge.domain}`);
     if (target === undefined) throw new Error('bad URI');
     const pulled = new Inviter(second.ua, target, { extraHeaders: [`Replaces: ${dialog.callId};to-tag=${dialog.remoteTag};from-tag=${dialog.localTag}`] });
     await pulled.invite();

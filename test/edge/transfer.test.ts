@@ -4,76 +4,27 @@
  * places the new call itself (what both libraries do on receiving a REFER), and its NOTIFYs
  * (message/sipfrag) reach the transferor, who then hangs up.
  */
-import type { RTCSession } from 'jssip/lib/RTCSession';
-import { SessionState, UserAgent, type Session } from 'sip.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JsSipPhone, SipJsPhone } from './support/phones.ts';
+import { SessionState, UserAgent } from 'sip.js';
+import { describe, expect, it } from 'vitest';
+import { JsSipPhone } from './support/phones.ts';
 import { installFakeWebRtc, webRtcSdp } from './support/static-media.ts';
-import { startTestEdge, within, type TestEdge } from './support/test-edge.ts';
+import { within } from './support/test-edge.ts';
+import { useEdgePhones } from './support/edge-phones.ts';
+import { jssipEvent, reach } from './support/sessions.ts';
 
 installFakeWebRtc(webRtcSdp('7777'));
 
-let edge: TestEdge;
+const phones = useEdgePhones();
 let serial = 0;
-const running: { stop(): unknown }[] = [];
-
-beforeAll(async () => {
-  edge = await startTestEdge();
-}, 60_000);
-
-afterAll(async () => {
-  await edge?.stop();
-});
-
-afterEach(async () => {
-  for (const phone of running.splice(0)) await phone.stop();
-});
 
 const NO_MEDIA = { mediaConstraints: { audio: false, video: false }, pcConfig: { iceServers: [] } };
-
-async function sipJs(name: string): Promise<SipJsPhone> {
-  await edge.createUser(name, `${name} password`);
-  const phone = new SipJsPhone({ webSocketUrl: edge.webSocketUrl, domain: edge.domain, username: name, password: `${name} password` });
-  running.push(phone);
-  await within(10_000, 'SIP.js connect', phone.start());
-  phone.register();
-  expect((await phone.nextOutcome()).status).toBe(200);
-  return phone;
-}
-
-async function jsSip(name: string): Promise<JsSipPhone> {
-  await edge.createUser(name, `${name} password`);
-  const phone = new JsSipPhone({ webSocketUrl: edge.webSocketUrl, domain: edge.domain, username: name, password: `${name} password` });
-  running.push(phone);
-  phone.start();
-  expect((await phone.nextOutcome()).status).toBe(200);
-  return phone;
-}
-
-function reach(session: Session, state: SessionState, ms = 10_000): Promise<void> {
-  if (session.state === state) return Promise.resolve();
-  return within(ms, `SIP.js session ${state}`, new Promise<void>((resolve) => {
-    const listener = (next: SessionState): void => {
-      if (next !== state) return;
-      session.stateChange.removeListener(listener);
-      resolve();
-    };
-    session.stateChange.addListener(listener);
-  }));
-}
-
-function jssipEvent(session: RTCSession, event: 'confirmed' | 'ended', ms = 10_000): Promise<{ originator?: string }> {
-  return within(ms, `JsSIP ${event}`, new Promise((resolve) => {
-    session.once(event, (payload: { originator?: string }) => resolve(payload ?? {}));
-  }));
-}
 
 describe('blind transfer', () => {
   it('SIP.js transfers its call with JsSIP to another SIP.js user; JsSIP calls them and tells SIP.js', async () => {
     serial += 1;
-    const transferor = await sipJs(`xfer${serial}a`);
-    const transferee = await jsSip(`xfer${serial}b`);
-    const target = await sipJs(`xfer${serial}c`);
+    const transferor = await phones.sipJs(`xfer${serial}a`);
+    const transferee = await phones.jsSip(`xfer${serial}b`);
+    const target = await phones.sipJs(`xfer${serial}c`);
 
     const inviter = transferor.inviter(`xfer${serial}b`);
     const incoming = transferee.sessions.next();
@@ -88,7 +39,7 @@ describe('blind transfer', () => {
     session.on('refer', (event) => (event.accept as (initCallback: undefined, options: object) => void)(undefined, NO_MEDIA));
     const notified: string[] = [];
     const done = within(15_000, 'final NOTIFY at SIP.js', new Promise<void>((resolve) => {
-      const targetUri = UserAgent.makeURI(`sip:xfer${serial}c@${edge.domain}`);
+      const targetUri = UserAgent.makeURI(`sip:xfer${serial}c@${phones.edge.domain}`);
       if (targetUri === undefined) throw new Error('bad URI');
       void inviter.refer(targetUri, {
         onNotify: (notification) => {
@@ -117,9 +68,9 @@ describe('blind transfer', () => {
 
   it('JsSIP transfers its call with SIP.js to another JsSIP user; SIP.js follows the REFER by itself', async () => {
     serial += 1;
-    const transferor = await jsSip(`xfer${serial}a`);
-    const transferee = await sipJs(`xfer${serial}b`);
-    const target = await jsSip(`xfer${serial}c`);
+    const transferor = await phones.jsSip(`xfer${serial}a`);
+    const transferee = await phones.sipJs(`xfer${serial}b`);
+    const target = await phones.jsSip(`xfer${serial}c`);
 
     const session = transferor.call(`xfer${serial}b`);
     const confirmed = jssipEvent(session, 'confirmed');
@@ -128,7 +79,7 @@ describe('blind transfer', () => {
     await confirmed;
 
     const accepted = within(15_000, 'JsSIP transfer accepted', new Promise<void>((resolve, reject) => {
-      session.refer(`sip:xfer${serial}c@${edge.domain}`, {
+      session.refer(`sip:xfer${serial}c@${phones.edge.domain}`, {
         eventHandlers: {
           accepted: () => resolve(),
           failed: (event: { status_line?: { status_code?: number } }) => reject(new Error(`transfer failed: ${event.status_line?.status_code ?? '?'}`)),
@@ -154,8 +105,8 @@ describe('blind transfer', () => {
 
   it('SIP.js is refused with 403 when it transfers outside the domain, and the call goes on', async () => {
     serial += 1;
-    const transferor = await sipJs(`xfer${serial}a`);
-    const transferee = await jsSip(`xfer${serial}b`);
+    const transferor = await phones.sipJs(`xfer${serial}a`);
+    const transferee = await phones.jsSip(`xfer${serial}b`);
     const inviter = transferor.inviter(`xfer${serial}b`);
     const incoming = transferee.sessions.next();
     await inviter.invite();

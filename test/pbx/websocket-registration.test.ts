@@ -11,10 +11,11 @@
  * closing 1101's socket at the browser end closes the edge's socket to Kamailio.
  */
 import { randomBytes } from 'node:crypto';
-import { SessionState, type Session } from 'sip.js';
+import { SessionState } from 'sip.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEdge } from '../../workers/local/edge-runner.ts';
 import { SipJsPhone } from '../edge/support/phones.ts';
+import { reach } from '../edge/support/sessions.ts';
 import { peerAvailable } from '../support/peers.ts';
 import { startPbx, type RunningPbx } from './support/kamailio-pbx.ts';
 import { eventually } from './support/net.ts';
@@ -43,18 +44,6 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function reach(session: Session, state: SessionState, ms = 15_000): Promise<void> {
-  if (session.state === state) return Promise.resolve();
-  return within(ms, `SIP.js session ${state}`, new Promise<void>((resolve) => {
-    const listener = (next: SessionState): void => {
-      if (next !== state) return;
-      session.stateChange.removeListener(listener);
-      resolve();
-    };
-    session.stateChange.addListener(listener);
-  }));
 }
 
 /** Kamailio's open WebSocket connections: one line with the peer's address per connection. */
@@ -141,10 +130,10 @@ describe.skipIf(!available)('WebSocket registration mode: SIP over WebSocket rel
     }
     expect(invitation.request.from.uri.user).toBe('1102');
     await invitation.accept();
-    await reach(inviter, SessionState.Established);
-    await reach(invitation, SessionState.Established);
+    await reach(inviter, SessionState.Established, 15_000);
+    await reach(invitation, SessionState.Established, 15_000);
     await inviter.bye();
-    await reach(invitation, SessionState.Terminated);
+    await reach(invitation, SessionState.Terminated, 15_000);
     const callTrace = (await (await api('GET', '/users/frank/trace')).json()) as TraceBody;
     const frankSummaries = callTrace.records.map((record) => `${record.direction} ${record.summary}`);
     expect(frankSummaries).toContainEqual(expect.stringMatching(/^out SIP\/2\.0 407/));

@@ -8,10 +8,11 @@
 import * as JsSIP from 'jssip';
 import type { RTCSession } from 'jssip/lib/RTCSession';
 import type { IncomingMessageEvent, OutgoingMessageEvent, RTCSessionEvent, UAConfiguration } from 'jssip/lib/UA';
-import { Messager, Registerer, RegistererState, SessionState, Subscriber, UserAgent, type URI, type BodyAndContentType, type Invitation, type RegistererOptions, type SessionDescriptionHandlerOptions, type Session, type UserAgentOptions } from 'sip.js';
+import { Messager, Registerer, RegistererState, Subscriber, UserAgent, type URI, type BodyAndContentType, type Invitation, type RegistererOptions, type SessionDescriptionHandlerOptions, type UserAgentOptions } from 'sip.js';
 import { Inbox } from '../../edge/support/inbox.ts';
 import { StaticDescriptionHandler, webRtcSdp } from '../../edge/support/static-media.ts';
 import { within } from '../../edge/support/test-edge.ts';
+export { reach } from '../../edge/support/sessions.ts';
 
 /**
  * Fixed SDP, or the SDP a test passes as `sessionDescriptionHandlerOptions: { sdp }` for one offer
@@ -376,19 +377,6 @@ export class JsSipClient {
   stop(): void {
     this.ua.stop();
   }
-}
-
-/** Resolves when a SIP.js session reaches `state`. */
-export function reach(session: Session, state: SessionState, ms = 10_000): Promise<void> {
-  if (session.state === state) return Promise.resolve();
-  return within(ms, `SIP.js session ${state}`, new Promise<void>((resolve) => {
-    const listener = (next: SessionState): void => {
-      if (next !== state) return;
-      session.stateChange.removeListener(listener);
-      resolve();
-    };
-    session.stateChange.addListener(listener);
-  }));
 }
 
 /** The next `event` of a JsSIP session, with its payload. */

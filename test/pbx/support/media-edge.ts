@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import type { Session, SessionState } from 'sip.js';
 import { startEdge, type RunningEdge } from '../../../workers/local/edge-runner.ts';
 import { within } from '../../edge/support/test-edge.ts';
 import { SipJsPhone, type PhoneOptions } from '../../edge/support/phones.ts';
 import { startMediaNode, type RunningMediaNode } from './media-node.ts';
 import { eventually } from './net.ts';
+export { reach } from '../../edge/support/sessions.ts';
 
 const HEARTBEAT_MS = 3000;
 
@@ -80,15 +80,3 @@ export async function untilLinkRegistered(api: OperatorApi, id: string): Promise
   });
 }
 
-/** Waits until a SIP.js session is in `state`. */
-export function reach(session: Session, state: SessionState, ms: number): Promise<void> {
-  if (session.state === state) return Promise.resolve();
-  return within(ms, `SIP.js session ${state}`, new Promise<void>((resolve) => {
-    const listener = (next: SessionState): void => {
-      if (next !== state) return;
-      session.stateChange.removeListener(listener);
-      resolve();
-    };
-    session.stateChange.addListener(listener);
-  }));
-}
