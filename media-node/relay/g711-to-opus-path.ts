@@ -15,8 +15,8 @@
 import { G711ToOpusTranscoder, type G711Law, type OpusEncoderOptions } from '../codec/index.ts';
 import { RtpStreamRewriter, sequenceDelta, type StreamRewriterOptions } from '../rtp/index.ts';
 import { isTelephoneEventOf, type LegFormats } from './leg-formats.ts';
-import { emptyPathCounters, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
-import { rescaleTelephoneEventDuration, TELEPHONE_EVENT_SIZE, writeTelephoneEvent, type TelephoneEvent } from '../rtp/index.ts';
+import { emptyPathCounters, sendOwnTelephoneEvent, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
+import { rescaleTelephoneEventDuration, TELEPHONE_EVENT_SIZE, type TelephoneEvent } from '../rtp/index.ts';
 
 export interface G711ToOpusPathOptions {
   readonly incoming: LegFormats;
@@ -121,16 +121,7 @@ export class G711ToOpusPath implements MediaPath {
     if (to === undefined) return false;
     const slot = this.#rewriter.interject(nowMs);
     if (start) this.#eventTimestamp = slot.timestamp;
-    const payload = new Uint8Array(TELEPHONE_EVENT_SIZE);
-    writeTelephoneEvent(event, payload);
-    const header = { payloadType: to.payloadType, marker: start, sequenceNumber: slot.sequenceNumber, timestamp: this.#eventTimestamp, ssrc: this.#rewriter.ssrc };
-    if (!this.#out.send(header, payload)) {
-      this.counters.dropped['not-sent']++;
-      return false;
-    }
-    this.counters.forwarded++;
-    this.counters.telephoneEvents++;
-    return true;
+    return sendOwnTelephoneEvent(this.#out, this.counters, event, { payloadType: to.payloadType, marker: start, sequenceNumber: slot.sequenceNumber, timestamp: this.#eventTimestamp, ssrc: this.#rewriter.ssrc });
   }
 
   #forward(payloadType: number, packet: InboundPacket, payload: Uint8Array, telephoneEvent: boolean): void {

@@ -3,7 +3,7 @@
  * packets of one direction as they arrive from one leg and sends what it makes of them to the other
  * leg; a leg's own details (werift objects, sockets) stay behind these two shapes.
  */
-import type { RtpHeaderRewrite, TelephoneEvent } from '../rtp/index.ts';
+import { TELEPHONE_EVENT_SIZE, writeTelephoneEvent, type RtpHeaderRewrite, type TelephoneEvent } from '../rtp/index.ts';
 
 /** One RTP packet from a leg, header already validated and read. */
 export interface InboundPacket {
@@ -57,6 +57,27 @@ export function emptyPathCounters(): PathCounters {
       'not-sent': 0,
     },
   };
+}
+
+/**
+ * Sends one RFC 4733 packet of the node's own (`dtmf-sender.ts`) on `out` and counts it: the
+ * paths differ only in where the packet's sequence number and timestamp come from.
+ */
+export function sendOwnTelephoneEvent(
+  out: OutboundLeg,
+  counters: PathCounters,
+  event: TelephoneEvent,
+  header: RtpHeaderRewrite,
+): boolean {
+  const payload = new Uint8Array(TELEPHONE_EVENT_SIZE);
+  writeTelephoneEvent(event, payload);
+  if (!out.send(header, payload)) {
+    counters.dropped['not-sent']++;
+    return false;
+  }
+  counters.forwarded++;
+  counters.telephoneEvents++;
+  return true;
 }
 
 /** One direction of a call. */

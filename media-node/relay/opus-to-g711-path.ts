@@ -15,10 +15,10 @@
  */
 import { G711_FRAME_SAMPLES, OpusToG711Transcoder, type G711Law } from '../codec/index.ts';
 import { JitterBuffer, type JitterBufferOptions } from '../jitter/index.ts';
-import { TELEPHONE_EVENT_SIZE, writeTelephoneEvent, type TelephoneEvent } from '../rtp/index.ts';
+import type { TelephoneEvent } from '../rtp/index.ts';
 import { FrameTimeline, type FrameTimelineOptions } from './frame-timeline.ts';
 import { isTelephoneEventOf, type LegFormats } from './leg-formats.ts';
-import { emptyPathCounters, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
+import { emptyPathCounters, sendOwnTelephoneEvent, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
 import { TelephoneEventRetimer } from './telephone-event-retimer.ts';
 
 export interface OpusToG711PathOptions {
@@ -100,16 +100,7 @@ export class OpusToG711Path implements MediaPath {
     const to = this.#outgoing.telephoneEvent;
     if (to === undefined) return false;
     if (start) this.#eventTimestamp = this.timeline.timestamp;
-    const payload = new Uint8Array(TELEPHONE_EVENT_SIZE);
-    writeTelephoneEvent(event, payload);
-    const header = { payloadType: to.payloadType, marker: start, sequenceNumber: this.timeline.nextSequenceNumber(), timestamp: this.#eventTimestamp, ssrc: this.timeline.ssrc };
-    if (!this.#out.send(header, payload)) {
-      this.counters.dropped['not-sent']++;
-      return false;
-    }
-    this.counters.forwarded++;
-    this.counters.telephoneEvents++;
-    return true;
+    return sendOwnTelephoneEvent(this.#out, this.counters, event, { payloadType: to.payloadType, marker: start, sequenceNumber: this.timeline.nextSequenceNumber(), timestamp: this.#eventTimestamp, ssrc: this.timeline.ssrc });
   }
 
   #sendEvent(packet: InboundPacket): void {

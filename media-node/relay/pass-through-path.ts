@@ -10,9 +10,9 @@
  * be mapped without re-timing and is dropped and counted (a browser's telephone-event/48000 to a PBX
  * that pairs Opus with /8000).
  */
-import { PayloadTypeMap, RtpStreamRewriter, TELEPHONE_EVENT_SIZE, writeTelephoneEvent, type StreamRewriterOptions, type TelephoneEvent } from '../rtp/index.ts';
+import { PayloadTypeMap, RtpStreamRewriter, type StreamRewriterOptions, type TelephoneEvent } from '../rtp/index.ts';
 import { isTelephoneEventOf, rtpFormats, type LegFormats } from './leg-formats.ts';
-import { emptyPathCounters, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
+import { emptyPathCounters, sendOwnTelephoneEvent, type InboundPacket, type MediaPath, type OutboundLeg } from './media-path.ts';
 
 export interface PassThroughPathOptions {
   readonly incoming: LegFormats;
@@ -79,15 +79,6 @@ export class PassThroughPath implements MediaPath {
     if (to === undefined) return false;
     const slot = this.#rewriter.interject(nowMs);
     if (start) this.#eventTimestamp = slot.timestamp;
-    const payload = new Uint8Array(TELEPHONE_EVENT_SIZE);
-    writeTelephoneEvent(event, payload);
-    const header = { payloadType: to.payloadType, marker: start, sequenceNumber: slot.sequenceNumber, timestamp: this.#eventTimestamp, ssrc: this.#rewriter.ssrc };
-    if (!this.#out.send(header, payload)) {
-      this.counters.dropped['not-sent']++;
-      return false;
-    }
-    this.counters.forwarded++;
-    this.counters.telephoneEvents++;
-    return true;
+    return sendOwnTelephoneEvent(this.#out, this.counters, event, { payloadType: to.payloadType, marker: start, sequenceNumber: slot.sequenceNumber, timestamp: this.#eventTimestamp, ssrc: this.#rewriter.ssrc });
   }
 }
