@@ -21,6 +21,7 @@ import { directoryOf } from './directory/directory.ts';
 export { SipConnection } from './connection/sip-connection.ts';
 export { AddressGuard } from './registrar/address-guard-object.ts';
 export { Directory } from './directory/directory.ts';
+export { DomainRegistry } from './domains/domain-registry.ts';
 export { MediaFleet } from './media/media-fleet.ts';
 export { PbxLink } from './pbx/pbx-link.ts';
 export { Routing } from './routing/routing.ts';
