@@ -10,9 +10,12 @@
  * - Load: the rig's `loadgen/loadgen.mjs`, unmodified, as a child process (`test/bench/edge/loadgen.ts`),
  *   so both servers get byte-for-byte the same client behaviour.
  *
- * Parts (SIPEDGE_BENCH_PARTS, default "register,message,call"), each run against both servers in turn
+ * Parts (SIPEDGE_BENCH_PARTS, default "floor,register,message,call"), each run against both servers in turn
  * (the order alternates, so that a burst of load from elsewhere on this shared machine does not
  * always land on the same server):
+ * - floor: not a server but workerd itself: a Durable Object answering SIP-sized WebSocket messages
+ *   with no SIP work, alone and through one RPC to a second object (`edge/platform-floor.ts`): the
+ *   least the edge's runtime costs per exchange, measured before anything else starts.
  * - register: REGISTER -> 401 -> REGISTER (digest) -> 200 in a loop at 1, 10, 100 connections; a
  *   hold of 1,000 idle registered connections (memory per socket); then the loop at 1,000.
  * - message: the loadgen's `message` mode, 10 sender/receiver pairs of registered WebSocket users.
@@ -37,6 +40,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LOADGEN, wsInUse } from './edge/loadgen.ts';
 import { holdRun, registerLevel, round, settle, type HoldResult, type Level } from './edge/measure.ts';
+import { measurePlatformFloor, renderFloor, type FloorShape } from './edge/platform-floor.ts';
 import { loadAverage, portInUse, udpPortInUse } from './edge/proc.ts';
 import { renderJson, renderTable, type CallOutcome, type LevelOutcome, type MessageOutcome, type TargetReport } from './edge/report.ts';
 import { callRun, messageRun, startCallee, type Callee, type CallSpec, type MessageSpec } from './edge/traffic.ts';
@@ -70,7 +74,7 @@ const CALL_LEVELS: readonly Omit<CallSpec, 'first'>[] = [
 const PORT_TRIES = 6;
 const PORT_WAIT_S = 10;
 
-const PARTS = ['register', 'message', 'call'] as const;
+const PARTS = ['floor', 'register', 'message', 'call'] as const;
 type Part = (typeof PARTS)[number];
 const partsAsked = (process.env.SIPEDGE_BENCH_PARTS ?? PARTS.join(',')).split(',').map((value) => value.trim()).filter((value) => value !== '');
 const unknownParts = partsAsked.filter((value) => !PARTS.some((part) => part === value));
@@ -179,6 +183,7 @@ function roomFor(connections: number): string | undefined {
 
 try {
   progress(`parts: ${parts.join(', ')}`);
+  const platformFloor: FloorShape[] | undefined = has('floor') ? await measurePlatformFloor(progress) : undefined;
   progress(`starting the edge and creating ${users} users through the API`);
   const edge = await startEdgeTarget({ stateDir: join(scratch, 'edge-state'), users });
   running.push(edge);
@@ -353,8 +358,10 @@ try {
     sipedge: reportOf(edge, { users, usersCreatedInS: round(edge.usersCreatedInS, 1) }),
     kamailio: kamailio === undefined ? undefined : reportOf(kamailio, { users, args: kamailioArgs }),
     referenceUnavailable,
+    ...(platformFloor === undefined ? {} : { platformFloor }),
   };
   await cleanUp();
+  if (platformFloor !== undefined) process.stdout.write(`${renderFloor(platformFloor)}\n\n`);
   process.stdout.write(`${renderTable(report)}\n\n`);
   process.stdout.write(`${renderJson(report)}\n`);
 } catch (error) {

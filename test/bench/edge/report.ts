@@ -2,6 +2,7 @@
  * The human table (sipedge next to Kamailio, with sipedge / Kamailio ratios) and the one-line JSON
  * object that ends the output.
  */
+import type { FloorShape } from './platform-floor.ts';
 import type { HoldResult, LevelResult } from './measure.ts';
 import { round } from './measure.ts';
 import type { Memory } from './proc.ts';
@@ -56,6 +57,8 @@ export interface BenchReport {
   readonly kamailio: TargetReport | undefined;
   /** Why Kamailio was not measured. */
   readonly referenceUnavailable: string | undefined;
+  /** The platform's own cost per WebSocket exchange (`platform-floor.ts`), when that part ran. */
+  readonly platformFloor?: readonly FloorShape[];
 }
 
 /** sipedge / Kamailio, or undefined when either side is missing. */
