@@ -1,7 +1,8 @@
 /**
  * A provisioning link opened by a new device, used as is by the real SIP.js and JsSIP packages:
  * each registers with nothing but the configuration the link handed out (workerd on 127.0.0.1,
- * the operator API over HTTP, the phones over WebSocket).
+ * the operator API over HTTP, the phones over WebSocket); so does a phone of a tenant domain
+ * created through the API, provisioned with that domain's own operator token.
  */
 import { randomBytes } from 'node:crypto';
 import * as JsSIP from 'jssip';
@@ -20,18 +21,19 @@ interface Config {
 
 let edge: RunningEdge;
 
-async function api(path: string, init: { method: string; body?: unknown }): Promise<Response> {
+async function api(path: string, init: { method: string; body?: unknown; token?: string }): Promise<Response> {
   return fetch(new URL(path, edge.url), {
     method: init.method,
-    headers: { Authorization: `Bearer ${OPERATOR_TOKEN}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${init.token ?? OPERATOR_TOKEN}`, 'Content-Type': 'application/json' },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
 }
 
-/** Creates `username`, provisions it with its password, and opens the link as a new device would. */
-async function provisionedConfig(username: string): Promise<Config> {
-  expect((await api(`/api/v1/users/${username}`, { method: 'PUT', body: { password: PASSWORD } })).status).toBe(201);
-  const created = await api(`/api/v1/users/${username}/provisioning`, { method: 'POST', body: { password: PASSWORD } });
+/** Creates `username` (with the domain token `token`, if given), provisions it with its password, and opens the link as a new device would. */
+async function provisionedConfig(username: string, token?: string): Promise<Config> {
+  const as = token === undefined ? {} : { token };
+  expect((await api(`/api/v1/users/${username}`, { method: 'PUT', body: { password: PASSWORD }, ...as })).status).toBe(201);
+  const created = await api(`/api/v1/users/${username}/provisioning`, { method: 'POST', body: { password: PASSWORD }, ...as });
   expect(created.status).toBe(201);
   const { link } = (await created.json()) as { link: { url: string } };
   const opened = await fetch(link.url);
@@ -59,29 +61,48 @@ afterAll(async () => {
   await edge?.stop();
 });
 
+/** Registers a SIP.js phone with the configuration as is; the final status of its REGISTER. */
+async function registerSipJs(config: Config): Promise<number> {
+  const uri = UserAgent.makeURI(config.sipjs.uri);
+  if (uri === undefined) throw new Error(`not a SIP URI: ${config.sipjs.uri}`);
+  const ua = new UserAgent({ ...config.sipjs, uri, logLevel: 'error', logBuiltinEnabled: false });
+  await ua.start();
+  const registerer = new Registerer(ua, { expires: 300 });
+  const status = await within(
+    10_000,
+    'SIP.js REGISTER',
+    new Promise<number>((resolve) => {
+      void registerer.register({
+        requestDelegate: {
+          onAccept: (response) => resolve(response.message.statusCode ?? 0),
+          onReject: (response) => resolve(response.message.statusCode ?? 0),
+        },
+      });
+    }),
+  );
+  await ua.stop();
+  return status;
+}
+
 describe('a provisioned phone', () => {
   it('registers with SIP.js from the link configuration alone', async () => {
     const config = await provisionedConfig('prov-sipjs');
     expect(config.webSocketUrl).toBe(`ws://${edge.url.host}/sip/prov-sipjs`);
-    const uri = UserAgent.makeURI(config.sipjs.uri);
-    if (uri === undefined) throw new Error(`not a SIP URI: ${config.sipjs.uri}`);
-    const ua = new UserAgent({ ...config.sipjs, uri, logLevel: 'error', logBuiltinEnabled: false });
-    await ua.start();
-    const registerer = new Registerer(ua, { expires: 300 });
-    const status = await within(
-      10_000,
-      'SIP.js REGISTER',
-      new Promise<number>((resolve) => {
-        void registerer.register({
-          requestDelegate: {
-            onAccept: (response) => resolve(response.message.statusCode ?? 0),
-            onReject: (response) => resolve(response.message.statusCode ?? 0),
-          },
-        });
-      }),
-    );
-    expect(status).toBe(200);
-    await ua.stop();
+    expect(await registerSipJs(config)).toBe(200);
+  });
+
+  it("of a tenant domain registers with SIP.js in that domain, provisioned with the domain's own token", async () => {
+    const created = await api('/api/v1/domains', { method: 'POST', body: { name: 'tenant.example.com' } });
+    expect(created.status).toBe(201);
+    const { operator_token: operator } = (await created.json()) as { operator_token: { token: string } };
+    const config = await provisionedConfig('prov-tenant', operator.token);
+    expect(config.sipjs.uri).toBe('sip:prov-tenant@tenant.example.com');
+    expect(config.webSocketUrl).toBe(`ws://${edge.url.host}/sip/prov-tenant@tenant.example.com`);
+    expect(await registerSipJs(config)).toBe(200);
+    // The REGISTER is in the tenant's user's log, which the installation token does not see.
+    const log = await api('/api/v1/users/prov-tenant/registrations/log', { method: 'GET', token: operator.token });
+    expect(((await log.json()) as { entries: { status?: number }[] }).entries.map((entry) => entry.status)).toContain(200);
+    expect((await api('/api/v1/users/prov-tenant/registrations/log', { method: 'GET' })).status).toBe(404);
   });
 
   it('registers with JsSIP from the link configuration alone', async () => {

@@ -1,5 +1,5 @@
 /**
- * `/api/v1/calls`: the domain's call detail records (the Directory's `call-records.ts`), for
+ * `/api/v1/calls`: the caller's domain's call detail records (the Directory's `call-records.ts`), for
  * operators; a user token reads its own through `/me/calls` (`me.ts`).
  *
  *   GET /calls?limit=&cursor=&user=&live=true  calls, newest first, paged; `user` keeps the calls a
@@ -17,7 +17,7 @@ import type { CallListQuery, CallRecord } from '../directory/call-records.ts';
 import { directoryOf } from '../directory/directory.ts';
 import { base64url, fromBase64url } from './api-token.ts';
 import { apiApp, jsonResponse, problems } from './openapi.ts';
-import { operatorAuth } from './operator-auth.ts';
+import { callerDomain, operatorAuth } from './operator-auth.ts';
 import { problemException } from './problem.ts';
 import { usernameSchema } from './users.ts';
 
@@ -106,28 +106,28 @@ calls.use('*', operatorAuth());
 
 calls.openapi(listCalls, async (c) => {
   const { user, ...query } = c.req.valid('query');
-  return c.json(await readCalls(c.env, query, user), 200);
+  return c.json(await readCalls(c.env, callerDomain(c), query, user), 200);
 });
 
 calls.openapi(getCall, async (c) => {
   const { id } = c.req.valid('param');
-  const record = await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).getCall(id);
+  const record = await directoryOf(c.env, callerDomain(c)).getCall(id);
   if (record === null) throw problemException({ status: 404, title: 'Not Found', detail: `no call ${id}` });
   return c.json(callView(record, true), 200);
 });
 
-/** A page of calls, of `user` if given. */
-export async function readCalls(env: Env, query: z.infer<typeof callListQuerySchema>, user: string | undefined): Promise<z.infer<typeof callListSchema>> {
+/** A page of `domain`'s calls, of `user` if given. */
+export async function readCalls(env: Env, domain: string, query: z.infer<typeof callListQuerySchema>, user: string | undefined): Promise<z.infer<typeof callListSchema>> {
   const before = query.cursor === undefined ? undefined : cursorOf(query.cursor);
   const request: CallListQuery = { limit: query.limit, ...(before === undefined ? {} : { before }), ...(user === undefined ? {} : { user }), live: query.live === 'true' };
-  const page = await directoryOf(env, env.SIPEDGE_DOMAIN).listCalls(request);
+  const page = await directoryOf(env, domain).listCalls(request);
   const calls = page.calls.map((record) => callView(record, false));
   return page.last === undefined ? { calls } : { calls, next: base64url(new TextEncoder().encode(`${page.last.startedAt}.${page.last.id}`)) };
 }
 
-/** One call of `user`'s, or a 404 (another user's call is not found, not forbidden). */
-export async function readCallOf(env: Env, id: string, user: string): Promise<z.infer<typeof callViewSchema>> {
-  const record = await directoryOf(env, env.SIPEDGE_DOMAIN).getCall(id);
+/** One call of `user`'s of `domain`, or a 404 (another user's call is not found, not forbidden). */
+export async function readCallOf(env: Env, domain: string, id: string, user: string): Promise<z.infer<typeof callViewSchema>> {
+  const record = await directoryOf(env, domain).getCall(id);
   if (record === null || (record.user !== user && record.peerUser !== user)) throw problemException({ status: 404, title: 'Not Found', detail: `no call ${id}` });
   return callView(record, true);
 }

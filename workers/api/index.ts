@@ -4,16 +4,20 @@
  * are sub-apps, one per file, declared with zod schemas from which `GET /api/v1/openapi.json` (the
  * OpenAPI 3.1 document) is generated.
  *
+ * Every route acts on the domain of the caller's token (`operator-auth.ts`): the installation token
+ * (the SIPEDGE_OPERATOR_TOKEN secret) on SIPEDGE_DOMAIN, a domain's token on that domain; `/domains`
+ * (`domains.ts`) lists and manages the domains themselves.
+ *
  * Order matters: Hono runs middleware and handlers in the order they are registered, and a handler
  * that answers ends the chain. So the media nodes come before any token check, `/me` (user tokens)
- * and `/tokens` (operator tokens of any domain) before the check that everything after them needs
- * an operator token of the domain this edge serves.
+ * before the check that everything after it needs an operator token of a served domain.
  */
 import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { VERSION } from '../../shared/version.ts';
 import { createLogger, errorFields } from '../logger.ts';
 import { calls } from './calls.ts';
+import { domains } from './domains.ts';
 import { me } from './me.ts';
 import { mediaNodes, SIGNATURE_SCHEME } from './media-nodes.ts';
 import { apiApp, problems } from './openapi.ts';
@@ -37,8 +41,9 @@ api.route('/media-nodes', mediaNodes);
 api.use('*', authenticate());
 api.get('/openapi.json', (c) => c.json(openApiDocument()));
 api.route('/me', me);
-api.route('/tokens', tokens);
 api.use('*', operatorAuth());
+api.route('/tokens', tokens);
+api.route('/domains', domains);
 api.route('/users/import', usersImport);
 api.route('/users', users);
 api.route('/', userLatency); // /users/{username}/latency
@@ -51,7 +56,7 @@ api.route('/', routing); // /routes, /inbound-mappings, /routing-settings
 api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
   type: 'http',
   scheme: 'bearer',
-  description: 'an operator token (SIPEDGE_OPERATOR_TOKEN or POST /api/v1/tokens), or a user token for /me',
+  description: 'an operator token: the installation token (SIPEDGE_OPERATOR_TOKEN) or a domain token (POST /api/v1/domains, POST /api/v1/tokens); or a user token for /me',
 });
 
 /**

@@ -1,6 +1,7 @@
 /**
  * `/api/v1/me`: a user's own resources, for the user's self-service token (`tokens.ts`). The user is
- * the token's, never a parameter, so a user token cannot name anybody else.
+ * the token's, never a parameter, so a user token cannot name anybody else; its domain is the
+ * token's too (any domain the edge serves).
  *
  *   GET /me        the user (as `GET /users/:username` shows it to an operator)
  *   GET /me/trace  the user's own SIP trace, with the operator route's query and formats
@@ -12,7 +13,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { callListQuerySchema, callListSchema, callViewSchema, readCallOf, readCalls } from './calls.ts';
 import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
-import { userAuth } from './operator-auth.ts';
+import { callerDomain, userAuth } from './operator-auth.ts';
 import { presenceSchema, readPresence, setPresenceSchema, writePresence } from './presence.ts';
 import { provision, provisionedSchema, provisionSchema } from './provisioning.ts';
 import { readRegisterLog, readUser, registerLogQuerySchema, registerLogSchema, traceAnswer, traceQuerySchema, traceResponses, userNotFound, userStub, userViewSchema } from './users.ts';
@@ -94,33 +95,34 @@ function username(c: { get(key: 'principal'): { readonly username?: string } }):
   return c.get('principal').username ?? '';
 }
 
-me.openapi(getMe, async (c) => c.json(await readUser(c.env, username(c)), 200));
+me.openapi(getMe, async (c) => c.json(await readUser(c.env, callerDomain(c), username(c)), 200));
 
 me.openapi(getMyTrace, async (c) => {
   const user = username(c);
   const { format, ...query } = c.req.valid('query');
-  const stub = userStub(c.env, user);
+  const stub = userStub(c.env, user, callerDomain(c));
   if ((await stub.getAccount()) === undefined) throw userNotFound(user);
   return traceAnswer(await stub.readTrace(query), format, `${user}${query.callId === undefined ? '' : '-call'}`);
 });
 
 me.openapi(getMyRegisterLog, async (c) => {
   const user = username(c);
-  if ((await userStub(c.env, user).getAccount()) === undefined) throw userNotFound(user);
-  return c.json(await readRegisterLog(c.env, user, c.req.valid('query')), 200);
+  const domain = callerDomain(c);
+  if ((await userStub(c.env, user, domain).getAccount()) === undefined) throw userNotFound(user);
+  return c.json(await readRegisterLog(c.env, domain, user, c.req.valid('query')), 200);
 });
 
 me.openapi(provisionMe, async (c) => c.json(await provision(c, username(c), c.req.valid('json')), 201));
 
-me.openapi(getMyPresence, async (c) => c.json(await readPresence(c.env, username(c)), 200));
+me.openapi(getMyPresence, async (c) => c.json(await readPresence(c.env, username(c), callerDomain(c)), 200));
 
-me.openapi(putMyPresence, async (c) => c.json(await writePresence(c.env, username(c), c.req.valid('json')), 200));
+me.openapi(putMyPresence, async (c) => c.json(await writePresence(c.env, username(c), c.req.valid('json'), callerDomain(c)), 200));
 
 me.openapi(deleteMyPresence, async (c) => {
-  await writePresence(c.env, username(c), { status: 'closed', expires: 0 });
+  await writePresence(c.env, username(c), { status: 'closed', expires: 0 }, callerDomain(c));
   return c.body(null, 204);
 });
 
-me.openapi(getMyCalls, async (c) => c.json(await readCalls(c.env, c.req.valid('query'), username(c)), 200));
+me.openapi(getMyCalls, async (c) => c.json(await readCalls(c.env, callerDomain(c), c.req.valid('query'), username(c)), 200));
 
-me.openapi(getMyCall, async (c) => c.json(await readCallOf(c.env, c.req.valid('param').id, username(c)), 200));
+me.openapi(getMyCall, async (c) => c.json(await readCallOf(c.env, callerDomain(c), c.req.valid('param').id, username(c)), 200));

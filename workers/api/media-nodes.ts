@@ -18,6 +18,10 @@
  * (`unsigned`, `malformed`, `stale`, `bad-signature`, `replayed`). Nonces are kept by the MediaFleet
  * object for the replay window.
  *
+ * Media nodes are the installation's shared infrastructure: an operator token of any domain lists
+ * them and their round trips, which carry no call of anybody's. A session's figures go to the call
+ * record of the domain whose PBX link carried the call.
+ *
  * The bodies are read tolerantly (unknown members are dropped, not refused): nodes and edge are
  * upgraded separately, and a newer node's extra field must not cost it its heartbeats.
  *
@@ -34,6 +38,7 @@ import { callMediaOf, type EndReportForCall } from '../media/call-quality.ts';
 import { sessionOwner } from '../media/media-control.ts';
 import { mediaFleet } from '../media/media-fleet.ts';
 import { endCallsOn } from '../media/node-loss.ts';
+import { domainOfLink, linkStub } from './link-owner.ts';
 import { apiApp, jsonBody, jsonResponse, problems, problemSchema, type ApiEnv } from './openapi.ts';
 import { operatorAuth } from './operator-auth.ts';
 import { PROBLEM_CONTENT_TYPE, problemException, type Problem } from './problem.ts';
@@ -202,23 +207,25 @@ mediaNodes.openapi(postSessionEnded, async (c) => {
   // The session's id names the PbxLink whose call it carried (`mediaSessionId`) and the call.
   const owner = duplicate ? undefined : sessionOwner(report.sessionId);
   // Filed before the call is hung up, so the record says the node (the edge's side) ended it.
-  if (owner !== undefined) await recordCallMedia(c.env, owner.callId, { ...report, samples }, requested !== true);
+  if (owner !== undefined) await recordCallMedia(c.env, owner.linkId, owner.callId, { ...report, samples }, requested !== true);
   // A session the node ended on its own: that call ends, BYE on both legs.
   if (owner !== undefined && requested !== true) {
-    const ended = await c.env.PBX_LINK.get(c.env.PBX_LINK.idFromName(owner.linkId)).mediaEnded(owner.callId, report.reason);
+    const ended = await linkStub(c.env, owner.linkId).mediaEnded(owner.callId, report.reason);
     log.info('media-session.ended-call', { session: report.sessionId, reason: report.reason, callFound: ended });
   }
   return c.json({ accepted: true, duplicate }, 200);
 });
 
 /**
- * The call's record takes the media node's figures, and, when the node ended the session on its
- * own, who ended the call and why. A failure costs the record its quality, nothing else.
+ * The call's record (in the Directory of the link's domain) takes the media node's figures, and,
+ * when the node ended the session on its own, who ended the call and why. A failure costs the
+ * record its quality, nothing else.
  */
-async function recordCallMedia(env: Env, callId: string, report: EndReportForCall, endedByNode: boolean): Promise<void> {
+async function recordCallMedia(env: Env, linkId: string, callId: string, report: EndReportForCall, endedByNode: boolean): Promise<void> {
   try {
     const end = endedByNode ? { endedBy: 'edge' as const, endReason: `media node: ${report.reason}` } : {};
-    await directoryOf(env, env.SIPEDGE_DOMAIN).recordCall({ id: callId, media: callMediaOf(report), ...end });
+    const link = await linkStub(env, linkId).getLink();
+    await directoryOf(env, link === undefined ? env.SIPEDGE_DOMAIN : domainOfLink(env, link)).recordCall({ id: callId, media: callMediaOf(report), ...end });
   } catch (error) {
     log.warn('media-session.record-failed', { session: report.sessionId, ...errorFields(error) });
   }

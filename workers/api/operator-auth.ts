@@ -1,15 +1,23 @@
 /**
  * Who is calling `/api/v1`: `Authorization: Bearer <token>` (RFC 6750), one of
- * - the SIPEDGE_OPERATOR_TOKEN secret: the installation's first operator token, for the edge's own
- *   domain (SIPEDGE_DOMAIN); the only one that may create tokens for other domains;
- * - an operator token created through `POST /api/v1/tokens` (`api-token.ts`), for one domain;
+ * - the SIPEDGE_OPERATOR_TOKEN secret: the installation token, for the edge's own domain
+ *   (SIPEDGE_DOMAIN); the only one that may create and delete domains and create tokens of other
+ *   domains;
+ * - an operator token of one domain, created through `POST /api/v1/tokens` or with the domain
+ *   (`POST /api/v1/domains`) (`api-token.ts`);
  * - a user token, created by an operator for one user: it opens `/api/v1/me/...` only.
  * Middleware factories (STYLE.md): `authenticate` names the caller, the others say who may pass.
  * The secret is compared in constant time, through its SHA-256 so that lengths do not leak either;
  * created tokens are checked by their domain's Directory (`workers/directory/token-store.ts`).
+ *
+ * Every route acts on the caller's domain (`callerDomain`): a domain's token sees its own users,
+ * links, routes, tokens and calls and nothing of any other domain's. A token of a domain the edge
+ * no longer serves (deleted through `DELETE /api/v1/domains/{name}`) opens nothing.
  */
 import type { MiddlewareHandler } from 'hono';
 import { directoryOf } from '../directory/directory.ts';
+import { domainKey } from '../domains/domain-record.ts';
+import { servedDomain } from '../domains/served-domains.ts';
 import { parseToken, secretDigest } from './api-token.ts';
 import { problemException } from './problem.ts';
 
@@ -88,30 +96,52 @@ export function authenticate(): MiddlewareHandler<AuthEnv> {
   };
 }
 
-/**
- * An operator token passes. By default only one of the domain this edge serves (SIPEDGE_DOMAIN):
- * users, PBX links, routes and media nodes are that domain's, and a token of another domain sees
- * none of them. `anyDomain` is for what every domain has of its own (its tokens).
- */
-export function operatorAuth(options: { readonly anyDomain?: boolean } = {}): MiddlewareHandler<AuthEnv> {
+/** The domain the caller acts on: its token's. */
+export function callerDomain(c: { get(key: 'principal'): Principal }): string {
+  return c.get('principal').domain;
+}
+
+/** Refuses a token whose domain the edge no longer serves; SIPEDGE_DOMAIN always is. */
+async function checkServed(env: Env, principal: Principal): Promise<void> {
+  const key = domainKey(principal.domain);
+  if (principal.installation || key === domainKey(env.SIPEDGE_DOMAIN)) return;
+  const record = await servedDomain(env, key);
+  if (record?.name !== key) throw forbidden(`domain no longer served: the token is for "${principal.domain}", which this edge does not serve (deleted, or never created through POST /api/v1/domains)`);
+}
+
+/** An operator token of a served domain passes; what it reads and writes is that domain's (`callerDomain`). */
+export function operatorAuth(): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const principal = await ensurePrincipal(c);
     if (principal.kind !== 'operator') throw forbidden('a user token opens /api/v1/me only; this needs an operator token');
-    if (options.anyDomain !== true && principal.domain !== c.env.SIPEDGE_DOMAIN) {
-      throw forbidden(`the token is for the domain "${principal.domain}"; this edge holds no users, links or routes of that domain`);
-    }
+    await checkServed(c.env, principal);
     await next();
   };
 }
 
-/** A user token of the served domain passes: `/api/v1/me/...`, the user's own resources. */
+/** Refuses any token but the SIPEDGE_OPERATOR_TOKEN secret, for what changes the edge as a whole (creating or deleting a domain). */
+export function requireInstallation(principal: Principal, what: string): void {
+  if (!principal.installation) {
+    throw forbidden(`${what} needs the installation token (the SIPEDGE_OPERATOR_TOKEN secret); a token of "${principal.domain}" manages that domain only`);
+  }
+}
+
+/** `requireInstallation` as route middleware, so that the refusal comes before the input is read. */
+export function installationAuth(what: string): MiddlewareHandler<AuthEnv> {
+  return async (c, next) => {
+    requireInstallation(await ensurePrincipal(c), what);
+    await next();
+  };
+}
+
+/** A user token of a served domain passes: `/api/v1/me/...`, the user's own resources. */
 export function userAuth(): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const principal = await ensurePrincipal(c);
     if (principal.kind !== 'user' || principal.username === undefined) {
       throw forbidden('/api/v1/me is for user tokens; an operator reads a user at /api/v1/users/{username}');
     }
-    if (principal.domain !== c.env.SIPEDGE_DOMAIN) throw forbidden(`the token is for the domain "${principal.domain}", which this edge does not serve`);
+    await checkServed(c.env, principal);
     await next();
   };
 }

@@ -16,11 +16,18 @@
  *
  * Asterisk options sipedge does not implement are refused (422) with a message naming them,
  * never ignored; so is `udp` on an edge without media nodes to carry it.
+ *
+ * Links are the caller's domain's (`link-owner.ts`): the configuration records its `domain`, ids
+ * stay unique across the edge (a PUT of an id another domain uses is a 409), and another domain's
+ * link is answered as absent (404).
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { isHost, parseParams, parseUri, SipSyntaxError } from '../../shared/grammar/index.ts';
 import { ASTERISK_DEFAULTS, defaultPort, KNOWN_TRANSPORTS, type PbxLinkConfig, type PbxTransport } from '../pbx/link-config.ts';
 import { routingFor } from '../routing/routing.ts';
+import { domainKey } from '../domains/domain-record.ts';
+import { domainOfLink, linkOf, linkStub } from './link-owner.ts';
+import { callerDomain } from './operator-auth.ts';
 import { problemException, type FieldError } from './problem.ts';
 import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
 import { traceAnswer, traceQuerySchema, traceResponses, usernameSchema } from './users.ts';
@@ -149,12 +156,13 @@ function crossFieldErrors(input: PutLinkInput): FieldError[] {
   return errors;
 }
 
-function toConfig(id: string, input: PutLinkInput): PbxLinkConfig {
+function toConfig(id: string, domain: string, input: PutLinkInput): PbxLinkConfig {
   const transport = input.transport as PbxTransport;
   const { password: _password, security_negotiation: _sn, security_mechanisms: _sm, outbound_auth: _oa, port, client_uri, server_uri, ...rest } = input;
   return {
     ...rest,
     id,
+    domain,
     transport,
     port: port ?? defaultPort(transport),
     // Asterisk requires both; these defaults are what a PBX or trunk expects most often.
@@ -164,10 +172,6 @@ function toConfig(id: string, input: PutLinkInput): PbxLinkConfig {
       ? {}
       : { contact_header_params: input.contact_header_params.startsWith(';') ? input.contact_header_params : `;${input.contact_header_params}` }),
   };
-}
-
-function linkStub(env: Env, id: string) {
-  return env.PBX_LINK.get(env.PBX_LINK.idFromName(id));
 }
 
 const linkParams = z.object({ id: linkIdSchema });
@@ -187,6 +191,7 @@ const registrationSchema = z.object({
 const linkViewSchema = z
   .looseObject({
     id: z.string(),
+    domain: z.string().openapi({ description: 'the SIP domain (tenant) the link belongs to' }),
     host: z.string(),
     port: z.int(),
     transport: z.enum(KNOWN_TRANSPORTS),
@@ -214,7 +219,7 @@ const putLink = createRoute({
   responses: {
     200: jsonResponse(linkViewSchema, 'replaced'),
     201: jsonResponse(linkViewSchema, 'created'),
-    ...problems(400, 415, 422),
+    ...problems(400, 409, 415, 422),
   },
 });
 
@@ -284,30 +289,39 @@ pbxLinks.openapi(putLink, async (c) => {
   if (refused.length > 0) {
     throw problemException({ status: 422, title: 'Not available in sipedge', detail: describe(refused), errors: refused });
   }
-  const { created, view } = await linkStub(c.env, id).putLink(toConfig(id, input), input.password);
+  const domain = callerDomain(c);
+  const stub = linkStub(c.env, id);
+  const existing = await stub.getLink();
+  if (existing !== undefined && domainKey(domainOfLink(c.env, existing)) !== domainKey(domain)) {
+    throw problemException({ status: 409, title: 'PBX link id taken', detail: `PBX link ids are unique across the edge and "${id}" is taken by another domain's link; choose another id` });
+  }
+  const { created, view } = await stub.putLink(toConfig(id, domain, input), input.password);
   if (view === undefined) throw notFound(id);
   // The routing registry follows (outbound plans use only links it knows); a failure here is a 500, and the PUT can be repeated.
-  await routingFor(c.env).linkChanged(id, { can_terminate: input.can_terminate });
+  await routingFor(c.env, domain).linkChanged(id, { can_terminate: input.can_terminate });
   if (created) c.header('Location', `/api/v1/pbx-links/${encodeURIComponent(id)}`);
-  return created ? c.json(view, 201) : c.json(view, 200);
+  const shown = { ...view, domain };
+  return created ? c.json(shown, 201) : c.json(shown, 200);
 });
 
 pbxLinks.openapi(listLinks, async (c) => {
-  const ids = await routingFor(c.env).listLinks();
-  const views = await Promise.all(ids.map(async (id) => ({ id, view: await linkStub(c.env, id).getLink() })));
+  const domain = callerDomain(c);
+  const ids = await routingFor(c.env, domain).listLinks();
+  const views = await Promise.all(ids.map(async (id) => ({ id, view: await linkOf(c.env, domain, id) })));
   return c.json({ links: views.flatMap(({ id, view }) => (view === undefined ? [] : [{ id, status: view.registration.state }])) }, 200);
 });
 
 pbxLinks.openapi(getLink, async (c) => {
   const { id } = c.req.valid('param');
-  const view = await linkStub(c.env, id).getLink();
+  const view = await linkOf(c.env, callerDomain(c), id);
   if (view === undefined) throw notFound(id);
-  return c.json(view, 200);
+  return c.json({ ...view, domain: domainOfLink(c.env, view) }, 200);
 });
 
 pbxLinks.openapi(getLinkTrace, async (c) => {
   const { id } = c.req.valid('param');
   const { format, ...query } = c.req.valid('query');
+  if ((await linkOf(c.env, callerDomain(c), id)) === undefined) throw notFound(id);
   const records = await linkStub(c.env, id).readTrace(query);
   if (records === undefined) throw notFound(id);
   return traceAnswer(records, format, `pbx-link-${id}`);
@@ -315,6 +329,7 @@ pbxLinks.openapi(getLinkTrace, async (c) => {
 
 pbxLinks.openapi(getLinkLatency, async (c) => {
   const { id } = c.req.valid('param');
+  if ((await linkOf(c.env, callerDomain(c), id)) === undefined) throw notFound(id);
   const latency = await linkStub(c.env, id).readLatency();
   if (latency === undefined) throw notFound(id);
   return c.json(latency, 200);
@@ -322,8 +337,12 @@ pbxLinks.openapi(getLinkLatency, async (c) => {
 
 pbxLinks.openapi(deleteLink, async (c) => {
   const { id } = c.req.valid('param');
-  const existed = await linkStub(c.env, id).deleteLink();
-  await routingFor(c.env).linkChanged(id, undefined);
+  const domain = callerDomain(c);
+  const stub = linkStub(c.env, id);
+  const existing = await stub.getLink();
+  if (existing !== undefined && domainKey(domainOfLink(c.env, existing)) !== domainKey(domain)) throw notFound(id);
+  const existed = await stub.deleteLink();
+  await routingFor(c.env, domain).linkChanged(id, undefined);
   if (!existed) throw notFound(id);
   return c.body(null, 204);
 });

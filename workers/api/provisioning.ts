@@ -7,7 +7,7 @@
  *   DELETE /users/:username/provisioning/:id  204: the link no longer opens
  *   GET    /provisioning-settings             the ICE servers given to the domain's phones
  *   PUT    /provisioning-settings             {"iceServers": [RTCIceServer...]}
- *   GET    /provision/:token                  (outside /api/v1: the token is the credential) the
+ *   GET    /provision/[<domain>.]<token>      (outside /api/v1: the token is the credential) the
  *                                             configuration, once; then 410
  *
  * Passwords are stored only as HA1 (RFC 7616 §3.4.2), so the edge cannot put one in a
@@ -18,9 +18,12 @@
  * password the configuration has none and the phone asks the person for it. The password given is
  * not checked against the stored HA1s: a wrong one shows as a 401 on the phone's first REGISTER.
  *
- * The WebSocket URL is the per-user one (`/sip/<user>`) on the host the POST was sent to (wss: for
- * https:); ICE servers are the domain's (none by default: the media node answers with its own
- * candidates).
+ * The WebSocket URL is the per-user one on the host the POST was sent to (wss: for https:):
+ * `/sip/<user>` for a user of SIPEDGE_DOMAIN, `/sip/<user>@<domain>` for a user of another
+ * domain (`workers/connection/user-socket.ts`). The URI and the digest realm are the user's domain (the
+ * caller's); ICE servers are the domain's (none by default: the media node answers with its own
+ * candidates). A link of another domain than SIPEDGE_DOMAIN carries the domain (base64url) before
+ * its token, `/provision/<domain>.<token>`, so that the edge knows which Directory holds it.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -28,9 +31,9 @@ import { renderSVG } from 'uqr';
 import { directoryOf } from '../directory/directory.ts';
 import type { IceServer } from '../directory/domain-settings.ts';
 import { aorForUser } from '../sip/address-of-record.ts';
-import { base64url, secretDigest } from './api-token.ts';
+import { base64url, fromBase64url, secretDigest } from './api-token.ts';
 import { apiApp, jsonBody, jsonResponse, problems, type ApiEnv } from './openapi.ts';
-import { operatorAuth } from './operator-auth.ts';
+import { callerDomain, operatorAuth } from './operator-auth.ts';
 import { problemException, problemResponse } from './problem.ts';
 import { seal, unseal } from './provisioning-seal.ts';
 import { readUser, usernameSchema } from './users.ts';
@@ -159,18 +162,23 @@ export function provisioningConfig(input: {
   };
 }
 
-function webSocketUrlFor(requestUrl: string, username: string): string {
+function webSocketUrlFor(requestUrl: string, username: string, domain: string | undefined): string {
   const url = new URL(requestUrl);
-  return `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}/sip/${encodeURIComponent(username)}`;
+  return `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}/sip/${encodeURIComponent(username)}${domain === undefined ? '' : `@${domain}`}`;
+}
+
+function isInstallationDomain(env: Env, domain: string): boolean {
+  return domain.toLowerCase() === env.SIPEDGE_DOMAIN.toLowerCase();
 }
 
 /** The answer of a provisioning POST, for `username` (checked to exist); shared with `/me/provisioning`. */
 export async function provision(c: Context<ApiEnv>, username: string, input: z.infer<typeof provisionSchema>): Promise<z.infer<typeof provisionedSchema>> {
-  const domain = c.env.SIPEDGE_DOMAIN;
-  const view = await readUser(c.env, username);
+  const domain = callerDomain(c);
+  const installation = isInstallationDomain(c.env, domain);
+  const view = await readUser(c.env, domain, username);
   const directory = directoryOf(c.env, domain);
   const { iceServers } = await directory.provisioningSettings();
-  const base = { username, domain, webSocketUrl: webSocketUrlFor(c.req.url, username), iceServers, ...(view.displayName === undefined ? {} : { displayName: view.displayName }) };
+  const base = { username, domain, webSocketUrl: webSocketUrlFor(c.req.url, username, installation ? undefined : domain), iceServers, ...(view.displayName === undefined ? {} : { displayName: view.displayName }) };
   const config = provisioningConfig(base);
   if (!input.link) return { config };
 
@@ -179,7 +187,7 @@ export async function provision(c: Context<ApiEnv>, username: string, input: z.i
   const expiresAt = Date.now() + input.linkTtlSeconds * 1000;
   const full = provisioningConfig({ ...base, ...(input.password === undefined ? {} : { password: input.password }) });
   await directory.createProvisioningLink({ id, tokenSha256: await secretDigest(token), username, sealed: await seal(token, JSON.stringify(full)), expiresAt });
-  const url = `${new URL(c.req.url).origin}/provision/${token}`;
+  const url = `${new URL(c.req.url).origin}/provision/${installation ? '' : `${base64url(new TextEncoder().encode(domain))}.`}${token}`;
   return {
     config,
     link: { id, url, expiresAt: new Date(expiresAt).toISOString(), includesPassword: input.password !== undefined, qrSvg: renderSVG(url) },
@@ -187,10 +195,16 @@ export async function provision(c: Context<ApiEnv>, username: string, input: z.i
 }
 
 /** `GET /provision/:token`: the link's configuration, once. Mounted by the Worker outside /api/v1. */
-export async function openProvisioningLink(env: Env, token: string): Promise<Response> {
+export async function openProvisioningLink(env: Env, path: string): Promise<Response> {
   const noStore = { 'Cache-Control': 'no-store' };
-  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return problemResponse({ status: 404, title: 'Not Found', detail: 'there is no such provisioning link' }, noStore);
-  const taken = await directoryOf(env, env.SIPEDGE_DOMAIN).takeProvisioningLink(await secretDigest(token));
+  const match = /^(?:([A-Za-z0-9_-]{1,340})\.)?([A-Za-z0-9_-]{43})$/.exec(path);
+  const domainBytes = match?.[1] === undefined ? undefined : fromBase64url(match[1]);
+  const token = match?.[2];
+  if (token === undefined || (match?.[1] !== undefined && domainBytes === undefined)) {
+    return problemResponse({ status: 404, title: 'Not Found', detail: 'there is no such provisioning link' }, noStore);
+  }
+  const domain = domainBytes === undefined ? env.SIPEDGE_DOMAIN : new TextDecoder().decode(domainBytes);
+  const taken = await directoryOf(env, domain).takeProvisioningLink(await secretDigest(token));
   if (taken.state === 'unknown') return problemResponse({ status: 404, title: 'Not Found', detail: 'there is no such provisioning link' }, noStore);
   if (taken.state === 'gone') {
     return problemResponse({ status: 410, title: 'Gone', detail: 'this provisioning link was already used, revoked or has expired; ask for a new one' }, noStore);
@@ -246,16 +260,16 @@ provisioning.openapi(provisionRoute, async (c) => c.json(await provision(c, c.re
 
 provisioning.openapi(revokeLinkRoute, async (c) => {
   const { username, id } = c.req.valid('param');
-  if (!(await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).revokeProvisioningLink(username, id))) {
+  if (!(await directoryOf(c.env, callerDomain(c)).revokeProvisioningLink(username, id))) {
     throw problemException({ status: 404, title: 'Link not found', detail: `user "${username}" has no unused provisioning link "${id}"` });
   }
   return c.body(null, 204);
 });
 
-provisioning.openapi(getSettingsRoute, async (c) => c.json({ iceServers: withoutCredentials((await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).provisioningSettings()).iceServers) }, 200));
+provisioning.openapi(getSettingsRoute, async (c) => c.json({ iceServers: withoutCredentials((await directoryOf(c.env, callerDomain(c)).provisioningSettings()).iceServers) }, 200));
 
 provisioning.openapi(putSettingsRoute, async (c) => {
   const settings = c.req.valid('json');
-  await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).setProvisioningSettings(settings);
+  await directoryOf(c.env, callerDomain(c)).setProvisioningSettings(settings);
   return c.json({ iceServers: withoutCredentials(settings.iceServers) }, 200);
 });

@@ -7,13 +7,16 @@
  *   DELETE /tokens/:id  204: revoked at once
  *
  * A token with a `username` is that user's self-service token (`/api/v1/me/...`); without, an
- * operator token of the domain. Only the SIPEDGE_OPERATOR_TOKEN secret may name another `domain`:
- * that is how a domain gets its first operator token. The secret itself is listed (id
+ * operator token of the domain. Only the SIPEDGE_OPERATOR_TOKEN secret may name another `domain`
+ * (`POST /api/v1/domains` creates a domain with its first operator token); a token of a domain the
+ * edge does not serve opens nothing (`operator-auth.ts`), and creating the domain revokes it.
+ * The secret itself is listed (id
  * `operator-secret`) but is changed with `wrangler secret put`, not revoked here.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { directoryOf } from '../directory/directory.ts';
 import type { TokenView } from '../directory/token-store.ts';
+import { domainKey } from '../domains/domain-record.ts';
 import { newToken, secretDigest } from './api-token.ts';
 import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
 import { operatorAuth, SECRET_TOKEN_ID } from './operator-auth.ts';
@@ -39,7 +42,7 @@ const createTokenSchema = z
       .regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a domain name')
       .max(253, 'must be at most 253 characters')
       .optional()
-      .openapi({ description: 'only with the SIPEDGE_OPERATOR_TOKEN secret: the first operator token of another domain' }),
+      .openapi({ description: 'only with the SIPEDGE_OPERATOR_TOKEN secret: a token of another domain (one the edge serves: POST /api/v1/domains)' }),
   })
   .openapi('CreateToken');
 
@@ -96,21 +99,21 @@ const revokeToken = createRoute({
 
 export const tokens = apiApp();
 
-tokens.use('*', operatorAuth({ anyDomain: true }));
+tokens.use('*', operatorAuth());
 
 tokens.openapi(createToken, async (c) => {
   const principal = c.get('principal');
   const input = c.req.valid('json');
-  const domain = input.domain ?? principal.domain;
+  const domain = input.domain === undefined || domainKey(input.domain) === domainKey(principal.domain) ? principal.domain : domainKey(input.domain);
   if (domain !== principal.domain && !principal.installation) {
-    throw problemException({ status: 403, title: 'Forbidden', detail: `a token of "${principal.domain}" creates tokens of that domain only; the SIPEDGE_OPERATOR_TOKEN secret creates a domain's first one` });
+    throw problemException({ status: 403, title: 'Forbidden', detail: `a token of "${principal.domain}" creates tokens of that domain only; the SIPEDGE_OPERATOR_TOKEN secret creates tokens of any domain` });
   }
   const now = Date.now();
   const expiresAt = input.expiresAt === undefined ? undefined : Date.parse(input.expiresAt);
   if (expiresAt !== undefined && expiresAt <= now) {
     throw problemException({ status: 400, title: 'Invalid request', detail: 'expiresAt: must be in the future', errors: [{ pointer: '#/expiresAt', detail: 'must be in the future' }] });
   }
-  if (input.username !== undefined && (domain !== c.env.SIPEDGE_DOMAIN || (await userStub(c.env, input.username).getAccount()) === undefined)) {
+  if (input.username !== undefined && (await userStub(c.env, input.username, domain).getAccount()) === undefined) {
     throw userNotFound(input.username);
   }
   const created = newToken(domain);
@@ -129,7 +132,7 @@ tokens.openapi(createToken, async (c) => {
 tokens.openapi(listTokens, async (c) => {
   const { domain } = c.get('principal');
   const stored = (await directoryOf(c.env, domain).listTokens()).map((token) => tokenJson(token, domain));
-  const secret: TokenJson[] = domain === c.env.SIPEDGE_DOMAIN ? [{ id: SECRET_TOKEN_ID, kind: 'operator', name: 'SIPEDGE_OPERATOR_TOKEN', domain }] : [];
+  const secret: TokenJson[] = domainKey(domain) === domainKey(c.env.SIPEDGE_DOMAIN) ? [{ id: SECRET_TOKEN_ID, kind: 'operator', name: 'SIPEDGE_OPERATOR_TOKEN', domain }] : [];
   return c.json({ tokens: [...secret, ...stored] }, 200);
 });
 

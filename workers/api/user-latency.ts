@@ -17,6 +17,7 @@ import type { Binding } from '../registrar/binding.ts';
 import { DEFAULT_TRACE_POLICY } from '../trace/sip-trace.ts';
 import { responseTimesByFlow } from '../trace/response-times.ts';
 import { apiApp, jsonResponse, problems } from './openapi.ts';
+import { callerDomain } from './operator-auth.ts';
 import { userNotFound, usernameSchema, userStub } from './users.ts';
 
 const log = createLogger({ component: 'api.user-latency' });
@@ -73,7 +74,7 @@ export const userLatency = apiApp();
 
 userLatency.openapi(getUserLatency, async (c) => {
   const { username } = c.req.valid('param');
-  const stub = userStub(c.env, username);
+  const stub = userStub(c.env, username, callerDomain(c));
   if ((await stub.getAccount()) === undefined) throw userNotFound(username);
   const [bindings, records] = await Promise.all([stub.listBindings(), stub.readTrace({ limit: DEFAULT_TRACE_POLICY.maxRecords })]);
   const times = responseTimesByFlow(records, Date.now());

@@ -3,10 +3,12 @@
  * the `pbx` member of a user (`{link, username, password, auth_id?}`), written to the PbxLink it
  * names, which is the only place the password is kept; the user's SipUser keeps the link's id, to
  * tell the link when the user's first binding appears and its last one goes. The password is
- * write-only: no answer carries it.
+ * write-only: no answer carries it. A user names links of its own domain only (`link-owner.ts`):
+ * another domain's link is refused as if it did not exist.
  */
 import { z } from '@hono/zod-openapi';
 import { aorForUser } from '../sip/address-of-record.ts';
+import { linkOf, linkStub } from './link-owner.ts';
 import { problemException } from './problem.ts';
 
 const CONTROL = /^[^\x00-\x1f\x7f]*$/;
@@ -62,13 +64,13 @@ export const pbxRegistrationSchema = z
   })
   .openapi('PbxRegistration');
 
-function linkStub(env: Env, id: string) {
-  return env.PBX_LINK.get(env.PBX_LINK.idFromName(id));
-}
-
 /** Hands the credentials to their link before anything else is written; a refusal is a problem naming the field. */
-export async function storePbxCredentials(env: Env, username: string, input: PbxCredentialsInput & { readonly password: string }): Promise<void> {
-  const aor = aorForUser(username, env.SIPEDGE_DOMAIN);
+export async function storePbxCredentials(env: Env, domain: string, username: string, input: PbxCredentialsInput & { readonly password: string }): Promise<void> {
+  if ((await linkOf(env, domain, input.link)) === undefined) {
+    const detail = 'there is no such PBX link';
+    throw problemException({ status: 409, title: 'PBX credentials refused', detail: `pbx.link: ${detail}`, errors: [{ pointer: '#/pbx/link', detail }] });
+  }
+  const aor = aorForUser(username, domain);
   const credentials = { username: input.username, password: input.password, ...(input.auth_id === undefined ? {} : { authId: input.auth_id }) };
   const result = await linkStub(env, input.link).putUserCredentials(aor, credentials);
   if (!result.ok) {
@@ -78,21 +80,21 @@ export async function storePbxCredentials(env: Env, username: string, input: Pbx
 }
 
 /** The user's credentials moved to another link or went: the old link forgets them (and unregisters the user). */
-export async function releasePbxCredentials(env: Env, username: string, previous: string | undefined, current: string | undefined): Promise<void> {
+export async function releasePbxCredentials(env: Env, domain: string, username: string, previous: string | undefined, current: string | undefined): Promise<void> {
   if (previous === undefined || previous === current) return;
-  await linkStub(env, previous).deleteUserCredentials(aorForUser(username, env.SIPEDGE_DOMAIN));
+  await linkStub(env, previous).deleteUserCredentials(aorForUser(username, domain));
 }
 
 /** The user's proxy registration through `link`, or undefined when the link has no credentials for the user. */
-export async function readPbxRegistration(env: Env, username: string, link: string) {
-  const view = await linkStub(env, link).userRegistration(aorForUser(username, env.SIPEDGE_DOMAIN));
+export async function readPbxRegistration(env: Env, domain: string, username: string, link: string) {
+  const view = await linkStub(env, link).userRegistration(aorForUser(username, domain));
   return view === undefined ? undefined : { link, ...view };
 }
 
 /** What a user's view shows of its PBX credentials. */
-export async function readUserPbx(env: Env, username: string, link: string | undefined): Promise<UserPbxView | undefined> {
+export async function readUserPbx(env: Env, domain: string, username: string, link: string | undefined): Promise<UserPbxView | undefined> {
   if (link === undefined) return undefined;
-  const registration = await readPbxRegistration(env, username, link);
+  const registration = await readPbxRegistration(env, domain, username, link);
   if (registration === undefined) return undefined;
   return { link, username: registration.username, ...(registration.auth_id === undefined ? {} : { auth_id: registration.auth_id }) };
 }

@@ -9,6 +9,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { WebSocketModeSetting } from '../user/websocket-mode.ts';
+import { linkOf } from './link-owner.ts';
 import { problemException } from './problem.ts';
 import type { PbxCredentialsInput } from './user-pbx.ts';
 
@@ -27,9 +28,9 @@ function invalid(pointer: string, detail: string) {
 
 /**
  * Checks `pbx` against the mode (before anything is written); for `websocket`, also that its link
- * exists and speaks SIP over WebSocket. Resolves to the setting to keep in websocket mode.
+ * exists in `domain` and speaks SIP over WebSocket. Resolves to the setting to keep in websocket mode.
  */
-export async function checkRegistrationMode(env: Env, mode: RegistrationMode, pbx: PbxCredentialsInput | undefined): Promise<WebSocketModeSetting | undefined> {
+export async function checkRegistrationMode(env: Env, domain: string, mode: RegistrationMode, pbx: PbxCredentialsInput | undefined): Promise<WebSocketModeSetting | undefined> {
   if (mode === 'proxy') {
     if (pbx !== undefined && pbx.password === undefined) throw invalid('#/pbx/password', 'required: the PBX link registers the user with it');
     return undefined;
@@ -37,7 +38,7 @@ export async function checkRegistrationMode(env: Env, mode: RegistrationMode, pb
   if (pbx === undefined) throw invalid('#/pbx', 'required with registration_mode websocket: its link names the PBX to relay to');
   if (pbx.password !== undefined) throw invalid('#/pbx/password', 'not taken with registration_mode websocket: the browser authenticates to the PBX itself');
   if (pbx.auth_id !== undefined) throw invalid('#/pbx/auth_id', 'not taken with registration_mode websocket: the browser authenticates to the PBX itself');
-  const view = await env.PBX_LINK.get(env.PBX_LINK.idFromName(pbx.link)).getLink();
+  const view = await linkOf(env, domain, pbx.link);
   const refuse = (detail: string) => problemException({ status: 409, title: 'PBX link refused', detail: `pbx.link: ${detail}`, errors: [{ pointer: '#/pbx/link', detail }] });
   if (view === undefined) throw refuse('there is no such PBX link');
   if (view.transport !== 'wss') throw refuse(`the link's transport is ${view.transport}; registration_mode websocket needs a wss link`);

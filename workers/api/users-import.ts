@@ -22,7 +22,7 @@ import { aorForUser } from '../sip/address-of-record.ts';
 import { accountFromPassword } from '../user/account.ts';
 import { readCsv } from './csv.ts';
 import { apiApp, jsonResponse, problems } from './openapi.ts';
-import { operatorAuth } from './operator-auth.ts';
+import { callerDomain, operatorAuth } from './operator-auth.ts';
 import { problemException, type FieldError } from './problem.ts';
 import { directoryOf } from '../directory/directory.ts';
 import { putUserSchema, usernameSchema } from './users.ts';
@@ -229,7 +229,7 @@ usersImport.openapi(importRoute, async (c) => {
   const { rows, errors } = validateImport(text);
   if (errors.length > 0) throw rowProblem(errors);
 
-  const domain = c.env.SIPEDGE_DOMAIN;
+  const domain = callerDomain(c);
   const outcomes = await settleAll(rows, IMPORT_CONCURRENCY, async (row) => {
     // The password is hashed here, as in the PUT, and goes no further.
     const account = accountFromPassword({ username: row.username, domain, password: row.password, displayName: row.displayName });

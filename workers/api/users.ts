@@ -18,6 +18,7 @@
  * them. `registration_mode: "websocket"` relays the user's sockets to the PBX instead
  * (`user-registration-mode.ts`): `pbx` then names a `wss` link and carries no password.
  *
+ * Users are the caller's domain's (`callerDomain`): a token of another domain finds none of them.
  * A user lives in its SipUser object; the domain's Directory lists it. The two are written one
  * after the other (SipUser first), not atomically: when the Directory write fails after the
  * SipUser write succeeded, the answer is a 500 saying so, and the listing is wrong until it heals:
@@ -35,7 +36,7 @@ import type { TraceRecord } from '../trace/trace-record.ts';
 import { accountFromPassword, viewOf, type AccountView } from '../user/account.ts';
 import { base64url, fromBase64url } from './api-token.ts';
 import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
-import { operatorAuth } from './operator-auth.ts';
+import { callerDomain, operatorAuth } from './operator-auth.ts';
 import { problemException } from './problem.ts';
 import { pbxCredentialsSchema, pbxRegistrationSchema, readPbxRegistration, readUserPbx, releasePbxCredentials, storePbxCredentials, userPbxViewSchema } from './user-pbx.ts';
 import { checkRegistrationMode, registrationModeSchema } from './user-registration-mode.ts';
@@ -147,14 +148,15 @@ export const registerLogSchema = z
   })
   .openapi('RegisterLog');
 
-/** The register log of `username`, newest `limit` entries, oldest first. */
-export async function readRegisterLog(env: Env, username: string, query: z.infer<typeof registerLogQuerySchema>) {
-  const records = await userStub(env, username).readTrace({ limit: DEFAULT_TRACE_POLICY.maxRecords, ...(query.since === undefined ? {} : { since: query.since }) });
+/** The register log of `username` of `domain`, newest `limit` entries, oldest first. */
+export async function readRegisterLog(env: Env, domain: string, username: string, query: z.infer<typeof registerLogQuerySchema>) {
+  const records = await userStub(env, username, domain).readTrace({ limit: DEFAULT_TRACE_POLICY.maxRecords, ...(query.since === undefined ? {} : { since: query.since }) });
   return { entries: registerLog(records).slice(-query.limit) };
 }
 
-export function userStub(env: Env, username: string) {
-  return env.SIP_USER.get(env.SIP_USER.idFromName(aorForUser(username, env.SIPEDGE_DOMAIN)));
+/** The SipUser object of `username` of `domain`. */
+export function userStub(env: Env, username: string, domain: string) {
+  return env.SIP_USER.get(env.SIP_USER.idFromName(aorForUser(username, domain)));
 }
 
 /** The trace as asked for: JSON, text (`trace-text.ts`) or pcap (`trace-pcap.ts`). */
@@ -172,10 +174,10 @@ export function userNotFound(username: string): Error {
   return problemException({ status: 404, title: 'User not found', detail: `there is no user "${username}"` });
 }
 
-/** Reads the user, keeping the Directory in step with what the SipUser says (see the header). */
-export async function readUser(env: Env, username: string): Promise<AccountView> {
-  const view = await userStub(env, username).getAccount();
-  const directory = directoryOf(env, env.SIPEDGE_DOMAIN);
+/** Reads the user of `domain`, keeping the Directory in step with what the SipUser says (see the header). */
+export async function readUser(env: Env, domain: string, username: string): Promise<AccountView> {
+  const view = await userStub(env, username, domain).getAccount();
+  const directory = directoryOf(env, domain);
   if (view === undefined) {
     await directory.removeUser(username);
     throw userNotFound(username);
@@ -255,7 +257,7 @@ users.openapi(listUsers, async (c) => {
     throw problemException({ status: 400, title: 'Invalid request', detail: 'cursor: must be the cursor of a previous page', errors: [{ parameter: 'cursor', detail: 'must be the cursor of a previous page' }] });
   }
   const after = cursor === undefined ? undefined : new TextDecoder().decode(cursor);
-  const page = await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).listUsers({ limit: query.limit, ...(after === undefined ? {} : { after }), ...(query.q === undefined ? {} : { prefix: query.q }) });
+  const page = await directoryOf(c.env, callerDomain(c)).listUsers({ limit: query.limit, ...(after === undefined ? {} : { after }), ...(query.q === undefined ? {} : { prefix: query.q }) });
   const next = page.last === undefined ? undefined : base64url(new TextEncoder().encode(page.last));
   return c.json({ users: [...page.users], ...(next === undefined ? {} : { next }) }, 200);
 });
@@ -263,19 +265,20 @@ users.openapi(listUsers, async (c) => {
 users.openapi(putUser, async (c) => {
   const { username } = c.req.valid('param');
   const input = c.req.valid('json');
-  const account = accountFromPassword({ username, domain: c.env.SIPEDGE_DOMAIN, password: input.password, displayName: input.displayName });
+  const domain = callerDomain(c);
+  const account = accountFromPassword({ username, domain, password: input.password, displayName: input.displayName });
   const mode = input.registration_mode ?? 'proxy';
-  const relayed = await checkRegistrationMode(c.env, mode, input.pbx);
+  const relayed = await checkRegistrationMode(c.env, domain, mode, input.pbx);
   // The link checks the PBX credentials first: a refusal leaves the user as it was.
   const proxied = relayed === undefined && input.pbx?.password !== undefined ? { ...input.pbx, password: input.pbx.password } : undefined;
-  if (proxied !== undefined) await storePbxCredentials(c.env, username, proxied);
-  const stub = userStub(c.env, username);
+  if (proxied !== undefined) await storePbxCredentials(c.env, domain, username, proxied);
+  const stub = userStub(c.env, username, domain);
   const { created } = await stub.putAccount(account);
   const previousLink = await stub.setPbxLink(proxied?.link);
-  await releasePbxCredentials(c.env, username, previousLink, proxied?.link);
+  await releasePbxCredentials(c.env, domain, username, previousLink, proxied?.link);
   await stub.setWebSocketMode(relayed);
   try {
-    await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).putUser({ username, ...(input.displayName === undefined ? {} : { displayName: input.displayName }) });
+    await directoryOf(c.env, domain).putUser({ username, ...(input.displayName === undefined ? {} : { displayName: input.displayName }) });
   } catch {
     throw problemException({
       status: 500,
@@ -291,30 +294,33 @@ users.openapi(putUser, async (c) => {
 
 users.openapi(getUser, async (c) => {
   const { username } = c.req.valid('param');
-  const view = await readUser(c.env, username);
-  const stub = userStub(c.env, username);
+  const domain = callerDomain(c);
+  const view = await readUser(c.env, domain, username);
+  const stub = userStub(c.env, username, domain);
   const relayed = await stub.getWebSocketMode();
-  const pbx = relayed ?? (await readUserPbx(c.env, username, await stub.getPbxLink()));
+  const pbx = relayed ?? (await readUserPbx(c.env, domain, username, await stub.getPbxLink()));
   return c.json({ ...view, ...(pbx === undefined ? {} : { pbx }), ...(relayed === undefined ? {} : { registration_mode: 'websocket' as const }) }, 200);
 });
 
 users.openapi(getPbxRegistration, async (c) => {
   const { username } = c.req.valid('param');
-  const stub = userStub(c.env, username);
+  const domain = callerDomain(c);
+  const stub = userStub(c.env, username, domain);
   if ((await stub.getAccount()) === undefined) throw userNotFound(username);
   const link = await stub.getPbxLink();
-  const registration = link === undefined ? undefined : await readPbxRegistration(c.env, username, link);
+  const registration = link === undefined ? undefined : await readPbxRegistration(c.env, domain, username, link);
   if (registration === undefined) throw problemException({ status: 404, title: 'No PBX credentials', detail: `user "${username}" has no PBX credentials; PUT the user with a pbx member` });
   return c.json(registration, 200);
 });
 
 users.openapi(deleteUser, async (c) => {
   const { username } = c.req.valid('param');
-  const stub = userStub(c.env, username);
-  await releasePbxCredentials(c.env, username, await stub.getPbxLink(), undefined);
+  const domain = callerDomain(c);
+  const stub = userStub(c.env, username, domain);
+  await releasePbxCredentials(c.env, domain, username, await stub.getPbxLink(), undefined);
   const deleted = await stub.deleteAccount();
   // Unlisted (and its tokens revoked) even when the SipUser was already gone: that heals a DELETE whose second write failed.
-  await directoryOf(c.env, c.env.SIPEDGE_DOMAIN).removeUser(username);
+  await directoryOf(c.env, domain).removeUser(username);
   if (!deleted) throw userNotFound(username);
   return c.body(null, 204);
 });
@@ -322,13 +328,14 @@ users.openapi(deleteUser, async (c) => {
 users.openapi(getTrace, async (c) => {
   const { username } = c.req.valid('param');
   const { format, ...query } = c.req.valid('query');
-  const stub = userStub(c.env, username);
+  const stub = userStub(c.env, username, callerDomain(c));
   if ((await stub.getAccount()) === undefined) throw userNotFound(username);
   return traceAnswer(await stub.readTrace(query), format, `${username}${query.callId === undefined ? '' : '-call'}`);
 });
 
 users.openapi(getRegisterLog, async (c) => {
   const { username } = c.req.valid('param');
-  if ((await userStub(c.env, username).getAccount()) === undefined) throw userNotFound(username);
-  return c.json(await readRegisterLog(c.env, username, c.req.valid('query')), 200);
+  const domain = callerDomain(c);
+  if ((await userStub(c.env, username, domain).getAccount()) === undefined) throw userNotFound(username);
+  return c.json(await readRegisterLog(c.env, domain, username, c.req.valid('query')), 200);
 });

@@ -7,8 +7,9 @@
  * route (a failover moves a call to the next link), the callee and its user (the user who answers
  * a call from a PBX, of a ring group perhaps) and the media (the latest report wins).
  *
- * Retention: the newest 10,000 calls of the last 30 days; older ones are deleted as new calls
- * start. Pages are newest first, by keyset (start time and id). Statements are bound, never
+ * Retention: the domain's (`DomainRetention.callRecords` and `callRecordDays`, kept by the
+ * Directory's `domain-settings.ts`), by default the newest 10,000 calls of the last 30 days; older
+ * ones are deleted as new calls start. Pages are newest first, by keyset (start time and id). Statements are bound, never
  * interpolated.
  */
 import { LazyTables } from '../sql/lazy-tables.ts';
@@ -167,11 +168,12 @@ export interface CallRetention {
 export class CallRecords {
   readonly #sql: SqlStorage;
   readonly #tables: LazyTables;
-  readonly #keep: CallRetention;
+  readonly #keep: () => CallRetention;
 
-  constructor(sql: SqlStorage, keep: CallRetention = { calls: KEEP_CALLS, ms: KEEP_CALLS_MS }) {
+  /** `keep`: fixed, or read at each pruning (the domain's current setting). */
+  constructor(sql: SqlStorage, keep: CallRetention | (() => CallRetention) = { calls: KEEP_CALLS, ms: KEEP_CALLS_MS }) {
     this.#sql = sql;
-    this.#keep = keep;
+    this.#keep = typeof keep === 'function' ? keep : () => keep;
     this.#tables = new LazyTables(sql, SCHEMA, 'call_record');
   }
 
@@ -179,7 +181,7 @@ export class CallRecords {
     return this.#tables.rowsWritten;
   }
 
-  /** Files what `update` knows; a new call first makes room (`KEEP_CALLS`, `KEEP_CALLS_MS`). */
+  /** Files what `update` knows; a new call first makes room (the retention). */
   write(update: CallRecordUpdate, now: number): void {
     if (update.startedAt !== undefined) this.#prune(now);
     const value = <T>(member: T | undefined): T | null => member ?? null;
@@ -256,14 +258,20 @@ export class CallRecords {
     return rows.length > query.limit && last !== undefined ? { calls, last: { startedAt: last.startedAt, id: last.id } } : { calls };
   }
 
+  /** Forgets every call (a domain created again starts without its previous life's records). */
+  clear(): void {
+    if (this.#tables.exist()) this.#tables.write('DELETE FROM call_record');
+  }
+
   #prune(now: number): void {
     if (!this.#tables.exist()) return;
+    const keep = this.#keep();
     // A row only a media report wrote (its call's own writes never came) goes by its age too.
-    this.#tables.write('DELETE FROM call_record WHERE COALESCE(started_at, updated_at) < ?', now - this.#keep.ms);
+    this.#tables.write('DELETE FROM call_record WHERE COALESCE(started_at, updated_at) < ?', now - keep.ms);
     this.#tables.write(
       `DELETE FROM call_record WHERE id IN (
          SELECT id FROM call_record WHERE started_at IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?)`,
-      this.#keep.calls - 1,
+      keep.calls - 1,
     );
   }
 }

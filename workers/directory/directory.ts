@@ -4,7 +4,7 @@
  * tokens (`token-store.ts`), its users' one-time provisioning links (`provisioning-links.ts`) and
  * the settings handed to its phones (`domain-settings.ts`), and its call detail records
  * (`call-records.ts`: written by the half that owns each call, `call-record-feed.ts`, and by the
- * media nodes' session-end reports). The users themselves live in their SipUser objects; the API writes
+ * media nodes' session-end reports, kept as the domain's retention says). The users themselves live in their SipUser objects; the API writes
  * here after the SipUser write succeeds (`workers/api/users.ts` says what happens when this second
  * write fails).
  *
@@ -13,6 +13,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
 import { CallRecords, type CallListPage, type CallListQuery, type CallRecord, type CallRecordUpdate } from './call-records.ts';
+import type { DomainRetention } from '../domains/domain-record.ts';
 import { DomainSettings, type ProvisioningSettings } from './domain-settings.ts';
 import { ProvisioningLinks, type NewProvisioningLink, type TakenLink } from './provisioning-links.ts';
 import { TokenStore, type TokenView } from './token-store.ts';
@@ -37,7 +38,7 @@ export class Directory extends DurableObject<Env> {
     this.tokens = new TokenStore(ctx.storage.sql);
     this.links = new ProvisioningLinks(ctx.storage.sql);
     this.settings = new DomainSettings(ctx.storage.sql);
-    this.calls = new CallRecords(ctx.storage.sql);
+    this.calls = new CallRecords(ctx.storage.sql, () => this.settings.callRetention());
   }
 
   /** The user exists (created, replaced, or found by a read): list it. */
@@ -102,6 +103,23 @@ export class Directory extends DurableObject<Env> {
 
   setProvisioningSettings(settings: ProvisioningSettings): void {
     this.settings.setProvisioning(settings);
+  }
+
+  /** The domain's retention changed (or the domain was created): the call records follow it. */
+  setRetention(retention: DomainRetention): void {
+    this.settings.setCallRetention(retention.callRecords, retention.callRecordDays);
+  }
+
+  /**
+   * The domain was created (again): what a previous domain of the same name left behind goes, its
+   * tokens and call records; then its retention is set.
+   */
+  openDomain(retention: DomainRetention): void {
+    this.ctx.storage.transactionSync(() => {
+      this.tokens.revokeAll();
+      this.calls.clear();
+      this.setRetention(retention);
+    });
   }
 
   /** A call's owning half or its media node tells what it knows of the call. */

@@ -87,6 +87,11 @@ export class TokenStore {
     return this.#tables.write('DELETE FROM api_token WHERE id = ?', id).rowsWritten > 0;
   }
 
+  /** Every token goes (a domain created again does not honour its previous life's tokens). */
+  revokeAll(): void {
+    if (this.#tables.exist()) this.#tables.write('DELETE FROM api_token');
+  }
+
   /** A user went: so do the tokens that were theirs. */
   revokeUser(username: string): void {
     if (this.#tables.exist()) this.#tables.write('DELETE FROM api_token WHERE username = ?', username);

@@ -26,6 +26,8 @@ export type PbxTransport = (typeof KNOWN_TRANSPORTS)[number];
 
 export interface PbxLinkConfig {
   readonly id: string;
+  /** The SIP domain (tenant) the link belongs to; links stored before domains existed have none: SIPEDGE_DOMAIN's. */
+  readonly domain?: string;
   readonly host: string;
   readonly port: number;
   readonly transport: PbxTransport;

@@ -19,7 +19,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { apiApp, jsonBody, jsonResponse, problems } from '../api/openapi.ts';
-import { operatorAuth } from '../api/operator-auth.ts';
+import { callerDomain, operatorAuth } from '../api/operator-auth.ts';
 import { problemException, type FieldError } from '../api/problem.ts';
 import { usernameSchema } from '../api/users.ts';
 import { compilePattern } from './dial-pattern.ts';
@@ -226,13 +226,13 @@ export const routing = apiApp();
 for (const path of ['/routes', '/routes/*', '/inbound-mappings', '/inbound-mappings/*', '/routing-settings']) routing.use(path, operatorAuth());
 
 routing.openapi(listRoutes, async (c) => {
-  const rules = await routingFor(c.env).listRules();
+  const rules = await routingFor(c.env, callerDomain(c)).listRules();
   return c.json({ routes: plain(rules) }, 200);
 });
 
 routing.openapi(dryRun, async (c) => {
   const input = c.req.valid('json');
-  const result = await routingFor(c.env).dryRun({
+  const result = await routingFor(c.env, callerDomain(c)).dryRun({
     callId: 'dry-run',
     user: input.user,
     dialled: input.dialled,
@@ -245,14 +245,14 @@ routing.openapi(dryRun, async (c) => {
 
 routing.openapi(getRoute, async (c) => {
   const { id } = c.req.valid('param');
-  const rule = await routingFor(c.env).getRule(id);
+  const rule = await routingFor(c.env, callerDomain(c)).getRule(id);
   if (rule === undefined) throw notFound('Route', id);
   return c.json(plain(rule), 200);
 });
 
 routing.openapi(putRoute, async (c) => {
   const { id } = c.req.valid('param');
-  const saved = await routingFor(c.env).putRule({ ...c.req.valid('json'), id });
+  const saved = await routingFor(c.env, callerDomain(c)).putRule({ ...c.req.valid('json'), id });
   if (!saved.ok) throw invalid(saved.errors);
   if (saved.created) c.header('Location', `/api/v1/routes/${encodeURIComponent(id)}`);
   return saved.created ? c.json(plain(saved.value), 201) : c.json(plain(saved.value), 200);
@@ -260,15 +260,15 @@ routing.openapi(putRoute, async (c) => {
 
 routing.openapi(deleteRoute, async (c) => {
   const { id } = c.req.valid('param');
-  if (!(await routingFor(c.env).deleteRule(id))) throw notFound('Route', id);
+  if (!(await routingFor(c.env, callerDomain(c)).deleteRule(id))) throw notFound('Route', id);
   return c.body(null, 204);
 });
 
-routing.openapi(listMappings, async (c) => c.json({ mappings: plain(await routingFor(c.env).listMappings()) }, 200));
+routing.openapi(listMappings, async (c) => c.json({ mappings: plain(await routingFor(c.env, callerDomain(c)).listMappings()) }, 200));
 
 routing.openapi(getMapping, async (c) => {
   const { id } = c.req.valid('param');
-  const mapping = await routingFor(c.env).getMapping(id);
+  const mapping = await routingFor(c.env, callerDomain(c)).getMapping(id);
   if (mapping === undefined) throw notFound('Inbound mapping', id);
   return c.json(plain(mapping), 200);
 });
@@ -276,21 +276,21 @@ routing.openapi(getMapping, async (c) => {
 routing.openapi(putMapping, async (c) => {
   const { id } = c.req.valid('param');
   const mapping = { ...c.req.valid('json'), id };
-  const { created } = await routingFor(c.env).putMapping(mapping);
+  const { created } = await routingFor(c.env, callerDomain(c)).putMapping(mapping);
   if (created) c.header('Location', `/api/v1/inbound-mappings/${encodeURIComponent(id)}`);
   return created ? c.json(mapping, 201) : c.json(mapping, 200);
 });
 
 routing.openapi(deleteMapping, async (c) => {
   const { id } = c.req.valid('param');
-  if (!(await routingFor(c.env).deleteMapping(id))) throw notFound('Inbound mapping', id);
+  if (!(await routingFor(c.env, callerDomain(c)).deleteMapping(id))) throw notFound('Inbound mapping', id);
   return c.body(null, 204);
 });
 
-routing.openapi(getSettings, async (c) => c.json(plain(await routingFor(c.env).getSettings()), 200));
+routing.openapi(getSettings, async (c) => c.json(plain(await routingFor(c.env, callerDomain(c)).getSettings()), 200));
 
 routing.openapi(putSettings, async (c) => {
-  const saved = await routingFor(c.env).putSettings(c.req.valid('json'));
+  const saved = await routingFor(c.env, callerDomain(c)).putSettings(c.req.valid('json'));
   if (!saved.ok) throw invalid(saved.errors);
   return c.json(plain(saved.value), 200);
 });
