@@ -10,6 +10,7 @@ export const PEERS = {
   kamailio: { binary: '/usr/sbin/kamailio', debianPackage: 'kamailio kamailio-tls-modules kamailio-websocket-modules' },
   chromium: { binary: '/usr/bin/chromium', debianPackage: 'chromium' },
   baresip: { binary: '/usr/bin/baresip', debianPackage: 'baresip' },
+  tshark: { binary: '/usr/bin/tshark', debianPackage: 'tshark' },
 } as const;
 
 export type PeerName = keyof typeof PEERS;

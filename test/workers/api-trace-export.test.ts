@@ -2,7 +2,7 @@
  * The SIP trace exported as text and as a pcap capture (GET /api/v1/users/:u/trace?format=...),
  * per user and per call, never showing a password or a digest response. The pcap is read back
  * with a reader written here from the pcap file format and the IPv4, IPv6 and UDP RFCs, not with
- * the code that wrote it (no tshark on this machine).
+ * the code that wrote it; `test/api/trace-pcap-tshark.test.ts` opens it with tshark as well.
  */
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';

@@ -8,19 +8,32 @@
  *   DELETE /users/:username/presence   204: back to what devices publish, or to registration
  *   GET    /presence/events?users=a,b  text/event-stream: a `presence` event per user at once, then one per change
  *
- * The event stream polls the users' objects every POLL_MS (one RPC per user per poll) and sends
- * only changes: a change shows within that time. At most MAX_STREAM_USERS users per stream.
+ * Everything acts on the caller's domain (its token's): its users are the SipUser objects named
+ * `user@domain`, and a user of another domain is not found.
+ *
+ * The event stream is pushed, not polled: it follows the users at the domain's presence hub
+ * (`workers/presence/presence-hub.ts`), which every SipUser tells of its user's changes as they
+ * happen (registered or not, a publication from a device or the API, a call starting or ending,
+ * the user deleted). It first sends each user's presence read from the user's object (following
+ * before reading, so no change falls in between), then each change, dropping repeats; the hub's
+ * heartbeat (every 20 s) becomes an SSE comment that keeps proxies from closing an idle stream.
+ * The stream ends when the client goes (the hub forgets it) or when the hub restarts (EventSource
+ * reconnects and gets a fresh snapshot). At most MAX_STREAM_USERS users per stream.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import { createLogger, errorFields } from '../logger.ts';
+import { presenceHub, type PresenceChange, type PresenceView } from '../presence/presence-hub.ts';
 import type { PresenceSnapshot } from '../presence/presence-host.ts';
+import { aorForUser } from '../sip/address-of-record.ts';
 import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
 import { operatorAuth } from './operator-auth.ts';
 import { problemException } from './problem.ts';
-import { userNotFound, userStub, usernameSchema } from './users.ts';
+import { userNotFound, usernameSchema } from './users.ts';
 
-const POLL_MS = 2_000;
 const MAX_STREAM_USERS = 100;
+
+const log = createLogger({ module: 'api.presence' });
 
 export const presenceSchema = z
   .object({
@@ -45,24 +58,29 @@ export const setPresenceSchema = z
 
 type PresenceJson = z.infer<typeof presenceSchema>;
 
-function presenceJson(username: string, snapshot: PresenceSnapshot): PresenceJson {
-  const { until, ...rest } = snapshot;
+function presenceJson<View extends PresenceView>(username: string, view: View): Omit<View, 'until'> & { username: string; until?: string } {
+  const { until, ...rest } = view;
   return { username, ...rest, ...(until === undefined ? {} : { until: new Date(until).toISOString() }) };
 }
 
-/** The presence of `username`, or a 404 problem. Shared with `/me/presence`. */
-export async function readPresence(env: Env, username: string): Promise<PresenceJson> {
-  const snapshot = await userStub(env, username).readPresence();
+/** The SipUser object of `username` in `domain`. */
+function presenceUser(env: Env, domain: string, username: string) {
+  return env.SIP_USER.get(env.SIP_USER.idFromName(aorForUser(username, domain)));
+}
+
+/** The presence of `username` of `domain` (the caller's), or a 404 problem. Shared with `/me/presence`. */
+export async function readPresence(env: Env, username: string, domain: string): Promise<PresenceJson> {
+  const snapshot: PresenceSnapshot | undefined = await presenceUser(env, domain, username).readPresence();
   if (snapshot === undefined) throw userNotFound(username);
   return presenceJson(username, snapshot);
 }
 
-/** Sets (or, with `expires` 0, removes) the API's presence of `username`; its presence after. */
-export async function writePresence(env: Env, username: string, input: { status: 'open' | 'closed'; note?: string | undefined; expires: number }): Promise<PresenceJson> {
-  const stub = userStub(env, username);
+/** Sets (or, with `expires` 0, removes) the API's presence of `username` of `domain`; its presence after. */
+export async function writePresence(env: Env, username: string, input: { status: 'open' | 'closed'; note?: string | undefined; expires: number }, domain: string): Promise<PresenceJson> {
+  const stub = presenceUser(env, domain, username);
   if ((await stub.getAccount()) === undefined) throw userNotFound(username);
   await stub.setPresence(input.status, input.note, input.expires);
-  return readPresence(env, username);
+  return readPresence(env, username, domain);
 }
 
 const userParams = z.object({ username: usernameSchema });
@@ -118,7 +136,7 @@ const presenceEvents = createRoute({
   request: { query: streamQuery },
   responses: {
     200: {
-      description: 'text/event-stream of `presence` events whose data is a Presence (without pidf); `gone` events for deleted users',
+      description: 'text/event-stream of `presence` events whose data is a Presence (without pidf), one per user at once and then one per change as it happens; `gone` events for deleted users; a `: keep-alive` comment every 20 s',
       content: { 'text/event-stream': { schema: z.string() } },
     },
     ...problems(400, 404),
@@ -129,39 +147,69 @@ export const presence = apiApp();
 
 for (const path of ['/users/*', '/presence/*']) presence.use(path, operatorAuth());
 
-presence.openapi(getPresence, async (c) => c.json(await readPresence(c.env, c.req.valid('param').username), 200));
+presence.openapi(getPresence, async (c) => c.json(await readPresence(c.env, c.req.valid('param').username, c.get('principal').domain), 200));
 
-presence.openapi(putPresence, async (c) => c.json(await writePresence(c.env, c.req.valid('param').username, c.req.valid('json')), 200));
+presence.openapi(putPresence, async (c) => c.json(await writePresence(c.env, c.req.valid('param').username, c.req.valid('json'), c.get('principal').domain), 200));
 
 presence.openapi(deletePresence, async (c) => {
-  await writePresence(c.env, c.req.valid('param').username, { status: 'closed', expires: 0 });
+  await writePresence(c.env, c.req.valid('param').username, { status: 'closed', expires: 0 }, c.get('principal').domain);
   return c.body(null, 204);
 });
 
 presence.openapi(presenceEvents, async (c) => {
   const { users } = c.req.valid('query');
-  const read = async (username: string): Promise<string | undefined> => {
-    const snapshot = await userStub(c.env, username).readPresence();
-    if (snapshot === undefined) return undefined;
-    const { pidf: _pidf, ...rest } = presenceJson(username, snapshot);
-    return JSON.stringify(rest);
-  };
-  const first = await Promise.all(users.map(read));
+  const domain = c.get('principal').domain;
+  // Followed first, read second: a change between the two arrives as a change (or as a repeat, dropped).
+  const changes = await presenceHub(c.env, domain).follow(users);
+  let first: (PresenceSnapshot | undefined)[];
+  try {
+    first = await Promise.all(users.map((username) => presenceUser(c.env, domain, username).readPresence()));
+  } catch (error) {
+    await changes.cancel();
+    throw error;
+  }
   const missing = users.find((_name, index) => first[index] === undefined);
-  if (missing !== undefined) throw problemException({ status: 404, title: 'User not found', detail: `there is no user "${missing}"` });
+  if (missing !== undefined) {
+    await changes.cancel();
+    throw problemException({ status: 404, title: 'User not found', detail: `there is no user "${missing}"` });
+  }
   return streamSSE(c, async (stream) => {
-    const last = new Map<string, string | undefined>();
-    let current = first;
-    while (!stream.aborted) {
+    const reader = changes.getReader();
+    stream.onAbort(() => reader.cancel().catch(() => undefined));
+    const sent = new Map<string, string>();
+    const send = async (username: string, view: PresenceView | null): Promise<void> => {
+      const data = view === null ? JSON.stringify({ username }) : JSON.stringify(presenceJson(username, view));
+      const key = view === null ? '' : data;
+      if (sent.get(username) === key) return;
+      sent.set(username, key);
+      await stream.writeSSE({ event: view === null ? 'gone' : 'presence', data });
+    };
+    try {
       for (const [index, username] of users.entries()) {
-        const data = current[index];
-        if (last.has(username) && last.get(username) === data) continue;
-        last.set(username, data);
-        await stream.writeSSE(data === undefined ? { event: 'gone', data: JSON.stringify({ username }) } : { event: 'presence', data });
+        const { pidf: _pidf, ...view } = first[index]!;
+        await send(username, view);
       }
-      await stream.sleep(POLL_MS);
-      if (stream.aborted) break;
-      current = await Promise.all(users.map(read));
+      const decoder = new TextDecoder();
+      let pending = '';
+      while (!stream.aborted) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        pending += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = pending.indexOf('\n')) !== -1) {
+          const line = pending.slice(0, end);
+          pending = pending.slice(end + 1);
+          if (line === '') {
+            await stream.write(': keep-alive\n\n');
+            continue;
+          }
+          const change = JSON.parse(line) as PresenceChange;
+          await send(change.username, change.presence);
+        }
+      }
+    } catch (error) {
+      // The hub restarted: the stream ends, and the client follows again.
+      if (!stream.aborted) log.warn('presence.stream-ended', errorFields(error));
     }
   });
 });

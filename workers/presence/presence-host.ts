@@ -18,6 +18,10 @@
  * `message-summary` (RFC 3842), subscribed to by a user's own devices only: the last summary
  * the user's PBX sent (`message-summary.ts`, which also sends each one to the user's devices
  * unsolicited), or no messages waiting when none came.
+ *
+ * Each change of the user's presence as the API shows it (`snapshot`: registered, publication,
+ * on a call, deleted) also goes to the domain's presence hub (`presence-feed.ts`,
+ * `presence-hub.ts`), which pushes it to the API's event streams following the user.
  */
 import { createResponse, getCallId, getCSeq, getFrom, serializeMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { halfKey, type HalfCall } from '../call/call-half.ts';
@@ -32,6 +36,7 @@ import { SummaryRelay, type SummaryOutcome } from './message-summary.ts';
 import type { Binding } from '../registrar/binding.ts';
 import { dialogInfoDocument, dialogStateOf, dialogViewOf, type DialogState, type DialogView } from './dialog-info.ts';
 import { pidfDocument, type BasicStatus } from './pidf.ts';
+import { PresenceFeed, type PresenceHubRpc } from './presence-feed.ts';
 import type { PresenceStore } from './presence-store.ts';
 import { handlePublish, type Publication } from './publication.ts';
 import { readSubscribe } from './subscribe-request.ts';
@@ -69,6 +74,8 @@ export interface PresencePorts {
   deliver(connectionId: string, wire: string): Promise<boolean>;
   peer(aor: string): PresencePeer;
   timersChanged(): Promise<void>;
+  /** The presence hub of a domain (`presence-hub.ts`), told of each change the API's event streams show. */
+  hub?(domain: string): PresenceHubRpc;
 }
 
 /** Entity-tags of publications set through the API rather than PUBLISHed by a device. */
@@ -99,10 +106,13 @@ export class PresenceHost {
   /** The dialog state last reported per call half, to notify changes only. */
   readonly #reported = new Map<string, DialogState>();
   readonly #summaries = new SummaryRelay();
+  readonly #feed: PresenceFeed | undefined;
 
   constructor(store: PresenceStore, ports: PresencePorts) {
     this.#store = store;
     this.#ports = ports;
+    const hub = ports.hub;
+    this.#feed = hub === undefined ? undefined : new PresenceFeed((domain) => hub(domain), ports.log);
   }
 
   #subs(): Map<string, Subscription> {
@@ -228,6 +238,7 @@ export class PresenceHost {
     for (const subscription of this.subscriptions()) {
       if (subscription.package === 'presence') this.#notify(subscription, activeState(subscription, now));
     }
+    this.#announce();
   }
 
   /** A call half changed (the hook in `workers/call/call-host.ts`): `dialog` watchers are told of a new state. */
@@ -242,6 +253,8 @@ export class PresenceHost {
     for (const subscription of this.subscriptions()) {
       if (subscription.package === 'dialog') this.#notify(subscription, activeState(subscription, now), extra);
     }
+    // `onCall` in the API's view.
+    this.#announce();
   }
 
   /**
@@ -265,6 +278,8 @@ export class PresenceHost {
 
   /** The user is being deleted: RFC 6665 §4.1.3, `noresource` to every watcher; publications go. */
   resourceGone(): void {
+    const aor = this.#ports.aor();
+    if (aor !== undefined) this.#feed?.update(aor, null);
     for (const subscription of this.subscriptions()) this.#notify(subscription, { kind: 'terminated', reason: 'noresource' });
     this.#store.deleteAll();
     this.#subscriptions = new Map();
@@ -369,6 +384,16 @@ export class PresenceHost {
     }
     this.presenceChanged();
     this.#ports.queue.push(() => this.#ports.timersChanged());
+  }
+
+  /** Tells the hub the user's presence as the API shows it, when that changed. */
+  #announce(): void {
+    const aor = this.#ports.aor();
+    if (this.#feed === undefined || aor === undefined) return;
+    const snapshot = this.snapshot();
+    if (snapshot === undefined) return;
+    const { pidf: _pidf, ...view } = snapshot;
+    this.#feed.update(aor, view);
   }
 
   #dialogDocument(aor: string, version: number, extra: readonly DialogView[]): string {

@@ -24,12 +24,16 @@ import { openPbxSocket, type PbxSocketOpener, type RelayTarget } from '../connec
 import { USER_SOCKET_AOR_HEADER, userSocketFlowId, userSocketHolder, type UserSocketAttachment } from '../connection/user-socket.ts';
 import { webSocketHost } from '../connection/websocket-upgrade.ts';
 import { registrarAliases } from '../registrar/register-checks.ts';
+import type { DomainRecord } from '../domains/domain-record.ts';
+import { servedDomain } from '../domains/served-domains.ts';
+import { domainOfAor } from '../sip/address-of-record.ts';
 import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
 import { routingFor } from '../routing/routing.ts';
 import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { MessageOutcome, PageMessage } from '../message/page-message.ts';
 import type { BasicStatus } from '../presence/pidf.ts';
 import type { PresenceSnapshot } from '../presence/presence-host.ts';
+import { presenceHub } from '../presence/presence-hub.ts';
 import type { SummaryOutcome } from '../presence/message-summary.ts';
 import type { NotifyAnswer, SubscribeAnswer, SubscribeInput } from '../presence/subscription.ts';
 import type { Binding } from '../registrar/binding.ts';
@@ -38,7 +42,7 @@ import { refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } f
 import { addressGuard } from '../registrar/address-guard-object.ts';
 import type { Flow } from '../sip/flow.ts';
 import { randomTag } from '../sip/wire.ts';
-import type { TraceQuery } from '../trace/sip-trace.ts';
+import { tracePolicyFor, type TraceQuery } from '../trace/sip-trace.ts';
 import type { TraceEntry, TraceRecord } from '../trace/trace-record.ts';
 import { AddressBlocks } from './address-blocks.ts';
 import { viewOf, type Account, type AccountView } from './account.ts';
@@ -66,6 +70,9 @@ export interface ReceiveOptions {
   readonly prepareChallenge?: boolean;
 }
 
+/** How often a live object reads its domain's settings again (aliases, trace retention); each read is cached per isolate besides. */
+export const DOMAIN_REFRESH_MS = 60_000;
+
 export class SipUser extends DurableObject<Env> {
   /** The object's time source; tests put a fake clock here with `runInDurableObject`. */
   clock: Clock = systemClock;
@@ -86,13 +93,25 @@ export class SipUser extends DurableObject<Env> {
   readonly #relays: SocketRelays;
   /** How a relay opens its PBX side (`pbx-relay.ts`). */
   relayOpener: PbxSocketOpener = openPbxSocket;
+  /** The user's domain: the host of the AOR that names this object. */
+  readonly domain: string;
+  /** The domain's aliases, and with SIPEDGE_REGISTRAR_ALIASES the registrar's other names, as last read. */
+  #domainAliases: readonly string[] = [];
+  #registrarNames: readonly string[];
+  /** The domain's retention, as last applied to the trace (JSON), and when the domain was last read. */
+  #retentionApplied = '';
+  #domainReadAt = Number.NEGATIVE_INFINITY;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.store = new UserStore(ctx.storage.sql);
+    // The object is named by its AOR (`user@domain`); an object reached by id alone finds it in its account.
+    const aor = ctx.id.name ?? this.store.loadAccount()?.aor;
+    this.domain = aor === undefined ? env.SIPEDGE_DOMAIN.toLowerCase() : domainOfAor(aor);
+    this.#registrarNames = registrarAliases(env);
     // RFC 5626 §4.4.1 on the sockets this object holds (`/sip/<user>`): the runtime answers a
     // CRLFCRLF ping with CRLF without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
-    this.store = new UserStore(ctx.storage.sql);
     this.#log = createLogger({ object: 'SipUser' });
     this.#peers = new UserPeers(env);
     this.#addressBlocks = new AddressBlocks({ log: this.#log, guard: (address) => addressGuard(env, address) });
@@ -110,8 +129,9 @@ export class SipUser extends DurableObject<Env> {
       tell: (link, aor, registered) => env.PBX_LINK.get(env.PBX_LINK.idFromName(link)).userRegistered(aor, registered),
     });
     this.core = new UserCore({
-      domain: env.SIPEDGE_DOMAIN,
-      registrarAliases: registrarAliases(env),
+      domain: this.domain,
+      domainAliases: () => this.#domainAliases,
+      registrarAliases: () => this.#registrarNames,
       log: this.#log,
       sql: ctx.storage.sql,
       store: this.store,
@@ -119,8 +139,9 @@ export class SipUser extends DurableObject<Env> {
       nonceSecret: () => env.SIPEDGE_NONCE_SECRET,
       deliver: (connectionId, wire) => this.#deliver(connectionId, wire),
       peer: (aor) => this.#peers.peer(aor),
-      routing: () => routingFor(env),
+      routing: () => routingFor(env, this.domain),
       registeredChanged: (registered) => void this.#registeredChanged(registered),
+      presenceHub: (domain) => presenceHub(env, domain),
       alarm: {
         get: () => ctx.storage.getAlarm(),
         set: (at) => ctx.storage.setAlarm(at),
@@ -128,6 +149,33 @@ export class SipUser extends DurableObject<Env> {
       },
     });
     this.#trace = new UserTraceRecorder(this.core.trace, this.#log);
+    // The domain's settings are read when the object starts (cached per isolate), then again now and then (`#readDomain`).
+    void ctx.blockConcurrencyWhile(() => this.#readDomain());
+  }
+
+  /**
+   * Reads the domain's settings (`servedDomain`, cached per isolate): its aliases name its users
+   * too, and its retention bounds the user's trace. A failure keeps what was read before.
+   */
+  async #readDomain(): Promise<void> {
+    this.#domainReadAt = Date.now();
+    let record: DomainRecord | undefined;
+    try {
+      record = await servedDomain(this.env, this.domain);
+    } catch (error) {
+      this.#log.warn('sip-user.domain-read-failed', { domain: this.domain, ...errorFields(error) });
+      return;
+    }
+    if (record === undefined || record.name !== this.domain) return;
+    if (record.aliases.join(',') !== this.#domainAliases.join(',')) {
+      this.#domainAliases = record.aliases;
+      this.#registrarNames = [...record.aliases, ...registrarAliases(this.env)];
+    }
+    const retention = JSON.stringify(record.retention);
+    if (retention !== this.#retentionApplied) {
+      this.core.trace.usePolicy(tracePolicyFor(record.retention));
+      this.#retentionApplied = retention;
+    }
   }
 
   /**
@@ -181,7 +229,7 @@ export class SipUser extends DurableObject<Env> {
         return;
       }
       await handleWebSocketMessage(message, {
-        domain: this.env.SIPEDGE_DOMAIN,
+        domainOf: (host) => servedDomain(this.env, host),
         nonceSecret: this.env.SIPEDGE_NONCE_SECRET,
         flow,
         log: this.#log,
@@ -225,6 +273,7 @@ export class SipUser extends DurableObject<Env> {
    * AOR by itself since its last call, for the trace.
    */
   async receiveRequest(aor: string, request: SipRequest, flow: Flow, options: ReceiveOptions = {}): Promise<UserAnswer> {
+    if (Date.now() - this.#domainReadAt > DOMAIN_REFRESH_MS) await this.#readDomain();
     for (const entry of options.earlier ?? []) this.#trace.entry(entry);
     this.#trace.message('in', request, flow);
     let response: SipResponse | undefined;

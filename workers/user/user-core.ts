@@ -15,7 +15,7 @@
  */
 import { createChallenges } from '../../shared/auth/index.ts';
 import { nextDeadline } from '../../shared/clock/index.ts';
-import { parseUri } from '../../shared/grammar/index.ts';
+import { parseUri, serializeUri } from '../../shared/grammar/index.ts';
 import { checkRequest, createResponse, getCallId, getHeader, getTo, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import type { CallPeer } from '../call/call-host.ts';
 import type { OutboundRequest, RoutingRpc } from '../routing/routing-contract.ts';
@@ -29,10 +29,11 @@ import { MessageHost } from '../message/message-host.ts';
 import { MessageStore } from '../message/message-store.ts';
 import { PresenceHost, type PresencePeer } from '../presence/presence-host.ts';
 import { PresenceStore } from '../presence/presence-store.ts';
+import type { PresenceHubRpc } from '../presence/presence-feed.ts';
 import { readPage, type MessageOutcome, type PageMessage } from '../message/page-message.ts';
 import type { Binding } from '../registrar/binding.ts';
 import type { PreparedChallenge } from '../registrar/prepared-challenge.ts';
-import { publicGruu, readTempGruu } from '../registrar/gruu.ts';
+import { gruuInstanceOf, publicGruu, readTempGruu } from '../registrar/gruu.ts';
 import { CHALLENGE_ALGORITHMS } from '../registrar/registrar-auth.ts';
 import { aorOf } from '../sip/address-of-record.ts';
 import { EDGE_ALLOW } from '../sip/edge-methods.ts';
@@ -58,9 +59,12 @@ export interface RequestReport {
 }
 
 export interface UserCorePorts {
+  /** The user's domain (the host of its AOR): the digest realm, and the domain whose users are local. */
   readonly domain: string;
-  /** SIPEDGE_REGISTRAR_ALIASES, as `registrarAliases` reads it: more names of this registrar. */
-  readonly registrarAliases?: readonly string[];
+  /** The domain's aliases, lower case, as last read (`workers/domains/`): they name the domain's users too. */
+  domainAliases?(): readonly string[];
+  /** More names of this registrar in a REGISTER's Request-URI: the domain's aliases and SIPEDGE_REGISTRAR_ALIASES (`registrarAliases`). */
+  registrarAliases?(): readonly string[];
   readonly log: Logger;
   readonly sql: SqlStorage;
   readonly store: UserStore;
@@ -74,6 +78,8 @@ export interface UserCorePorts {
   routing?(): Pick<RoutingRpc, 'planOutbound' | 'releaseOutbound'>;
   /** The first binding appeared (true) or the last one went (false); never called for a refresh (`pbx-proxy.ts`). */
   registeredChanged?(registered: boolean): void;
+  /** The presence hub of a domain, told of presence changes (`workers/presence/presence-hub.ts`). */
+  presenceHub?(domain: string): PresenceHubRpc;
   readonly alarm: {
     get(): Promise<number | null>;
     set(at: number): Promise<void>;
@@ -120,7 +126,7 @@ export class UserCore {
     };
     this.calls = new CallHost(new CallStore(ports.sql), { ...common, ...routed, peer: (aor) => this.#peer(aor), halfChanged: (half) => this.presence.halfChanged(half), callStepped: callRecordFeed(ports.domain, ports.log, () => ports.now()) });
     this.messages = new MessageHost(new MessageStore(ports.sql), common);
-    const presencePorts = { aor: () => this.account()?.aor, registered: () => this.bindings().length > 0, calls: () => this.calls.list() };
+    const presencePorts = { aor: () => this.account()?.aor, registered: () => this.bindings().length > 0, calls: () => this.calls.list(), ...(ports.presenceHub === undefined ? {} : { hub: ports.presenceHub }) };
     this.presence = new PresenceHost(new PresenceStore(ports.sql), { ...common, ...presencePorts, peer: (aor) => this.#peer(aor) });
   }
 
@@ -172,7 +178,7 @@ export class UserCore {
     }
     if (request.method === 'ACK') return undefined;
     if (request.method === 'SUBSCRIBE' || request.method === 'PUBLISH') {
-      const response = await this.presence.deviceRequest(aor, request, flow, () => this.#authenticate(aor, request, flow, report));
+      const response = await this.presence.deviceRequest(aor, this.#canonical(request), flow, () => this.#authenticate(aor, request, flow, report));
       await this.#queue.drain();
       return response;
     }
@@ -206,8 +212,9 @@ export class UserCore {
     const now = this.#ports.now();
     const state = this.#load(now);
     if (state.account === undefined || state.guard.failures > 0 || state.guard.blockedUntil > now) return undefined;
-    const values = createChallenges({ realm: this.#ports.domain.toLowerCase(), secret, now, algorithms: CHALLENGE_ALGORITHMS });
-    return { headers: values.map((value) => ({ name: 'WWW-Authenticate', value })) };
+    const realm = this.#ports.domain.toLowerCase();
+    const values = createChallenges({ realm, secret, now, algorithms: CHALLENGE_ALGORITHMS });
+    return { headers: values.map((value) => ({ name: 'WWW-Authenticate', value })), realm, aliases: this.#ports.registrarAliases?.() ?? [] };
   }
 
   /** A response from one of this user's devices. */
@@ -269,7 +276,7 @@ export class UserCore {
       nonceSecret,
       store: this.#ports.store,
       log: this.#ports.log,
-      registrarAliases: this.#ports.registrarAliases,
+      registrarAliases: this.#ports.registrarAliases?.(),
     });
     this.#state = handled.state;
     if (bound !== handled.state.bindings.length > 0) this.#ports.registeredChanged?.(!bound);
@@ -305,14 +312,15 @@ export class UserCore {
     // RFC 5627 §3.2: a temporary GRUU this edge issued stands for one device of its user (`workers/registrar/gruu.ts`).
     const tempGruu = readTempGruu(request.uri, nonceSecret);
     const routed = tempGruu === undefined ? request : { ...request, uri: publicGruu(tempGruu.aor, tempGruu.instanceUrn) };
-    const target = calleeOf(routed.uri, this.#ports.domain, isInvite && this.#ports.routing !== undefined);
+    const target = calleeOf(routed.uri, this.#ports.domain, this.#ports.domainAliases?.() ?? [], isInvite && this.#ports.routing !== undefined);
     if (!target.ok) return answer(target.status, target.reason);
     if (isInvite) {
       this.calls.startCall(routed, flow, aor, target.aor);
       await this.#queue.drain();
       return undefined;
     }
-    const page = readPage(request, aor, now);
+    // RFC 5627 §8.4.2: a message to a GRUU is for that one device (`workers/message/message-host.ts`).
+    const page = readPage(request, aor, now, gruuInstanceOf(routed.uri));
     if (page === undefined) return answer(415, 'Body Is Not UTF-8 Text');
     let outcome: MessageOutcome;
     try {
@@ -322,6 +330,19 @@ export class UserCore {
       outcome = { status: 503, reason: 'Service Unavailable' };
     }
     return answer(outcome.status, outcome.reason);
+  }
+
+  /** The request with a Request-URI naming the domain by one of its aliases renamed to the domain itself (presence knows only the name). */
+  #canonical(request: SipRequest): SipRequest {
+    const aliases = this.#ports.domainAliases?.() ?? [];
+    if (aliases.length === 0) return request;
+    try {
+      const uri = parseUri(request.uri);
+      if (uri.kind !== 'sip' || !aliases.includes(uri.host.toLowerCase())) return request;
+      return { ...request, uri: serializeUri({ ...uri, host: this.#ports.domain.toLowerCase() }) };
+    } catch {
+      return request;
+    }
   }
 
   #peer(aor: string): UserPeer {
@@ -380,18 +401,20 @@ function contentTypeOf(request: SipRequest): string {
 type Callee = { readonly ok: true; readonly aor: string } | { readonly ok: false; readonly status: number; readonly reason: string };
 
 /**
- * The user a request is for, from its Request-URI (RFC 3261 §16.5: the target set comes from it).
- * With `routable` (a call, and routing configured), a URI of another domain names a callee off the
- * domain (`user@host`), which the call's routing plan takes (`CallHost`).
+ * The user a request is for, from its Request-URI (RFC 3261 §16.5: the target set comes from it):
+ * a user of the caller's own domain (named by the domain or one of its `aliases`). With `routable`
+ * (a call, and routing configured), a URI of any other host, another domain this edge serves
+ * included, names a callee off the domain (`user@host`), which the call's routing plan takes
+ * (`CallHost`): domains are tenants, and one reaches another only through its own routes.
  */
-function calleeOf(requestUri: string, domain: string, routable: boolean): Callee {
+function calleeOf(requestUri: string, domain: string, aliases: readonly string[], routable: boolean): Callee {
   let uri;
   try {
     uri = parseUri(requestUri);
   } catch {
     return { ok: false, status: 400, reason: 'Bad Request-URI' };
   }
-  const target = aorOf(uri, domain);
+  const target = aorOf(uri, domain, aliases);
   if (target.ok) return { ok: true, aor: target.aor };
   switch (target.reason) {
     case 'not-sip':
