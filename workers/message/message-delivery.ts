@@ -1,10 +1,12 @@
 /**
- * One stored message on its way to the recipient's devices: a MESSAGE to every registered contact
+ * One message on its way to the recipient's devices: a MESSAGE to every registered contact
  * at once, each through a non-INVITE client transaction (RFC 3261 §17.1.2) over the contact's flow.
+ * A message to a GRUU (RFC 5627) goes to that one device and is never stored: when it does not get
+ * through, the sender hears the device's own refusal, or 480.
  *
  * ```
- *   sending --first 2xx--------------------------------------> delivered  (the message leaves storage)
- *      |----every device failed (error, timeout, failed flow)--> undelivered (stays stored)
+ *   sending --first 2xx--------------------------------------> delivered  (out of storage, if it was stored)
+ *      |----every device failed (error, timeout, failed flow)--> undelivered (stored, or kept stored)
  *      +----deadline: no 2xx yet------------------------------> undelivered (a late 2xx still delivers)
  * ```
  *
@@ -33,10 +35,17 @@ export interface Delivery {
   readonly id: string;
   /** The Call-ID of the MESSAGEs to the devices: responses come back with it. */
   readonly callId: string;
-  readonly storedId: number;
+  /**
+   * The stored row; undefined while a new message is first tried (written only if no device takes
+   * it) and for a message to one device (a GRUU), which is never stored.
+   */
+  readonly storedId: number | undefined;
   readonly state: DeliveryState;
-  /** Per device: the client transaction's key, and how it ended. */
-  readonly branches: readonly { readonly key: string; readonly status?: number }[];
+  /**
+   * Per device: the client transaction's key, and how it ended: a status, with the device's
+   * reason phrase when the device answered (a timeout or a failed flow has none).
+   */
+  readonly branches: readonly { readonly key: string; readonly status?: number; readonly reason?: string }[];
   readonly transactions: TransactionTable;
   readonly deadline: number;
 }
@@ -53,7 +62,7 @@ export interface DeliveryStep {
 }
 
 export function startDelivery(
-  input: { id: string; storedId: number; page: PageMessage; targets: readonly MessageTarget[]; stored: boolean; domain: string; deadline: number },
+  input: { id: string; storedId: number | undefined; page: PageMessage; targets: readonly MessageTarget[]; stored: boolean; domain: string; deadline: number },
   now: number,
 ): DeliveryStep {
   const callId = newCallId(input.domain);
@@ -98,11 +107,11 @@ export function isDeliveryOver(delivery: Delivery): boolean {
 
 function settle(delivery: Delivery, result: TableResult): DeliveryStep {
   let branches = delivery.branches;
-  const record = (key: string, status: number): void => {
-    branches = branches.map((branch) => (branch.key === key && branch.status === undefined ? { ...branch, status } : branch));
+  const record = (key: string, status: number, reason?: string): void => {
+    branches = branches.map((branch) => (branch.key === key && branch.status === undefined ? { ...branch, status, ...(reason === undefined ? {} : { reason }) } : branch));
   };
   for (const action of result.actions) {
-    if (action.type === 'deliver' && action.message.kind === 'response' && action.message.status >= 200) record(action.key, action.message.status);
+    if (action.type === 'deliver' && action.message.kind === 'response' && action.message.status >= 200) record(action.key, action.message.status, action.message.reason);
     else if (action.type === 'timeout') record(action.key, 408);
     else if (action.type === 'transport-error') record(action.key, 430);
   }
@@ -111,6 +120,18 @@ function settle(delivery: Delivery, result: TableResult): DeliveryStep {
   if (state !== 'delivered' && branches.some((branch) => branch.status !== undefined && branch.status >= 200 && branch.status < 300)) state = 'delivered';
   else if (state === 'sending' && branches.every((branch) => branch.status !== undefined)) state = 'undelivered';
   return { delivery: { ...delivery, branches, transactions: result.table, state }, sends: sendsOf(result) };
+}
+
+/**
+ * The answer to the sender of a message to one device (a GRUU) that did not get through: the
+ * device's own refusal (4xx-6xx), relayed as a proxy would (RFC 3261 §16.7), or 480 when the
+ * device gave none (timeout, failed flow; RFC 5627 §8.4.2).
+ */
+export function deviceRefusal(delivery: Delivery): { readonly status: number; readonly reason: string } {
+  for (const branch of delivery.branches) {
+    if (branch.status !== undefined && branch.status >= 400 && branch.reason !== undefined) return { status: branch.status, reason: branch.reason };
+  }
+  return { status: 480, reason: 'Temporarily Unavailable' };
 }
 
 function sendsOf(result: TableResult, fallback = ''): DeliverySend[] {

@@ -1,8 +1,8 @@
 /**
  * Messages a SipUser object keeps for its user until a device takes them (RFC 3428 §7 lets the
- * recipient's side store a MESSAGE and answer 202). A message is written when it arrives, before
- * any device is tried, and deleted when one answers 2xx, so an eviction loses none. Bounded per
- * user; statements are bound, never interpolated.
+ * recipient's side store a MESSAGE and answer 202). A message is written when no device took it
+ * (`message-host.ts`: one delivered at once is never written) and deleted when one answers 2xx.
+ * Bounded per user; statements are bound, never interpolated.
  */
 import type { PageMessage } from './page-message.ts';
 import { LazyTables } from '../sql/lazy-tables.ts';

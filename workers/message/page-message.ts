@@ -24,6 +24,11 @@ export interface PageMessage {
   readonly body: string;
   /** When the edge took it, ms since the epoch: the Date of a stored message (RFC 3261 §20.17). */
   readonly receivedAt: number;
+  /**
+   * The instance URN of the one device a GRUU Request-URI named (RFC 5627 §8.4.2,
+   * `workers/registrar/gruu.ts`); absent for a message to the user's AOR, which goes to every device.
+   */
+  readonly gruu?: string;
 }
 
 /** What the recipient's object made of a message: delivered to a device (200), stored (202), or refused. */
@@ -41,8 +46,11 @@ export interface MessageTarget {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** RFC 3428 §7: the MESSAGE a device sent, as the edge keeps it; undefined when its body is not UTF-8. */
-export function readPage(request: SipRequest, senderAor: string, now: number): PageMessage | undefined {
+/**
+ * RFC 3428 §7: the MESSAGE a device sent, as the edge keeps it, for the device `gruu` names when
+ * the Request-URI was a GRUU; undefined when its body is not UTF-8.
+ */
+export function readPage(request: SipRequest, senderAor: string, now: number, gruu?: string): PageMessage | undefined {
   let body: string;
   try {
     body = strictUtf8.decode(request.body);
@@ -57,6 +65,7 @@ export function readPage(request: SipRequest, senderAor: string, now: number): P
     contentType: getHeader(request, 'Content-Type') ?? 'text/plain',
     body,
     receivedAt: now,
+    ...(gruu === undefined ? {} : { gruu }),
   };
 }
 

@@ -10,6 +10,7 @@ import type { OutgoingEvent, RTCSession } from 'jssip/lib/RTCSession';
 import type { IncomingMessageEvent, OutgoingMessageEvent, RTCSessionEvent } from 'jssip/lib/UA';
 import { Inviter, Messager, Registerer, UserAgent, type Invitation, type UserAgentOptions } from 'sip.js';
 import { Inbox } from './inbox.ts';
+import { NodeJsSipSocket } from './jssip-socket.ts';
 import { staticDescriptionHandlers, webRtcSdp, type StaticDescriptionHandler } from './static-media.ts';
 
 export interface RegisterOutcome {
@@ -186,20 +187,25 @@ export class SipJsPhone {
   }
 }
 
-/** JsSIP 3.13: `UA` with `WebSocketInterface`; it reconnects and re-registers by itself. */
+/**
+ * JsSIP 3.13: `UA` over a WebSocket that fails as a browser's does (`jssip-socket.ts`); it
+ * reconnects and re-registers by itself.
+ */
 export class JsSipPhone {
   readonly #outcomes = new Outcomes();
   readonly ua: JsSIP.UA;
   /** Calls received. */
   readonly sessions = new Inbox<RTCSession>('JsSIP call');
   readonly messages = new Inbox<ReceivedMessage>('JsSIP MESSAGE');
+  /** The close code of every connection dropped or attempt failed (JsSIP's `disconnected`), in order. */
+  readonly disconnections = new Inbox<number>('JsSIP disconnection');
   readonly #domain: string;
 
   constructor(options: PhoneOptions) {
     JsSIP.debug.disable();
     this.#domain = options.domain;
     this.ua = new JsSIP.UA({
-      sockets: [new JsSIP.WebSocketInterface(options.webSocketUrl)],
+      sockets: [new NodeJsSipSocket(options.webSocketUrl)],
       uri: `sip:${options.username}@${options.domain}`,
       password: options.password,
       register: true,
@@ -209,6 +215,7 @@ export class JsSipPhone {
     });
     this.ua.on('registered', (event) => this.#outcomes.push({ status: event.response.status_code, contacts: event.response.getHeaders('contact') }));
     this.ua.on('registrationFailed', (event) => this.#outcomes.push({ status: event.response?.status_code ?? 0, contacts: [] }));
+    this.ua.on('disconnected', (event) => this.disconnections.push(event.code ?? 0));
     this.ua.on('newRTCSession', (event: RTCSessionEvent) => {
       if (event.originator === 'remote') this.sessions.push(event.session);
     });

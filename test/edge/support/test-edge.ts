@@ -12,9 +12,14 @@ export interface TestEdge {
   readonly edge: RunningEdge;
   readonly domain: string;
   readonly webSocketUrl: string;
+  /** The installation's operator token (SIPEDGE_OPERATOR_TOKEN). */
+  readonly operatorToken: string;
   createUser(username: string, password: string): Promise<void>;
-  /** Stops workerd, dropping every WebSocket, and starts it again on the same port with the same state: a redeploy. */
-  restart(): Promise<void>;
+  /**
+   * Stops workerd, dropping every WebSocket, and starts it again on the same port with the same
+   * state: a redeploy. `whileDown` runs in between (what clients do while the edge is away).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,6 +36,7 @@ export async function startTestEdge(): Promise<TestEdge> {
     },
     domain: health.domain,
     webSocketUrl,
+    operatorToken: vars.SIPEDGE_OPERATOR_TOKEN,
     async createUser(username, password) {
       const response = await fetch(new URL(`/api/v1/users/${username}`, edge.url), {
         method: 'PUT',
@@ -39,8 +45,9 @@ export async function startTestEdge(): Promise<TestEdge> {
       });
       if (!response.ok) throw new Error(`PUT /api/v1/users/${username}: ${response.status} ${await response.text()}`);
     },
-    async restart() {
+    async restart(whileDown) {
       await edge.stop();
+      await whileDown?.();
       edge = await startEdge({ port, persistTo: stateDir, vars });
     },
     async stop() {

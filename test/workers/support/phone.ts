@@ -52,9 +52,9 @@ export class Phone {
     this.device = device;
   }
 
-  /** A phone registered for `user` over a new WebSocket. */
-  static async online(user: string, password: string, expires = 600): Promise<Phone> {
-    const phone = new Phone(user, password, new Device(await openSipSocket(), { user, password }));
+  /** A phone registered for `user` (of `domain`, the installation's unless told) over a new WebSocket. */
+  static async online(user: string, password: string, expires = 600, domain = DOMAIN): Promise<Phone> {
+    const phone = new Phone(user, password, new Device(await openSipSocket(), { user, password, domain }));
     const response = await phone.device.register({ expires });
     if (response.status !== 200) throw new Error(`REGISTER for ${user}: ${response.status}`);
     return phone;
@@ -128,7 +128,7 @@ export class Phone {
   async call(callee: string, sdp = OFFER_SDP, headers: readonly HeaderField[] = []): Promise<OutgoingCall> {
     const callId = `${unique('call')}@test`;
     const fromTag = unique('ft');
-    const calleeUri = callee.startsWith('sip:') ? callee : `sip:${callee}@${DOMAIN}`;
+    const calleeUri = callee.startsWith('sip:') ? callee : `sip:${callee}@${this.device.domain}`;
     const build = (cseq: number, credentials?: string): SipRequest => ({
       kind: 'request',
       method: 'INVITE',
@@ -138,7 +138,7 @@ export class Phone {
         { name: 'Via', value: `SIP/2.0/WSS ${unique('h')}.invalid;branch=${generateBranch()}` },
         { name: 'Max-Forwards', value: '70' },
         { name: 'To', value: `<${calleeUri}>` },
-        { name: 'From', value: `"${this.user} display" <sip:${this.user}@${DOMAIN}>;tag=${fromTag}` },
+        { name: 'From', value: `"${this.user} display" <sip:${this.user}@${this.device.domain}>;tag=${fromTag}` },
         { name: 'Call-ID', value: callId },
         { name: 'CSeq', value: `${cseq} INVITE` },
         { name: 'Contact', value: this.contact },
@@ -161,20 +161,21 @@ export class Phone {
     return new OutgoingCall(this, invite);
   }
 
-  /** Sends a MESSAGE to `to`, answering the 407; resolves with the final response. */
+  /** Sends a MESSAGE to `to` (a user of the domain, or a whole SIP URI such as a GRUU), answering the 407; resolves with the final response. */
   async message(to: string, body: string, contentType = 'text/plain;charset=UTF-8'): Promise<SipResponse> {
+    const toUri = to.startsWith('sip:') ? to : `sip:${to}@${this.device.domain}`;
     const build = (cseq: number, credentials?: string): SipRequest => {
       const bytes = new TextEncoder().encode(body);
       return {
         kind: 'request',
         method: 'MESSAGE',
-        uri: `sip:${to}@${DOMAIN}`,
+        uri: toUri,
         version: 'SIP/2.0',
         headers: [
           { name: 'Via', value: `SIP/2.0/WSS ${unique('h')}.invalid;branch=${generateBranch()}` },
           { name: 'Max-Forwards', value: '70' },
-          { name: 'To', value: `<sip:${to}@${DOMAIN}>` },
-          { name: 'From', value: `<sip:${this.user}@${DOMAIN}>;tag=${unique('mt')}` },
+          { name: 'To', value: `<${toUri}>` },
+          { name: 'From', value: `<sip:${this.user}@${this.device.domain}>;tag=${unique('mt')}` },
           { name: 'Call-ID', value: `${unique('msg')}@test` },
           { name: 'CSeq', value: `${cseq} MESSAGE` },
           ...(credentials === undefined ? [] : [{ name: 'Proxy-Authorization', value: credentials }]),
