@@ -14,6 +14,7 @@ import type { SettingsInput } from '../../workers/routing/routing-validation.ts'
 import { DEFAULT_SETTINGS } from '../../workers/routing/routing-config.ts';
 import type { InboundRequest, OutboundRequest } from '../../workers/routing/routing-contract.ts';
 import { FakeClock } from '../support/fake-clock.ts';
+import { createUserIn } from './support/domains.ts';
 import { createUser } from './support/users.ts';
 
 let serial = 0;
@@ -216,9 +217,12 @@ describe('inbound routing', () => {
       headers: [{ name: 'X-Campaign', value: 'spring' }],
       sdp: 'v=0\r\n',
     });
+    // The user the Request-URI names is one of the Routing object's own domain (its name), never another domain's.
+    await createUserIn(`routing-test-${serial}.example`, 'inbound-erin', 'erin password 1');
     await createUser('inbound-dave', 'dave password 1');
     answering = false;
-    expect(await routing.routeInbound(invite('sip:inbound-dave@edge.test'))).toEqual({ ok: true, users: ['inbound-dave'] });
+    expect(await routing.routeInbound(invite('sip:inbound-erin@edge.test'))).toEqual({ ok: true, users: ['inbound-erin'] });
+    expect(await routing.routeInbound(invite('sip:inbound-dave@edge.test'))).toEqual({ ok: false, status: 404, reason: 'Not Found' });
     expect(await routing.routeInbound(invite('sip:nobody-here@edge.test'))).toEqual({ ok: false, status: 404, reason: 'Not Found' });
   });
 

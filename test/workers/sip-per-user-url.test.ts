@@ -76,9 +76,15 @@ describe('GET /sip/<user>', () => {
   });
 
   it('refuses a user part that is no SIP user name', async () => {
-    const response = await exports.default.fetch(`${EDGE}/sip/a%40b`, { headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': 'sip' } });
+    const response = await exports.default.fetch(`${EDGE}/sip/a%20b`, { headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': 'sip' } });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { title: string }).title).toBe('Bad user in URL');
+  });
+
+  it('refuses /sip/<user>@<domain> for a domain this edge does not serve with 404', async () => {
+    const response = await exports.default.fetch(`${EDGE}/sip/a%40b.invalid`, { headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': 'sip' } });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { title: string }).title).toBe('Domain not served here');
   });
 
   it('registers through the user object itself: no SipConnection, the socket held by the SipUser, its flow named after it', async () => {

@@ -1,6 +1,7 @@
 /**
- * One WebSocket message through a SipConnection: decide (`readInboundFrame`), then act through
- * the ports the Durable Object provides. Kept apart from the class so that it can be read, and
+ * One WebSocket message through a SipConnection: read it (`readInboundFrame`), find the served
+ * domain its address names (`domainOf`, cached per isolate), route it (`routeAddressed`), then act
+ * through the ports the Durable Object provides. Kept apart from the class so that it can be read, and
  * tested, without a runtime.
  *
  * Nothing here may throw to the caller: a message that cannot be handled is answered or dropped,
@@ -12,10 +13,11 @@ import type { Logger } from '../logger.ts';
 import { errorFields } from '../logger.ts';
 import type { Flow } from '../sip/flow.ts';
 import { encodeForWebSocket, randomTag } from '../sip/wire.ts';
-import { readInboundFrame, type InboundAction } from './inbound-frame.ts';
+import { readInboundFrame, routeAddressed, type DomainNames, type RoutedAction } from './inbound-frame.ts';
 
 export interface ConnectionPorts {
-  readonly domain: string;
+  /** The served domain whose name or alias `host` is, or undefined (`servedDomain`). */
+  domainOf(host: string): Promise<DomainNames | undefined>;
   /** SIPEDGE_NONCE_SECRET, for routing by temporary GRUUs (`readInboundFrame`). */
   readonly nonceSecret?: string;
   readonly flow: Flow;
@@ -31,21 +33,31 @@ export interface ConnectionPorts {
 }
 
 export async function handleWebSocketMessage(data: string | ArrayBuffer, ports: ConnectionPorts): Promise<void> {
-  let action: InboundAction;
+  const options = ports.nonceSecret === undefined ? {} : { nonceSecret: ports.nonceSecret };
+  let action: RoutedAction;
   try {
-    action = readInboundFrame(data, { domain: ports.domain, ...(ports.nonceSecret === undefined ? {} : { nonceSecret: ports.nonceSecret }) });
+    const read = readInboundFrame(data, options);
+    if (read.kind === 'pong') {
+      // Only when the runtime's auto-response did not catch the ping (a binary-frame ping).
+      send(ports, KEEPALIVE_PONG);
+      return;
+    }
+    if (read.kind === 'ignore') return;
+    if (read.kind !== 'request' && read.kind !== 'response') action = read;
+    else {
+      const domain = read.address.kind === 'sip' ? await domainOf(read.address.host, ports) : undefined;
+      if (domain === null) {
+        if (read.kind === 'request' && read.request.method !== 'ACK') send(ports, encodeForWebSocket(createResponse(read.request, 503, undefined, { toTag: randomTag() })));
+        return;
+      }
+      action = routeAddressed(read, domain, options);
+    }
   } catch (error) {
     // A bug in the parser must not take the connection down with it.
     ports.log.error('sip.frame.failed', errorFields(error));
     return;
   }
   switch (action.kind) {
-    case 'pong':
-      // Only when the runtime's auto-response did not catch the ping (a binary-frame ping).
-      send(ports, KEEPALIVE_PONG);
-      return;
-    case 'ignore':
-      return;
     case 'drop':
       ports.log.warn(action.event, { detail: action.detail, remote: ports.flow.remoteAddress });
       return;
@@ -63,6 +75,16 @@ export async function handleWebSocketMessage(data: string | ArrayBuffer, ports: 
         ports.log.error('sip.response.forward-failed', { aor: action.aor, ...errorFields(error) });
       }
       return;
+  }
+}
+
+/** The served domain `host` names; null when the domain registry cannot be reached (logged). */
+async function domainOf(host: string, ports: ConnectionPorts): Promise<DomainNames | undefined | null> {
+  try {
+    return await ports.domainOf(host);
+  } catch (error) {
+    ports.log.error('sip.domain.lookup-failed', { host, ...errorFields(error) });
+    return null;
   }
 }
 

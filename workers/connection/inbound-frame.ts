@@ -1,9 +1,11 @@
 /**
  * What a SipConnection does with one WebSocket message, decided without I/O: answer a keep-alive,
- * answer a broken or unroutable request itself, drop what cannot be answered, or hand a message to
- * the SipUser object of its address-of-record.
+ * answer a broken request itself, drop what cannot be answered, or name the address a message is
+ * routed by; then, once the served domain that address names is known (`routeAddressed`), answer
+ * an unroutable one or hand it to the SipUser object of its address-of-record.
  *
- * Routing, by address-of-record:
+ * Routing, by address-of-record (`user@domain`, the domain being the served domain whose name or
+ * alias the address's host is, `workers/domains/`):
  * - REGISTER goes to the AOR in its To (RFC 3261 §10.2.1: To names the AOR being registered);
  * - any other request goes to the AOR in its From: the sender's own object, which owns its calls
  *   (the edge is a B2BUA, so every leg is a dialog of one user's object);
@@ -39,12 +41,25 @@ export type InboundAction =
   | { readonly kind: 'answer'; readonly response: SipResponse; readonly event: string; readonly detail: string }
   /** Nothing can be answered (a response, or bytes that are not a request): record and forget. */
   | { readonly kind: 'drop'; readonly event: string; readonly detail: string }
+  /** A message routed by `address` (To of a REGISTER or a response, From otherwise): `routeAddressed` says where. */
+  | Addressed;
+
+export type Addressed =
+  | { readonly kind: 'request'; readonly request: SipRequest; readonly address: Uri }
+  | { readonly kind: 'response'; readonly response: SipResponse; readonly address: Uri };
+
+export type RoutedAction =
+  | Extract<InboundAction, { readonly kind: 'answer' | 'drop' }>
   | { readonly kind: 'request'; readonly request: SipRequest; readonly aor: string }
   | { readonly kind: 'response'; readonly response: SipResponse; readonly aor: string };
 
+/** A served domain, as routing sees it: its name and aliases, lower case (`DomainRecord` is one). */
+export interface DomainNames {
+  readonly name: string;
+  readonly aliases: readonly string[];
+}
+
 export interface InboundOptions {
-  /** The SIP domain this edge serves (SIPEDGE_DOMAIN). */
-  readonly domain: string;
   /** Largest message accepted, in octets; default 64 KiB. */
   readonly maxBytes?: number;
   /** SIPEDGE_NONCE_SECRET: a From or To that is a temporary GRUU of this edge routes to its user (RFC 5627). */
@@ -78,10 +93,10 @@ function readMessage(bytes: Uint8Array, options: InboundOptions): InboundAction 
     // RFC 3261 §18.1.2: a malformed response is dropped; so is anything without a start line.
     return { kind: 'drop', event: 'sip.message.unparsable', detail: error.reason };
   }
-  return message.kind === 'request' ? routeRequest(message, options) : routeResponse(message, options);
+  return message.kind === 'request' ? readRequest(message) : readResponse(message);
 }
 
-function routeRequest(request: SipRequest, options: InboundOptions): InboundAction {
+function readRequest(request: SipRequest): InboundAction {
   // The edge is the first hop: it checks what every proxy checks (RFC 3261 §16.3) before relaying.
   const rejection = checkRequest(request, { role: 'proxy' });
   if (rejection) {
@@ -98,7 +113,22 @@ function routeRequest(request: SipRequest, options: InboundOptions): InboundActi
   const isRegister = request.method === 'REGISTER';
   const address = isRegister ? getTo(request) : getFrom(request);
   if (address === undefined) return answer(request, 400, `missing ${isRegister ? 'To' : 'From'}`, 'sip.request.rejected');
-  const target = routeOf(address.uri, options);
+  return { kind: 'request', request, address: address.uri };
+}
+
+/**
+ * Where an addressed message goes, `domain` being the served domain whose name or alias its
+ * address's host is (undefined when none is).
+ */
+export function routeAddressed(action: Addressed, domain: DomainNames | undefined, options: InboundOptions): RoutedAction {
+  if (action.kind === 'response') {
+    const target = routeOf(action.address, domain, options);
+    if (!target.ok) return { kind: 'drop', event: 'sip.response.unroutable', detail: target.detail };
+    return { kind: 'response', response: action.response, aor: target.aor };
+  }
+  const { request } = action;
+  const isRegister = request.method === 'REGISTER';
+  const target = routeOf(action.address, domain, options);
   if (!target.ok) {
     if (request.method === 'ACK') return { kind: 'drop', event: 'sip.ack.unroutable', detail: target.detail };
     if (target.reason === 'foreign-domain') {
@@ -112,12 +142,18 @@ function routeRequest(request: SipRequest, options: InboundOptions): InboundActi
 }
 
 /**
- * The AOR a From or To names: its user, or, for a temporary GRUU (a device's own From in a call
- * placed to one, the To of that device's answers), the user it stands for (`workers/registrar/gruu.ts`).
+ * The AOR a From or To names: its user in `domain`, or, for a temporary GRUU (a device's own From
+ * in a call placed to one, the To of that device's answers), the user it stands for
+ * (`workers/registrar/gruu.ts`).
  */
-function routeOf(uri: Uri, options: InboundOptions): ReturnType<typeof aorOf> {
+function routeOf(uri: Uri, domain: DomainNames | undefined, options: InboundOptions): ReturnType<typeof aorOf> {
   const temp = options.nonceSecret === undefined ? undefined : readTempGruuUri(uri, options.nonceSecret);
-  if (temp === undefined) return aorOf(uri, options.domain);
+  if (temp === undefined) {
+    if (domain === undefined && uri.kind === 'sip' && uri.user !== undefined && uri.user !== '') {
+      return { ok: false, reason: 'foreign-domain', detail: `${uri.host.toLowerCase()} is no domain served here` };
+    }
+    return aorOf(uri, domain?.name ?? '', domain?.aliases);
+  }
   const at = temp.aor.lastIndexOf('@');
   return { ok: true, aor: temp.aor, user: temp.aor.slice(0, at) };
 }
@@ -131,12 +167,10 @@ function addressesTheEdge(requestUri: string): boolean {
   }
 }
 
-function routeResponse(response: SipResponse, options: InboundOptions): InboundAction {
+function readResponse(response: SipResponse): InboundAction {
   const to = getTo(response);
   if (to === undefined) return { kind: 'drop', event: 'sip.response.unroutable', detail: 'no To' };
-  const target = routeOf(to.uri, options);
-  if (!target.ok) return { kind: 'drop', event: 'sip.response.unroutable', detail: target.detail };
-  return { kind: 'response', response, aor: target.aor };
+  return { kind: 'response', response, address: to.uri };
 }
 
 function answer(
@@ -146,7 +180,7 @@ function answer(
   event: string,
   headers: readonly HeaderField[] = [],
   detail: string = reason,
-): InboundAction {
+): Extract<InboundAction, { readonly kind: 'answer' }> {
   const response = createResponse(request, status, reasonFromDetail(reason), { toTag: randomTag(), headers });
   return { kind: 'answer', response, event, detail };
 }

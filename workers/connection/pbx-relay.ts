@@ -13,9 +13,11 @@
  * Which socket is relayed is decided once per socket, on its first message, by its holder:
  * - on `/sip/<user>`: the user's own object knows its mode (no RPC);
  * - on the shared `/sip`: only a first request whose address (To of a REGISTER, From otherwise) is
- *   outside the edge's domain, which the edge would otherwise refuse, makes the SipConnection ask the
- *   SipUser named by that address's user part; a socket of the edge's own domain (proxy mode) costs
- *   nothing more than reading its first message's address.
+ *   outside every domain the edge serves, which the edge would otherwise refuse, makes the
+ *   SipConnection ask the SipUser named by that address's user part in the installation's domain
+ *   (SIPEDGE_DOMAIN); a socket of a served domain (proxy mode) costs nothing more than reading its
+ *   first message's address (and the cached lookup of its domain). Users of other domains in this
+ *   mode connect on their per-user URL, `/sip/<user>@<domain>`.
  */
 import { unescapeUri } from '../../shared/grammar/index.ts';
 import { getFrom, getTo, parseMessage, SipParseError } from '../../shared/message/index.ts';
@@ -172,11 +174,11 @@ export class PbxRelay {
 }
 
 /**
- * On the shared `/sip`: the edge AOR a socket's first message may belong to a relayed user by, when
- * it is a request whose address (To of a REGISTER, From otherwise) is in another domain than the
- * edge's: the edge user named by its user part. Undefined for everything the edge handles itself.
+ * On the shared `/sip`: the address a socket's first message may belong to a relayed user by, when
+ * it is a request whose address (To of a REGISTER, From otherwise) names a user: its user part
+ * (unescaped) and host. Undefined for everything else.
  */
-export function relayCandidate(data: string | ArrayBuffer, domain: string): string | undefined {
+export function relayCandidate(data: string | ArrayBuffer): { readonly user: string; readonly host: string } | undefined {
   let address;
   try {
     const message = parseMessage(textOf(data));
@@ -189,8 +191,15 @@ export function relayCandidate(data: string | ArrayBuffer, domain: string): stri
   if (address === undefined) return undefined;
   const uri = address.uri;
   if (uri.kind !== 'sip' || uri.user === undefined || uri.user === '') return undefined;
-  if (uri.host.toLowerCase() === domain.toLowerCase()) return undefined;
-  return aorForUser(unescapeUri(uri.user), domain);
+  return { user: unescapeUri(uri.user), host: uri.host };
+}
+
+/** Which domains the shared `/sip` serves: a candidate's host in one of them is the edge's own business. */
+export interface RelayDomains {
+  /** SIPEDGE_DOMAIN: the domain of the users a relayed address names. */
+  readonly installation: string;
+  /** Whether `host` is the name or an alias of a served domain. */
+  served(host: string): Promise<boolean>;
 }
 
 /** What the shared `/sip` socket's holder asks the SipUser of a candidate AOR. */
@@ -206,14 +215,24 @@ export interface RelayedUser {
  */
 export function relayOnFirstMessage(
   first: string | ArrayBuffer,
-  domain: string,
+  domains: RelayDomains,
   user: (aor: string) => RelayedUser,
   open: PbxSocketOpener,
   ports: Omit<PbxRelayPorts, 'record'>,
 ): Promise<PbxRelay | undefined> | undefined {
   if (textOf(first).trim() === '') return undefined;
-  const aor = relayCandidate(first, domain);
-  if (aor === undefined) return Promise.resolve(undefined);
+  const candidate = relayCandidate(first);
+  if (candidate === undefined) return Promise.resolve(undefined);
+  return domains.served(candidate.host).then(
+    (served) => (served ? undefined : relayTo(aorForUser(candidate.user, domains.installation), user, open, ports)),
+    (error: unknown) => {
+      ports.log.warn('sip.relay.lookup-failed', { host: candidate.host, ...errorFields(error) });
+      return undefined;
+    },
+  );
+}
+
+function relayTo(aor: string, user: (aor: string) => RelayedUser, open: PbxSocketOpener, ports: Omit<PbxRelayPorts, 'record'>): Promise<PbxRelay | undefined> {
   const stub = user(aor);
   return stub.relayTarget().then(
     (target) => startRelay(target, open, { ...ports, record: (entries) => void stub.recordRelayed(entries).catch((error: unknown) => ports.log.warn('sip.relay.trace-failed', errorFields(error))) }),

@@ -19,7 +19,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
 import { getHeader, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { answerWithPrepared, PREPARED_CHALLENGE_TTL_MS, type PreparedChallenge } from '../registrar/prepared-challenge.ts';
-import { registrarAliases } from '../registrar/register-checks.ts';
+import { servedDomain } from '../domains/served-domains.ts';
 import type { TraceEntry } from '../trace/trace-record.ts';
 import { refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } from '../registrar/address-guard.ts';
 import { addressGuard } from '../registrar/address-guard-object.ts';
@@ -100,7 +100,7 @@ export class SipConnection extends DurableObject<Env> {
         return;
       }
       await handleWebSocketMessage(message, {
-        domain: this.env.SIPEDGE_DOMAIN,
+        domainOf: (host) => servedDomain(this.env, host),
         nonceSecret: this.env.SIPEDGE_NONCE_SECRET,
         flow,
         log: this.#log,
@@ -155,7 +155,7 @@ export class SipConnection extends DurableObject<Env> {
 
   /** Whether this socket is relayed to a PBX (WebSocket registration mode, `pbx-relay.ts`): decided by its first message. */
   #relayOf(ws: WebSocket, flow: Flow, first: string | ArrayBuffer): Promise<PbxRelay | undefined> {
-    const relaying = relayOnFirstMessage(first, this.env.SIPEDGE_DOMAIN, (aor) => this.#user(aor), this.relayOpener, {
+    const relaying = relayOnFirstMessage(first, { installation: this.env.SIPEDGE_DOMAIN, served: async (host) => (await servedDomain(this.env, host)) !== undefined }, (aor) => this.#user(aor), this.relayOpener, {
       flow,
       log: this.#log,
       toBrowser: (data) => ws.send(data),
@@ -189,8 +189,7 @@ export class SipConnection extends DurableObject<Env> {
     // One REGISTER per prepared challenge; an old one is dropped, a refused one too.
     this.#challenges.delete(aor);
     if (Date.now() - held.receivedAt > PREPARED_CHALLENGE_TTL_MS) return undefined;
-    const names = { realm: this.env.SIPEDGE_DOMAIN.toLowerCase(), host: flow.host, aliases: registrarAliases(this.env) };
-    const response = answerWithPrepared(request, held.challenge, names);
+    const response = answerWithPrepared(request, held.challenge, flow.host);
     if (response === undefined) return undefined;
     const entries = this.#untraced.get(aor) ?? [];
     const common = { transport: flow.transport, flow: flow.connectionId, remote: flow.remoteAddress, callId: getHeader(request, 'Call-ID'), cseqMethod: 'REGISTER', at: Date.now() };

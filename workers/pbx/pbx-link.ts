@@ -11,6 +11,11 @@
  * `runInDurableObject`. The link's calls (`link-calls.ts`) ride on the same connection and the
  * same alarm; so do its own SIP trace (`readTrace`) and its transaction response times
  * (`readLatency`, with the qualify OPTIONS of `link-latency.ts`).
+ *
+ * A link belongs to one domain (tenant, its configuration's `domain`; SIPEDGE_DOMAIN for links
+ * stored before domains existed): its inbound calls go to that domain's users through that
+ * domain's Routing object, and the users it registers, calls for and relays message summaries to
+ * are that domain's.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { systemClock, type Clock } from '../../shared/clock/index.ts';
@@ -58,6 +63,8 @@ export class PbxLink extends DurableObject<Env> {
   readonly #log: Logger;
   #engine: LinkEngine | undefined;
   #calls: LinkCalls | undefined;
+  /** The domain `#calls` was built for. */
+  #callsDomain: string | undefined;
   #users: UserRegistrations | undefined;
   /** The link's own SIP trace (`workers/trace/`), batched as a user's is. */
   #trace: SipTrace | undefined;
@@ -77,6 +84,11 @@ export class PbxLink extends DurableObject<Env> {
   async putLink(config: PbxLinkConfig, password: string | null | undefined): Promise<{ created: boolean; view: PbxLinkView | undefined }> {
     const engine = this.#load();
     const { created } = engine.configure(config, password, this.clock.now());
+    // A new link (or one stored before domains existed) learns its domain now: its calls follow it.
+    if (this.#callsDomain !== this.#domain()) {
+      this.#calls = undefined;
+      this.#loadCalls();
+    }
     await this.#syncAlarm();
     return { created, view: engine.view() };
   }
@@ -216,9 +228,15 @@ export class PbxLink extends DurableObject<Env> {
     return this.#engine;
   }
 
+  /** The link's domain, lower case. */
+  #domain(): string {
+    return (this.#engine?.link()?.config.domain ?? this.env.SIPEDGE_DOMAIN).toLowerCase();
+  }
+
   #loadCalls(): LinkCalls {
     if (this.#calls !== undefined) return this.#calls;
     const engine = this.#load();
+    const domain = this.#domain();
     const media = new LinkMedia(this.ctx.storage.sql, {
       linkId: () => engine.link()?.config.id ?? '',
       log: this.#log,
@@ -229,7 +247,7 @@ export class PbxLink extends DurableObject<Env> {
       pick: async () => (await mediaFleet(this.env).pick())?.controlUrl,
     });
     const calls = new LinkCalls({
-      domain: this.env.SIPEDGE_DOMAIN,
+      domain,
       log: this.#log,
       sql: this.ctx.storage.sql,
       media,
@@ -240,12 +258,13 @@ export class PbxLink extends DurableObject<Env> {
         const stub = this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor));
         return { offerCall: (offer) => stub.offerCall(offer), callEvent: (to, event) => stub.callEvent(to, event) };
       },
-      routing: () => routingFor(this.env),
+      routing: () => routingFor(this.env, domain),
       timersChanged: () => this.#syncAlarm(),
       proxiedUser: (contactUser) => this.#loadUsers().userByContact(contactUser),
       messageSummary: (aor, body) => this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aor)).messageSummary(body),
     });
     this.#calls = calls;
+    this.#callsDomain = domain;
     engine.calls = calls;
     return calls;
   }

@@ -18,6 +18,9 @@ import { checkRegister, type RegistrarNames } from './register-checks.ts';
 export interface PreparedChallenge {
   /** The WWW-Authenticate fields of the 401 (one per algorithm, one fresh nonce). */
   readonly headers: readonly HeaderField[];
+  /** The user's domain (the realm) and the registrar's other names for it (`RegistrarNames`), as the object checks them. */
+  readonly realm: string;
+  readonly aliases: readonly string[];
 }
 
 /** Well within the nonce lifetime (five minutes), so the nonce is fresh when the device answers. */
@@ -26,10 +29,11 @@ export const PREPARED_CHALLENGE_TTL_MS = 60_000;
 /**
  * The 401 for `request` with the prepared challenge, when the user's object would answer it with
  * a plain challenge too: a REGISTER without credentials that passes the registrar's checks
- * (`names`: the registrar's own names). Undefined otherwise: the request goes to the object.
+ * (`host`: the host the device's WebSocket connected to). Undefined otherwise: the request goes to the object.
  */
-export function answerWithPrepared(request: SipRequest, prepared: PreparedChallenge, names: RegistrarNames): SipResponse | undefined {
+export function answerWithPrepared(request: SipRequest, prepared: PreparedChallenge, host: string | undefined): SipResponse | undefined {
   if (request.method !== 'REGISTER' || getHeaderFields(request, 'Authorization').length > 0) return undefined;
+  const names: RegistrarNames = { realm: prepared.realm, host, aliases: prepared.aliases };
   if (checkRegister(request, names) !== undefined) return undefined;
   return createResponse(request, 401, undefined, { toTag: randomTag(), headers: prepared.headers });
 }

@@ -48,6 +48,11 @@ export class Routing extends DurableObject<Env> implements RoutingRpc {
     this.#log = createLogger({ object: 'Routing' });
   }
 
+  /** The domain this object routes for: its name (`routingFor`). */
+  get #domain(): string {
+    return this.ctx.id.name ?? this.env.SIPEDGE_DOMAIN;
+  }
+
   // --- the call path ---
 
   async planOutbound(request: OutboundRequest): Promise<OutboundPlan> {
@@ -84,7 +89,7 @@ export class Routing extends DurableObject<Env> implements RoutingRpc {
     }
     const user = uriUser(request.requestUri);
     if (user !== undefined && USERNAME.test(user)) {
-      const account = await this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aorForUser(user, this.env.SIPEDGE_DOMAIN))).getAccount();
+      const account = await this.env.SIP_USER.get(this.env.SIP_USER.idFromName(aorForUser(user, this.#domain))).getAccount();
       if (account !== undefined) return { ok: true, users: [user] };
     }
     this.#log.info('routing.inbound_not_found', { linkId: request.linkId, requestUri: request.requestUri });

@@ -15,6 +15,7 @@
  *   newest of them from memory.
  * So a trace is complete for calls, messages and presence, and best-effort for registration refreshes.
  */
+import type { DomainRetention } from '../domains/domain-record.ts';
 import { cseqMethodOf, traceRecord, type TraceEntry, type TraceRecord } from './trace-record.ts';
 import type { TraceBounds, TraceStore } from './trace-store.ts';
 
@@ -32,6 +33,11 @@ export const DEFAULT_TRACE_POLICY: TracePolicy = {
   batchBytes: 64 * 1024,
   flushDelayMs: 5_000,
 };
+
+/** The policy of a trace kept as a domain's retention says (records, KiB and hours per user). */
+export function tracePolicyFor(retention: Pick<DomainRetention, 'traceRecords' | 'traceKiB' | 'traceHours'>): TracePolicy {
+  return { ...DEFAULT_TRACE_POLICY, maxRecords: retention.traceRecords, maxBytes: retention.traceKiB * 1024, maxAgeMs: retention.traceHours * 3_600_000 };
+}
 
 export interface TraceQuery {
   /** Only the messages of this Call-ID (one call leg, one subscription, one message). */
@@ -60,13 +66,20 @@ export class SipTrace {
   #flushAt: number | undefined;
   /** The buffer holds a record that is not a registration or OPTIONS exchange. */
   #mustKeep = false;
+  /** The policy set since (`usePolicy`), over the ports' one. */
+  #policySet: TracePolicy | undefined;
 
   constructor(ports: TracePorts) {
     this.#ports = ports;
   }
 
   get #policy(): TracePolicy {
-    return this.#ports.policy ?? DEFAULT_TRACE_POLICY;
+    return this.#policySet ?? this.#ports.policy ?? DEFAULT_TRACE_POLICY;
+  }
+
+  /** Keeps what `policy` bounds from now on (a domain's retention, read when it changes); the next write prunes to it. */
+  usePolicy(policy: TracePolicy): void {
+    this.#policySet = policy;
   }
 
   record(entry: TraceEntry): void {

@@ -23,6 +23,10 @@ export interface DeviceOptions {
   readonly algorithms?: readonly DigestAlgorithm[];
   /** The username the digest is computed with, when not the AOR user. */
   readonly authUser?: string;
+  /** The host of the AOR (To and From); the installation's domain unless told. */
+  readonly domain?: string;
+  /** The host of the Request-URI; the AOR's host unless told. */
+  readonly registrar?: string;
 }
 
 export interface RegisterOptions {
@@ -55,6 +59,15 @@ export class Device {
     this.regId = options.regId === null || this.instance === undefined ? undefined : options.regId ?? 1;
   }
 
+  /** The host of the device's AOR. */
+  get domain(): string {
+    return this.#options.domain ?? DOMAIN;
+  }
+
+  get registrar(): string {
+    return this.#options.registrar ?? this.domain;
+  }
+
   /** The Contact value this device registers. */
   get contact(): string {
     const outbound = this.instance === undefined ? '' : `;+sip.instance="${this.instance}"${this.regId === undefined ? '' : `;reg-id=${this.regId}`}`;
@@ -65,11 +78,11 @@ export class Device {
     this.cseq += 1;
     const contact = options.contact === undefined ? this.contact : options.contact;
     const lines = [
-      `REGISTER sip:${DOMAIN} SIP/2.0`,
+      `REGISTER sip:${this.registrar} SIP/2.0`,
       `Via: SIP/2.0/WSS ${unique('v')}.invalid;branch=z9hG4bK${unique('b')}`,
       'Max-Forwards: 70',
-      `To: <sip:${this.#options.user}@${DOMAIN}>`,
-      `From: <sip:${this.#options.user}@${DOMAIN}>;tag=${unique('t')}`,
+      `To: <sip:${this.#options.user}@${this.domain}>`,
+      `From: <sip:${this.#options.user}@${this.domain}>;tag=${unique('t')}`,
       `Call-ID: ${this.callId}`,
       `CSeq: ${this.cseq} REGISTER`,
       ...(contact === null ? [] : [`Contact: ${contact}`]),
@@ -118,7 +131,7 @@ export class Device {
       challenges: this.#authorization.challenges,
       account: { username: this.#options.authUser ?? this.#options.user, password: this.#options.password },
       method: 'REGISTER',
-      uri: `sip:${DOMAIN}`,
+      uri: `sip:${this.registrar}`,
       state: this.#authorization.nonceState,
       algorithms: this.#options.algorithms,
     });

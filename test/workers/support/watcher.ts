@@ -59,22 +59,26 @@ export class Watch {
   remoteTarget: string | undefined;
   cseq = 1;
 
-  constructor(phone: Phone, target: string, event: string) {
+  /** The host of the target's URI: the installation's domain unless told. */
+  readonly host: string;
+
+  constructor(phone: Phone, target: string, event: string, host = DOMAIN) {
     this.phone = phone;
     this.target = target;
     this.event = event;
+    this.host = host;
   }
 
   /** SUBSCRIBE (initial, or a refresh once there is a dialog); `expires` undefined sends no Expires. */
   async subscribe(expires: number | undefined = 600, extraHeaders: string[] = []): Promise<Exchange> {
-    const uri = this.remoteTarget ?? `sip:${this.target}@${DOMAIN}`;
+    const uri = this.remoteTarget ?? `sip:${this.target}@${this.host}`;
     const build = (cseq: number, credentials?: string): string =>
       [
         `SUBSCRIBE ${uri} SIP/2.0`,
         `Via: SIP/2.0/WSS ${unique('h')}.invalid;branch=${generateBranch()}`,
         'Max-Forwards: 70',
-        `To: <sip:${this.target}@${DOMAIN}>${this.toTag === undefined ? '' : `;tag=${this.toTag}`}`,
-        `From: <sip:${this.phone.user}@${DOMAIN}>;tag=${this.fromTag}`,
+        `To: <sip:${this.target}@${this.host}>${this.toTag === undefined ? '' : `;tag=${this.toTag}`}`,
+        `From: <sip:${this.phone.user}@${this.phone.device.domain}>;tag=${this.fromTag}`,
         `Call-ID: ${this.callId}`,
         `CSeq: ${cseq} SUBSCRIBE`,
         `Contact: ${this.phone.contact}`,
