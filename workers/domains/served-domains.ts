@@ -4,6 +4,10 @@
  * the registry a hot spot. A change made through the API is seen at once in the isolate that made it
  * (`forgetServedDomains`) and within `CACHE_MS` everywhere else.
  *
+ * A lookup on its way is not shared with requests that arrive meanwhile: workerd ties a promise to
+ * the request whose I/O made it, and another request waiting on it risks being cancelled with it. So
+ * when an entry expires, the requests of that moment each ask once; the registry answers from memory.
+ *
  * SIPEDGE_DOMAIN is always served: when the registry cannot be reached, it is answered from the
  * environment with default settings, so the installation's own users never depend on the registry.
  */
