@@ -6,7 +6,7 @@
  *
  * A lookup on its way is not shared with requests that arrive meanwhile: workerd ties a promise to
  * the request whose I/O made it, and another request waiting on it risks being cancelled with it. So
- * when an entry expires, the requests of that moment each ask once; the registry answers from memory.
+ * when an entry expires, the requests of that moment each ask once; the registry answers each from its local SQLite.
  *
  * SIPEDGE_DOMAIN is always served: when the registry cannot be reached, it is answered from the
  * environment with default settings, so the installation's own users never depend on the registry.
