@@ -123,6 +123,11 @@ export class BrowserLeg {
   #formats = new Map<number, RTCRtpCodecParameters>();
   #codecs: BrowserCodecs | undefined;
   #closed = false;
+  /** One rejection handler for the leg's life, rather than a closure per packet. */
+  readonly #sendFailed = (error: unknown): void => {
+    this.counters.sendErrors++;
+    this.#logger.warn('browser leg send failed', { call: this.#logId, error: String(error) });
+  };
 
   private constructor(pc: RTCPeerConnection, handlers: BrowserLegHandlers, options: BrowserLegOptions) {
     this.#pc = pc;
@@ -298,10 +303,7 @@ export class BrowserLeg {
       Buffer.from(payload),
     );
     this.counters.rtpOut++;
-    sendWithFormat(sender, format, packet).catch((error: unknown) => {
-      this.counters.sendErrors++;
-      this.#logger.warn('browser leg send failed', { call: this.#logId, error: String(error) });
-    });
+    sendWithFormat(sender, format, packet).catch(this.#sendFailed);
     return true;
   }
 
@@ -330,16 +332,25 @@ export class BrowserLeg {
   #receive(packet: RtpPacket): void {
     if (this.#closed) return;
     this.counters.rtpIn++;
-    this.#deliver(() => this.#handlers.onRtp(packet));
+    // Per packet, so no closure through #deliver.
+    try {
+      this.#handlers.onRtp(packet);
+    } catch (error) {
+      this.#handlerThrew(error);
+    }
   }
 
   #deliver(call: () => void): void {
     try {
       call();
     } catch (error) {
-      this.counters.handlerErrors++;
-      this.#logger.error('browser leg handler threw', { call: this.#logId, error: String(error) });
+      this.#handlerThrew(error);
     }
+  }
+
+  #handlerThrew(error: unknown): void {
+    this.counters.handlerErrors++;
+    this.#logger.error('browser leg handler threw', { call: this.#logId, error: String(error) });
   }
 }
 

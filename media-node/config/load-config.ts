@@ -45,6 +45,8 @@ export interface NodeConfig {
   readonly rtp: { readonly portMin: number; readonly portMax: number };
   readonly pbx: { readonly bindAddress: string; readonly publicAddress: string };
   readonly ice: BrowserIceOptions;
+  /** The SIP gateway: its links' UDP port range (undefined: any free port) and WebSocket ping interval. */
+  readonly sip: { readonly portRange: readonly [number, number] | undefined; readonly pingIntervalMs: number };
   readonly maxSessions: number;
   readonly secret: string;
   readonly edge: { readonly url: string | undefined; readonly sessionEndedUrl: string | undefined; readonly heartbeatIntervalMs: number };
@@ -147,6 +149,10 @@ function resolveConfig(config: ParsedNodeConfig, host: string, tls: NodeConfig['
     rtp: { portMin: config.rtp.portMin, portMax: config.rtp.portMax },
     pbx: { bindAddress, publicAddress },
     ice,
+    sip: {
+      portRange: config.sip.portMin === undefined || config.sip.portMax === undefined ? undefined : [config.sip.portMin, config.sip.portMax],
+      pingIntervalMs: config.sip.pingIntervalMs,
+    },
     maxSessions: config.maxSessions,
     secret: config.secret,
     edge: {

@@ -69,6 +69,17 @@ export const nodeConfigSchema = z
       .prefault({})
       .refine((ice) => (ice.portMin === undefined) === (ice.portMax === undefined), { message: 'set both portMin and portMax, or neither', path: ['portMax'] })
       .refine((ice) => ice.portMin === undefined || ice.portMax === undefined || ice.portMax > ice.portMin, { message: 'portMax must be above portMin', path: ['portMax'] }),
+    sip: z
+      .strictObject({
+        /** The SIP gateway's UDP sockets, one per PbxLink, come from this inclusive range; default any free port. */
+        portMin: mediaPort.optional(),
+        portMax: mediaPort.optional(),
+        /** How often the gateway pings each link's WebSocket; three pings without a pong close it. */
+        pingIntervalMs: z.number().int().min(100).max(600_000).default(15_000),
+      })
+      .prefault({})
+      .refine((sip) => (sip.portMin === undefined) === (sip.portMax === undefined), { message: 'set both portMin and portMax, or neither', path: ['portMax'] })
+      .refine((sip) => sip.portMin === undefined || sip.portMax === undefined || sip.portMax >= sip.portMin, { message: 'portMax must not be below portMin', path: ['portMax'] }),
     /** Most sessions at once; past it, creating one answers 503 and the edge picks another node. */
     maxSessions: z.number().int().min(1).max(100_000).default(200),
     /** The shared secret requests are signed with, both ways (at least 32 characters). */

@@ -15,7 +15,8 @@
  * (RFC 3605); RTCP arriving on the RTP port is accepted as well (RFC 5761 multiplexing).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { lookup, type LookupOneOptions } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import type { Clock } from '../../shared/clock/index.ts';
 import { systemClock } from '../../shared/clock/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
@@ -138,6 +139,9 @@ export class PbxLeg {
   #signalled: PbxRemote | undefined;
   #srtp: PbxSrtp | undefined;
   #closed = false;
+  /** One send-completion callback per kind for the leg's life, rather than a closure per packet. */
+  readonly #afterRtpSend = (error: Error | null): void => this.#afterSend(error, 'rtp');
+  readonly #afterRtcpSend = (error: Error | null): void => this.#afterSend(error, 'rtcp');
 
   private constructor(options: PbxLegOptions, handlers: PbxLegHandlers, sockets: { port: number; rtp: Socket; rtcp: Socket }) {
     this.rtpPort = sockets.port;
@@ -242,7 +246,8 @@ export class PbxLeg {
       this.#drop('oversized', info);
       return;
     }
-    const source = { address: info.address, port: info.port };
+    // The datagram's own RemoteInfo (fresh per datagram) serves as its source address.
+    const source: TransportAddress = info;
     if (arrivedOn === 'rtcp-port' || looksLikeRtcp(message)) {
       this.#onRtcp(message, source, arrivedOn);
       return;
@@ -271,7 +276,12 @@ export class PbxLeg {
     if (decision === 'latched') this.#logger.info('pbx leg latched rtp', { port: this.rtpPort, source });
     this.counters.rtpIn++;
     this.counters.octetsIn += message.length;
-    this.#deliver(() => this.#handlers.onRtp(packet, header));
+    // Per packet, so no closure through #deliver.
+    try {
+      this.#handlers.onRtp(packet, header);
+    } catch (error) {
+      this.#handlerThrew(error);
+    }
   }
 
   /** The datagram itself on a plain leg; authenticated and decrypted on an RTP/SAVP one (undefined: dropped). */
@@ -315,9 +325,13 @@ export class PbxLeg {
     try {
       call();
     } catch (error) {
-      this.counters.handlerErrors++;
-      this.#logger.error('pbx leg handler threw', { port: this.rtpPort, error: String(error) });
+      this.#handlerThrew(error);
     }
+  }
+
+  #handlerThrew(error: unknown): void {
+    this.counters.handlerErrors++;
+    this.#logger.error('pbx leg handler threw', { port: this.rtpPort, error: String(error) });
   }
 
   #drop(reason: PbxLegDropReason, source: TransportAddress): void {
@@ -329,13 +343,14 @@ export class PbxLeg {
     if (kind === 'rtp') this.counters.rtpOut++;
     else this.counters.rtcpOut++;
     this.counters.octetsOut += packet.length;
-    socket.send(packet, destination.port, destination.address, (error) => {
-      if (error) {
-        this.counters.sendErrors++;
-        this.#logger.warn('pbx leg send failed', { port: this.rtpPort, kind, error: String(error) });
-      }
-    });
+    socket.send(packet, destination.port, destination.address, kind === 'rtp' ? this.#afterRtpSend : this.#afterRtcpSend);
     return true;
+  }
+
+  #afterSend(error: Error | null, kind: 'rtp' | 'rtcp'): void {
+    if (error === null) return;
+    this.counters.sendErrors++;
+    this.#logger.warn('pbx leg send failed', { port: this.rtpPort, kind, error: String(error) });
   }
 }
 
@@ -368,7 +383,7 @@ async function bindPair(address: string, port: number): Promise<{ rtp: Socket; r
 
 function bindOne(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    const socket = createSocket({ type, reuseAddr: false });
+    const socket = createSocket({ type, reuseAddr: false, lookup: literalLookup });
     const onError = (): void => {
       socket.close();
       resolve(undefined);
@@ -381,6 +396,17 @@ function bindOne(type: 'udp4' | 'udp6', address: string, port: number): Promise<
       resolve(socket);
     });
   });
+}
+
+/**
+ * dgram's address lookup, answering an IP literal at once: the default (`dns.lookup`) answers even
+ * those on the next tick, with a closure and a deferred send per packet. A host name still goes
+ * to `dns.lookup`.
+ */
+function literalLookup(hostname: string, options: LookupOneOptions, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else lookup(hostname, options, callback);
 }
 
 function closeSocket(socket: Socket): Promise<void> {

@@ -332,8 +332,10 @@ export class MediaSession {
     await this.#released;
   }
 
+  // The two per-packet handlers guard themselves inline: no closure per packet through #guard.
   #onBrowserRtp(packet: RtpPacket): void {
-    this.#guard(() => {
+    if (this.#state === 'ended') return;
+    try {
       const now = this.#clock.now();
       const inbound = fromBrowser(packet);
       if (this.#relay === undefined) {
@@ -341,11 +343,14 @@ export class MediaSession {
         return;
       }
       this.#relay.fromBrowser(inbound, now, inbound.payloadType === this.#browserFormats?.audio.payloadType);
-    });
+    } catch (error) {
+      this.#handlerThrew(error);
+    }
   }
 
   #onPbxRtp(packet: Uint8Array, header: RtpHeaderFields): void {
-    this.#guard(() => {
+    if (this.#state === 'ended') return;
+    try {
       const now = this.#clock.now();
       const payloadType = this.#pbxSide.payloadType(header.payloadType);
       if (payloadType === undefined || this.#relay === undefined) {
@@ -353,7 +358,9 @@ export class MediaSession {
         return;
       }
       this.#relay.fromPbx(fromPbx(packet, header, payloadType), now, payloadType === this.#pbxSide.formats?.audio.payloadType);
-    });
+    } catch (error) {
+      this.#handlerThrew(error);
+    }
   }
 
   #onPbxRtcp(compound: RtcpCompound): void {
@@ -380,9 +387,13 @@ export class MediaSession {
     try {
       handle();
     } catch (error) {
-      this.#errors++;
-      this.#logger.error('media session handler threw', { call: this.id, error: String(error) });
+      this.#handlerThrew(error);
     }
+  }
+
+  #handlerThrew(error: unknown): void {
+    this.#errors++;
+    this.#logger.error('media session handler threw', { call: this.id, error: String(error) });
   }
 
   async #end(end: SessionEnd): Promise<void> {

@@ -22,7 +22,8 @@ export class OutgoingStream {
   readonly ssrc: number;
   readonly #start: StreamStart;
   #sequenceNumber: number | undefined;
-  #timestamp: { readonly value: number; readonly atMs: number; readonly clockRate: number } | undefined;
+  /** The newest timestamp sent, when and at which clock rate (fields rather than an object per packet). */
+  #timestamp: { value: number; atMs: number; clockRate: number } | undefined;
 
   constructor(start: StreamStart = randomStreamStart()) {
     this.ssrc = start.ssrc >>> 0;
@@ -36,8 +37,11 @@ export class OutgoingStream {
         if (!out.send(header, payload)) return false;
         this.#sequenceNumber = header.sequenceNumber;
         const last = this.#timestamp;
-        if (last === undefined || last.clockRate !== clockRate || timestampDelta(header.timestamp, last.value) > 0) {
-          this.#timestamp = { value: header.timestamp, atMs: now(), clockRate };
+        if (last === undefined) this.#timestamp = { value: header.timestamp, atMs: now(), clockRate };
+        else if (last.clockRate !== clockRate || timestampDelta(header.timestamp, last.value) > 0) {
+          last.value = header.timestamp;
+          last.atMs = now();
+          last.clockRate = clockRate;
         }
         return true;
       },

@@ -8,7 +8,7 @@
 import type { Clock } from '../../shared/clock/index.ts';
 import type { Direction } from '../../shared/sdp/index.ts';
 import type { RtcpCompound } from '../rtp/index.ts';
-import { QualitySeries, ReceiveStatistics, type QualitySample } from '../quality/index.ts';
+import { QualitySeries, ReceiveStatistics, type QualitySample, type ReceivedPacket } from '../quality/index.ts';
 import { DtmfSender } from './dtmf-sender.ts';
 import type { LegFormats } from './leg-formats.ts';
 import type { InboundPacket, MediaPath } from './media-path.ts';
@@ -41,6 +41,8 @@ export class SessionRelay {
   readonly #directions: Readonly<Record<LegName, Direction>>;
   readonly #series: { readonly toPbx: QualitySeries; readonly toBrowser: QualitySeries };
   readonly #codecs: { readonly browser: string; readonly pbx: string };
+  /** What the receive statistics read of each packet, filled in place: no object per packet. */
+  readonly #received = { sequenceNumber: 0, timestamp: 0, payloadLength: 0 };
 
   constructor(
     paths: RelayPathsOptions,
@@ -66,7 +68,7 @@ export class SessionRelay {
   /** An RTP packet from the browser; `audio` when it carries the leg's audio codec (not events). */
   fromBrowser(inbound: InboundPacket, nowMs: number, audio: boolean): void {
     this.#watchdog.heard('browser', nowMs);
-    this.#fromBrowser.onPacket({ ...inbound, payloadLength: inbound.payload.length }, nowMs, audio);
+    this.#fromBrowser.onPacket(this.#receivedOf(inbound), nowMs, audio);
     this.#relay(this.paths.toPbx, 'browser', inbound, nowMs);
   }
 
@@ -74,7 +76,7 @@ export class SessionRelay {
   fromPbx(inbound: InboundPacket, nowMs: number, audio: boolean): void {
     this.#watchdog.heard('pbx', nowMs);
     this.paths.rtcp.onReceived(inbound.ssrc);
-    this.#fromPbx.onPacket({ ...inbound, payloadLength: inbound.payload.length }, nowMs, audio);
+    this.#fromPbx.onPacket(this.#receivedOf(inbound), nowMs, audio);
     this.#relay(this.paths.toBrowser, 'pbx', inbound, nowMs);
   }
 
@@ -126,6 +128,14 @@ export class SessionRelay {
       browserToPbx: directionStats(this.paths.toPbx, this.#fromBrowser, codecs.browser, undefined),
       pbxToBrowser: directionStats(this.paths.toBrowser, this.#fromPbx, codecs.pbx, this.paths.rtcp.roundTrip.latestMs),
     };
+  }
+
+  #receivedOf(inbound: InboundPacket): ReceivedPacket {
+    const received = this.#received;
+    received.sequenceNumber = inbound.sequenceNumber;
+    received.timestamp = inbound.timestamp;
+    received.payloadLength = inbound.payload.length;
+    return received;
   }
 
   #relay(path: MediaPath, from: LegName, inbound: InboundPacket, nowMs: number): void {

@@ -21,7 +21,7 @@ import { CpuSampler, processCpuSeconds, renderNodeMetrics } from '../metrics/ind
 import { PortRange } from '../pbx-leg/index.ts';
 import { FrameTicker, type SamplingOptions } from '../relay/index.ts';
 import { ReplayGuard, RequestSigner } from '../signing/index.ts';
-import { SIP_GATEWAY_PATH, SipGateway, WebSocketConnection, handshakeProblem, type SipTiming } from '../sip-gateway/index.ts';
+import { LinkPortRange, SIP_GATEWAY_PATH, SipGateway, WebSocketConnection, handshakeProblem, type SipTiming } from '../sip-gateway/index.ts';
 
 export interface MediaNodeServiceOptions {
   readonly logger?: Logger;
@@ -87,6 +87,8 @@ export class MediaNodeService {
     this.sipGateway = new SipGateway({
       bindAddress: config.pbx.bindAddress,
       publicAddress: config.pbx.publicAddress,
+      ports: config.sip.portRange === undefined ? undefined : new LinkPortRange(config.sip.portRange[0], config.sip.portRange[1]),
+      pingIntervalMs: config.sip.pingIntervalMs,
       ...(options.sipTiming === undefined ? {} : { timing: options.sipTiming }),
       ...(options.sipLinkGraceMs === undefined ? {} : { graceMs: options.sipLinkGraceMs }),
       logger,

@@ -39,4 +39,4 @@ export type GatewayFrame =
   | { readonly type: 'send-failed'; readonly id?: string; readonly detail: string }
   | { readonly type: 'error'; readonly reason: GatewayErrorReason; readonly detail: string };
 
-export type GatewayErrorReason = 'invalid-frame' | 'not-open' | 'bad-sip' | 'pbx-unresolved';
+export type GatewayErrorReason = 'invalid-frame' | 'not-open' | 'bad-sip' | 'pbx-unresolved' | 'no-udp-port';

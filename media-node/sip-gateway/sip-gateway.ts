@@ -10,11 +10,14 @@
  * instance, a network blip) gets the same UDP port back (`resumed: true`, its registration's
  * Contact stays true) with the frames that arrived meanwhile (at most `maxHeld`, oldest dropped).
  * A second connection for a link replaces the first (closed with 4000). `close` ends the link.
+ * The gateway pings each WebSocket every `pingIntervalMs`; one that stops answering is dropped, so
+ * a dead edge connection starts the grace period rather than holding the link for ever.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { silentLogger, type Logger } from '../logger.ts';
 import { edgeFrame, type GatewayFrame, type TransportAddress } from './gateway-protocol.ts';
+import { LinkPortsExhaustedError, type LinkPortRange } from './link-port-range.ts';
 import { SipLink, type LinkTimers, type SipTiming } from './sip-link.ts';
 import type { WebSocketConnection } from './websocket-connection.ts';
 
@@ -23,6 +26,10 @@ export const SIP_GATEWAY_PATH = /^\/v1\/sip-gateway\/links\/(?<id>[A-Za-z0-9._~-
 export interface SipGatewayOptions {
   readonly bindAddress: string;
   readonly publicAddress: string;
+  /** Where links' UDP ports come from; default any free port. */
+  readonly ports?: LinkPortRange | undefined;
+  /** WebSocket pings to the edge; three unanswered close the connection. Default 15 s. */
+  readonly pingIntervalMs?: number;
   readonly timing?: SipTiming;
   readonly timers?: LinkTimers;
   /** How long a link without a WebSocket keeps its socket; default 120 s. */
@@ -64,6 +71,7 @@ export class SipGateway {
   accept(id: string, connection: WebSocketConnection): void {
     let entry: LinkEntry | undefined;
     const send = (frame: GatewayFrame): void => connection.sendText(JSON.stringify(frame));
+    connection.keepAlive(this.#options.pingIntervalMs ?? 15_000);
     // Frames are handled one after another: an `open` still binding its socket comes before a `send`.
     let handled = Promise.resolve();
     connection.attach({
@@ -78,7 +86,8 @@ export class SipGateway {
             this.#logger.error('sip gateway frame failed', { link: id, error: String(error) });
           });
       },
-      onClose: () => {
+      onClose: (code, reason) => {
+        this.#logger.info('sip link websocket closed', { link: id, code, reason });
         if (entry !== undefined && entry.connection === connection) this.#detach(id, entry);
       },
     });
@@ -124,7 +133,17 @@ export class SipGateway {
           send({ type: 'error', reason: 'pbx-unresolved', detail: `${frame.pbx.host} has no address` });
           return;
         }
-        const { entry: attached, resumed } = await this.#attach(id, pbx, connection);
+        let attachedLink: { entry: LinkEntry; resumed: boolean };
+        try {
+          attachedLink = await this.#attach(id, pbx, connection);
+        } catch (error) {
+          if (!(error instanceof LinkPortsExhaustedError)) throw error;
+          // RFC 6455 §7.4.1 1013, try again later: the edge may take the link to another node.
+          send({ type: 'error', reason: 'no-udp-port', detail: error.message });
+          connection.close(1013, 'no free UDP port for the link');
+          return;
+        }
+        const { entry: attached, resumed } = attachedLink;
         opened(attached);
         send({ type: 'opened', local: attached.link.local, pbx, resumed });
         for (const held of attached.held.splice(0)) send(held);
@@ -159,6 +178,7 @@ export class SipGateway {
         opening = SipLink.open(id, pbx, {
           bindAddress: this.#options.bindAddress,
           publicAddress: this.#options.publicAddress,
+          ports: this.#options.ports,
           ...(this.#options.timing === undefined ? {} : { timing: this.#options.timing }),
           ...(this.#options.timers === undefined ? {} : { timers: this.#options.timers }),
           logger: this.#logger,

@@ -19,10 +19,10 @@
  * are forgotten 64*T1 after they end (Timers J and K's purpose: absorbing late retransmissions).
  */
 import { Buffer } from 'node:buffer';
-import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import type { Socket } from 'node:dgram';
 import { silentLogger, type Logger } from '../logger.ts';
 import type { GatewayFrame, TransportAddress } from './gateway-protocol.ts';
+import { bindOn, type LinkPortRange } from './link-port-range.ts';
 import { dialogRequestKey, identify, transactionKey, type MessageIdentity } from './transaction-identity.ts';
 
 export interface SipTiming {
@@ -51,6 +51,8 @@ export interface SipLinkOptions {
   readonly bindAddress: string;
   /** The address the edge writes in Via and Contact: the link's own as the PBX reaches it. */
   readonly publicAddress: string;
+  /** Where the link's port comes from; default any free port. */
+  readonly ports?: LinkPortRange | undefined;
   readonly timing?: SipTiming;
   readonly timers?: LinkTimers;
   readonly logger?: Logger;
@@ -101,6 +103,7 @@ export class SipLink {
   readonly #timing: SipTiming;
   readonly #timers: LinkTimers;
   readonly #logger: Logger;
+  readonly #ports: LinkPortRange | undefined;
   readonly #clients = new Map<string, ClientTransaction>();
   readonly #servers = new Map<string, ServerTransaction>();
   /** The edge's ACK for each INVITE (by Call-ID and CSeq), to answer the final response's retransmissions. */
@@ -117,20 +120,18 @@ export class SipLink {
     this.#timing = options.timing ?? DEFAULT_SIP_TIMING;
     this.#timers = options.timers ?? realTimers;
     this.#logger = options.logger ?? silentLogger;
+    this.#ports = options.ports;
     socket.on('message', (message, info) => this.#onDatagram(message, { address: info.address, port: info.port }));
     socket.on('error', (error) => this.#logger.warn('sip link socket error', { link: id, error: String(error) }));
   }
 
-  /** Binds a UDP socket (any free port) for a link toward `pbx` (an IP address). */
+  /**
+   * Binds a UDP socket (from `options.ports`, else any free port) for a link toward `pbx` (an IP
+   * address); throws `LinkPortsExhaustedError` when the range has no free port.
+   */
   static async open(id: string, pbx: TransportAddress, options: SipLinkOptions): Promise<SipLink> {
-    const socket = createSocket({ type: isIPv6(options.bindAddress) ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind({ address: options.bindAddress, port: 0, exclusive: true }, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    const socket = options.ports === undefined ? await bindOn(options.bindAddress, 0) : await options.ports.bind(options.bindAddress);
+    if (socket === undefined) throw new Error(`cannot bind a UDP socket on ${options.bindAddress}`);
     return new SipLink(id, socket, { address: options.publicAddress, port: socket.address().port }, pbx, options);
   }
 
@@ -213,7 +214,12 @@ export class SipLink {
     }
     this.#clients.clear();
     this.#servers.clear();
-    return new Promise((resolve) => this.#socket.close(() => resolve()));
+    return new Promise((resolve) =>
+      this.#socket.close(() => {
+        this.#ports?.release(this.#local.port);
+        resolve();
+      }),
+    );
   }
 
   #scheduleRequestRetransmit(transaction: ClientTransaction): void {

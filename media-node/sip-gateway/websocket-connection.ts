@@ -2,6 +2,8 @@
  * The server side of one WebSocket connection (RFC 6455), enough for the SIP gateway's JSON text
  * frames: the opening handshake (§4.2.2), framing with client masking required (§5.1, §5.3),
  * fragmented messages (§5.4), ping/pong (§5.5.2, §5.5.3) and the closing handshake (§5.5.1).
+ * With `keepAlive` the server pings on its own, so a peer that vanished without closing (a dead
+ * TCP connection, which neither side may notice for a long time) is dropped.
  * Frames from a client that break the protocol close the connection with 1002; a message over the
  * size limit with 1009 (§7.4.1).
  */
@@ -40,6 +42,10 @@ export class WebSocketConnection {
   #fragmentOctets = 0;
   #closed = false;
   #closeSent = false;
+  #pinger: ReturnType<typeof setInterval> | undefined;
+  #pings = 0;
+  #awaitingPong = false;
+  #unanswered = 0;
 
   /** Completes the handshake of a request `handshakeProblem` accepted, on its socket. */
   constructor(request: IncomingMessage, socket: Duplex, head: Buffer, maxMessageOctets = 256 * 1024) {
@@ -59,6 +65,17 @@ export class WebSocketConnection {
   attach(handlers: WebSocketHandlers): void {
     this.#handlers = handlers;
     this.#receive(Buffer.alloc(0));
+  }
+
+  /**
+   * Pings the peer every `intervalMs` (RFC 6455 §5.5.2). After `unansweredAllowed` pings in a row
+   * without a pong the peer is taken for gone: the connection is dropped without a closing
+   * handshake (nobody would answer it) and `onClose` hears 1006.
+   */
+  keepAlive(intervalMs: number, unansweredAllowed = 3): void {
+    if (this.#pinger !== undefined || this.#closed) return;
+    this.#pinger = setInterval(() => this.#ping(unansweredAllowed), intervalMs);
+    this.#pinger.unref();
   }
 
   get open(): boolean {
@@ -98,12 +115,29 @@ export class WebSocketConnection {
     }
   }
 
+  #ping(unansweredAllowed: number): void {
+    if (!this.open) return;
+    if (this.#awaitingPong) {
+      this.#unanswered++;
+      if (this.#unanswered >= unansweredAllowed) {
+        this.#socket.destroy();
+        this.#ended(1006, `no pong to ${this.#unanswered} pings`);
+        return;
+      }
+    }
+    this.#awaitingPong = true;
+    this.#socket.write(frame(OPCODE.ping, Buffer.from(String(++this.#pings))));
+  }
+
   #frame(fin: boolean, opcode: number, payload: Buffer): void {
     switch (opcode) {
       case OPCODE.ping:
         if (this.open) this.#socket.write(frame(OPCODE.pong, payload));
         return;
       case OPCODE.pong:
+        // Any pong will do (§5.5.3: one may also come unasked, as a heartbeat).
+        this.#awaitingPong = false;
+        this.#unanswered = 0;
         return;
       case OPCODE.close: {
         const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
@@ -148,6 +182,7 @@ export class WebSocketConnection {
   #ended(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#pinger !== undefined) clearInterval(this.#pinger);
     this.#handlers?.onClose(code, reason);
   }
 }

@@ -7,15 +7,24 @@
  * Two modes: transcoding (the browser talks Opus, the PBX PCMU) and pass-through (PCMU both sides).
  *
  *   1. a fixed number of calls per mode: the node's CPU per call (from its /proc CPU time), and
- *      for pass-through the time from send to arrival per packet (p50/p99);
+ *      for pass-through the latency the node adds per packet, from a tcpdump capture of its ports
+ *      with kernel timestamps (packet in to the packet it causes out, `media/relay-transit.ts`),
+ *      next to the older measure, send to arrival between the generator's own sockets, which the
+ *      generator's stalls dominate on a loaded machine;
  *   2. rtpengine, where installed, with the rig's rtpengine.conf, carrying the same load as plain
- *      RTP on both sides (the reference figure has no SRTP), and the ratio of calls per core;
+ *      RTP on both sides (the reference figure has no SRTP), and the ratio of calls per core and
+ *      of added latency (captured the same way);
  *   3. per mode, a search over N for the most calls one core sustains with under 0.1 % late or
  *      lost packets (`media/capacity-search.ts`).
  *
  * Both processes share this machine's two cores with each other and with whatever else runs here:
  * the load average is printed, and compare the ratios of one run rather than absolute figures.
  * Prints a table and, as the last line, one JSON object.
+ *
+ * Smaller runs: BENCH_MEDIA_CALLS (calls per fixed window, default 20), BENCH_MEDIA_MODES
+ * (`pass-through,transcoding`), BENCH_MEDIA_SEARCH=0 (no capacity search), BENCH_MEDIA_QUICK=1
+ * (short windows); BENCH_NODE_ARGS passes flags to the node (`--trace-gc`, `--cpu-prof`) and
+ * BENCH_NODE_LOG names a file for what it writes; BENCH_MEDIA_RELAY_RT=1, see below.
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -23,15 +32,17 @@ import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { CallPool } from './media/call-pool.ts';
 import { counted, passes, searchCapacity, type SearchResult } from './media/capacity-search.ts';
-import type { LoadMode } from './media/load-call.ts';
+import { relayDirections, type LoadMode } from './media/load-call.ts';
 import { LoadScheduler } from './media/load-scheduler.ts';
 import { LoopbackProbe } from './media/loopback-probe.ts';
 import { measureWindow, transitSummary, type WindowOptions, type WindowResult } from './media/load-window.ts';
 import { MediaNodeProcess } from './media/media-node-process.ts';
 import { NodeCall } from './media/node-call.ts';
-import { processCpuSecondsOf } from './media/proc-stat.ts';
+import { PacketCapture, udpPortRangesFilter } from './media/packet-capture.ts';
+import { processCpuSecondsOf, runQueueWaitSecondsOf } from './media/proc-stat.ts';
 import { Rtpengine } from './media/rtpengine.ts';
 import { RtpengineCall } from './media/rtpengine-call.ts';
+import { relayTransit, sortedQuantile, type TransitFigures } from './media/relay-transit.ts';
 
 const SECRET = 'bench-control-secret-0123456789abcdef';
 const FIXED_CALLS = Number(process.env['BENCH_MEDIA_CALLS'] ?? 20);
@@ -41,7 +52,22 @@ const QUICK = process.env['BENCH_MEDIA_QUICK'] === '1';
 const FIXED_WINDOW = { settleMs: QUICK ? 500 : 2000, windowMs: QUICK ? 2000 : 10_000 };
 const SEARCH_WINDOW = { settleMs: QUICK ? 500 : 1500, windowMs: QUICK ? 1000 : 3000 };
 const SEARCH_BUDGET_MS: Readonly<Record<LoadMode, number>> = QUICK ? { transcoding: 10_000, 'pass-through': 10_000 } : { transcoding: 120_000, 'pass-through': 110_000 };
-const MODES: readonly LoadMode[] = ['pass-through', 'transcoding'];
+const MODES: readonly LoadMode[] = (process.env['BENCH_MEDIA_MODES'] ?? 'pass-through,transcoding')
+  .split(',')
+  .filter((mode): mode is LoadMode => mode === 'pass-through' || mode === 'transcoding');
+const SEARCH = process.env['BENCH_MEDIA_SEARCH'] !== '0';
+/**
+ * BENCH_MEDIA_RELAY_RT=1 (root, or CAP_SYS_NICE): both relays run under `chrt --fifo 10`, so on a
+ * shared machine they get a core when they have work, as on a dedicated media server; the table
+ * shows how long each still waited for one. The kernel's real-time throttling leaves the rest of
+ * the machine at least 5 % of each core whatever happens.
+ */
+const RELAY_LAUNCHER: readonly string[] = process.env['BENCH_MEDIA_RELAY_RT'] === '1' ? ['chrt', '--fifo', '10'] : [];
+/** The relays' ports, apart from each other and (ICE) from the ephemeral range, so a BPF filter picks them. */
+const NODE_RTP_PORTS = [60000, 61999] as const;
+const NODE_ICE_PORTS = [30000, 31999] as const;
+const RTPENGINE_PORTS = [62000, 63999] as const;
+const CAPTURE_FILTER = udpPortRangesFilter([NODE_ICE_PORTS, NODE_RTP_PORTS, RTPENGINE_PORTS]);
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const progress = (line: string): void => void process.stderr.write(`[bench:media] ${line}\n`);
@@ -52,7 +78,15 @@ interface Measured {
   readonly search: Partial<Record<LoadMode, SearchResult>>;
   /** Send-to-arrival straight between two generator sockets, during the pass-through window. */
   probe?: { readonly toPbx: readonly number[]; readonly toBrowser: readonly number[] };
+  /** Pass-through latency each relay added, from captured kernel timestamps, or why it is missing. */
+  readonly captured: { sipedge?: CapturedTransit | string; rtpengine?: CapturedTransit | string };
   referenceMissing?: string;
+}
+
+interface CapturedTransit {
+  readonly browserToPbx: TransitFigures;
+  readonly pbxToBrowser: TransitFigures;
+  readonly droppedByKernel: number;
 }
 
 async function main(): Promise<void> {
@@ -60,10 +94,15 @@ async function main(): Promise<void> {
   const loadStart = loadavg();
   const pressureStart = cpuPressure();
   progress(`load average ${loadStart.map((value) => value.toFixed(2)).join(' ')}; CPU pressure ${pressureStart}; ${cpus().length} cores`);
-  const measured: Measured = { fixed: {}, reference: {}, search: {} };
-  const node = await MediaNodeProcess.start({ controlPort: await freeTcpPort(), rtpPortMin: 60000, rtpPortMax: 61999, secret: SECRET });
+  const measured: Measured = { fixed: {}, reference: {}, search: {}, captured: {} };
+  const node = await MediaNodeProcess.start({ controlPort: await freeTcpPort(), rtpPorts: NODE_RTP_PORTS, icePorts: NODE_ICE_PORTS, secret: SECRET, launcher: RELAY_LAUNCHER });
   const scheduler = new LoadScheduler();
-  const nodeWindow = (base: typeof FIXED_WINDOW): WindowOptions => ({ ...base, relayCpu: () => node.cpuSeconds(), relayScrape: () => node.scrape() });
+  const nodeWindow = (base: typeof FIXED_WINDOW): WindowOptions => ({
+    ...base,
+    relayCpu: () => node.cpuSeconds(),
+    relayRunQueueWait: () => runQueueWaitSecondsOf(node.pid, 'main'),
+    relayScrape: () => node.scrape(),
+  });
   try {
     for (const mode of MODES) {
       const pool = new CallPool(scheduler, (serial) => NodeCall.open(node.client, `bench-${mode}-${serial}`, mode));
@@ -73,7 +112,8 @@ async function main(): Promise<void> {
         const probe = await LoopbackProbe.open();
         const probing = new LoadScheduler();
         probing.add(probe);
-        measured.fixed[mode] = await measureWindow(scheduler, { ...nodeWindow(FIXED_WINDOW), alongside: [probe] });
+        const around = capturing(scheduler, (result) => (measured.captured.sipedge = result));
+        measured.fixed[mode] = await measureWindow(scheduler, { ...nodeWindow(FIXED_WINDOW), alongside: [probe], around });
         measured.probe = { toPbx: [...probe.atPbx.transit], toBrowser: [...probe.atBrowser.transit] };
         probing.stop();
         await probe.close();
@@ -83,7 +123,7 @@ async function main(): Promise<void> {
       await pool.resize(0);
     }
     await runReference(measured, scheduler);
-    for (const mode of MODES) {
+    for (const mode of SEARCH ? MODES : []) {
       const pool = new CallPool(scheduler, (serial) => NodeCall.open(node.client, `search-${mode}-${serial}`, mode));
       const perCall = measured.fixed[mode]?.relayCpuPerCall ?? 0.02;
       // Start where the fixed run says about 60 % of a core goes.
@@ -119,7 +159,7 @@ async function runReference(measured: Measured, scheduler: LoadScheduler): Promi
   }
   let engine: Rtpengine;
   try {
-    engine = await Rtpengine.start(available.binary, { ngPort: await freeUdpPort(), portMin: 62000, portMax: 63999 });
+    engine = await Rtpengine.start(available.binary, { ngPort: await freeUdpPort(), portMin: RTPENGINE_PORTS[0], portMax: RTPENGINE_PORTS[1], launcher: RELAY_LAUNCHER });
   } catch (error) {
     measured.referenceMissing = `rtpengine did not start: ${String(error)}`;
     return;
@@ -129,12 +169,49 @@ async function runReference(measured: Measured, scheduler: LoadScheduler): Promi
       const pool = new CallPool(scheduler, (serial) => RtpengineCall.open(engine, `bench-${mode}-${serial}-${Date.now()}`, mode), 20);
       progress(`rtpengine ${mode}: ${FIXED_CALLS} calls`);
       await pool.resize(FIXED_CALLS);
-      measured.reference[mode] = await measureWindow(scheduler, { ...FIXED_WINDOW, relayCpu: () => processCpuSecondsOf(engine.pid) });
+      const around = mode === 'pass-through' ? capturing(scheduler, (result) => (measured.captured.rtpengine = result)) : undefined;
+      measured.reference[mode] = await measureWindow(scheduler, { ...FIXED_WINDOW, relayCpu: () => processCpuSecondsOf(engine.pid), relayRunQueueWait: () => runQueueWaitSecondsOf(engine.pid, 'all'), around });
       await pool.resize(0);
     }
   } finally {
     await engine.stop();
   }
+}
+
+/**
+ * A tcpdump capture of the relays' ports around a window, turned into the latency the relay added
+ * per packet and direction for the calls the scheduler runs; `into` gets the figures, or why there
+ * are none (tcpdump missing or refused).
+ */
+function capturing(scheduler: LoadScheduler, into: (result: CapturedTransit | string) => void): WindowOptions['around'] {
+  const tool = PacketCapture.available();
+  if (!tool.ok) {
+    into(tool.why);
+    return undefined;
+  }
+  let capture: PacketCapture | undefined;
+  return {
+    begin: async () => {
+      try {
+        capture = await PacketCapture.start(tool.binary, CAPTURE_FILTER);
+      } catch (error) {
+        into(`the capture failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+    end: async () => {
+      if (capture === undefined) return;
+      const { pcap, droppedByKernel } = await capture.stop();
+      const directions = scheduler.calls.flatMap((call) => {
+        const ports = call.ports();
+        return ports === undefined ? [] : [relayDirections(ports)];
+      });
+      into({
+        browserToPbx: relayTransit(pcap.datagrams, directions.map((direction) => direction.browserToPbx)),
+        pbxToBrowser: relayTransit(pcap.datagrams, directions.map((direction) => direction.pbxToBrowser)),
+        droppedByKernel,
+      });
+    },
+  };
 }
 
 interface MachineLoad {
@@ -159,13 +236,14 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
   out(`sipedge media benchmark, ${new Date().toISOString()}, Node ${process.versions.node}, ${cpus().length} cores`);
   out(`load average at start ${loadStart.map((v) => v.toFixed(2)).join(' ')}, at end ${loadEnd.map((v) => v.toFixed(2)).join(' ')} (the machine is shared: compare ratios)`);
   out(`CPU pressure (time runnable tasks waited for a core, avg10 avg60 avg300): at start ${machine.pressureStart}, at end ${machine.pressureEnd}`);
+  out(RELAY_LAUNCHER.length === 0 ? 'relays scheduled like everything else here (BENCH_MEDIA_RELAY_RT unset)' : `both relays run under \`${RELAY_LAUNCHER.join(' ')}\` (BENCH_MEDIA_RELAY_RT=1)`);
   out();
-  out('| relay | mode | calls | CPU per call | calls per core (from CPU) | late+lost | relay cores | generator cores | generator late sends |');
-  out('|---|---|---|---|---|---|---|---|---|');
+  out('| relay | mode | calls | CPU per call | calls per core (from CPU) | late+lost | relay cores | relay waiting for a core (node: event loop; rtpengine: all threads) | CPU stolen by the hypervisor | generator cores | generator late sends |');
+  out('|---|---|---|---|---|---|---|---|---|---|---|');
   const row = (relay: string, mode: LoadMode, result: WindowResult | undefined): void => {
     if (result === undefined) return;
     out(
-      `| ${relay} | ${mode} | ${result.calls} | ${percent(result.relayCpuPerCall, 2)} | ${perCore(result.relayCpuPerCall)} | ${percent(result.badFraction, 3)} | ${result.relayCores.toFixed(2)} | ${result.generatorCores.toFixed(2)} | ${percent(result.lateSendFraction, 2)} |`,
+      `| ${relay} | ${mode} | ${result.calls} | ${percent(result.relayCpuPerCall, 2)} | ${perCore(result.relayCpuPerCall)} | ${percent(result.badFraction, 3)} | ${result.relayCores.toFixed(2)} | ${Number.isNaN(result.relayWaitFraction) ? '-' : percent(result.relayWaitFraction, 2)} | ${percent(result.stealFraction, 1)} | ${result.generatorCores.toFixed(2)} | ${percent(result.lateSendFraction, 2)} |`,
     );
   };
   for (const mode of MODES) row('sipedge (SRTP browser leg)', mode, measured.fixed[mode]);
@@ -188,9 +266,45 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
   const passThrough = measured.fixed['pass-through'];
   const latency = passThrough === undefined ? undefined : { browserToPbx: transitSummary(passThrough.transit.browserToPbx), pbxToBrowser: transitSummary(passThrough.transit.pbxToBrowser) };
   const floor = measured.probe === undefined ? undefined : transitSummary([...measured.probe.toPbx, ...measured.probe.toBrowser]);
+  out('pass-through, latency added by the relay: kernel timestamps (tcpdump on lo) of each packet into the relay and of the packet it causes out of it');
+  out('and, of that, the relay\'s own time per packet: from the later of the packet\'s arrival and the relay\'s previous departure to its departure (the rest is the wait behind earlier packets of a burst; own time still includes any wait for a core)');
+  out('| relay | direction | matched | unmatched in / out | added p50 | added p99 | added p99.9 | added max | own p50 | own p99 | own p99.9 | own max | most packets in within 1 ms |');
+  out('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const [relay, captured] of [
+    ['sipedge', measured.captured.sipedge],
+    ['rtpengine', measured.captured.rtpengine],
+  ] as const) {
+    if (captured === undefined) continue;
+    if (typeof captured === 'string') {
+      out(`| ${relay} | - | - | - | not measured: ${captured} | | | | | | | | |`);
+      continue;
+    }
+    for (const [direction, figures] of [
+      [relay === 'sipedge' ? 'browser->PBX (SRTP in, RTP out)' : 'browser->PBX (RTP)', captured.browserToPbx],
+      [relay === 'sipedge' ? 'PBX->browser (RTP in, SRTP out)' : 'PBX->browser (RTP)', captured.pbxToBrowser],
+    ] as const) {
+      const ms = (values: Float64Array, q: number): string => `${sortedQuantile(values, q).toFixed(3)} ms`;
+      const quantiles = (values: Float64Array): string => [0.5, 0.99, 0.999, 1].map((q) => ms(values, q)).join(' | ');
+      out(
+        `| ${relay} | ${direction} | ${figures.matched} | ${figures.unmatchedIn} / ${figures.unmatchedOut}${figures.unpaired > 0 ? ` (${figures.unpaired} streams unpaired)` : ''} | ${quantiles(figures.addedMs)} | ${quantiles(figures.ownMs)} | ${figures.burstMax} |`,
+      );
+    }
+    if (captured.droppedByKernel !== 0) out(`  (${relay}: tcpdump says ${captured.droppedByKernel} packets dropped by the kernel)`);
+  }
+  const stalls = measured.fixed['pass-through']?.relayStalls;
+  if (stalls !== undefined) {
+    out(`  the node's longest event-loop delay in the same window, by its /metrics (monitorEventLoopDelay): ${stalls.loopDelayMaxMs.toFixed(1)} ms; its GC pauses: BENCH_NODE_ARGS=--trace-gc BENCH_NODE_LOG=<file>`);
+  }
+  const ours = capturedSummary(measured.captured.sipedge);
+  const theirs = capturedSummary(measured.captured.rtpengine);
+  if (ours !== undefined && theirs !== undefined) {
+    const ratios = (pick: 'added' | 'own'): string =>
+      (['p50', 'p99', 'p999'] as const).map((q) => `${q === 'p999' ? 'p99.9' : q} ${(ours[pick][q] / theirs[pick][q]).toFixed(1)}x`).join(', ');
+    out(`  sipedge / rtpengine, both directions together: added ${ratios('added')}; own time ${ratios('own')}`);
+  }
   if (latency !== undefined) {
     out(
-      `pass-through, send to arrival through the node (includes the generator's own SRTP and event loop): browser->PBX p50 ${latency.browserToPbx.p50.toFixed(2)} ms, p99 ${latency.browserToPbx.p99.toFixed(2)} ms; PBX->browser p50 ${latency.pbxToBrowser.p50.toFixed(2)} ms, p99 ${latency.pbxToBrowser.p99.toFixed(2)} ms`,
+      `pass-through, send to arrival between the generator's sockets through the node (includes the generator's own SRTP and event loop): browser->PBX p50 ${latency.browserToPbx.p50.toFixed(2)} ms, p99 ${latency.browserToPbx.p99.toFixed(2)} ms; PBX->browser p50 ${latency.pbxToBrowser.p50.toFixed(2)} ms, p99 ${latency.pbxToBrowser.p99.toFixed(2)} ms`,
     );
   }
   if (floor !== undefined && latency !== undefined) {
@@ -201,7 +315,7 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
   }
   const referencePass = measured.reference['pass-through'];
   const referenceLatency = referencePass === undefined ? undefined : transitSummary([...referencePass.transit.browserToPbx, ...referencePass.transit.pbxToBrowser]);
-  if (referenceLatency !== undefined) out(`pass-through through rtpengine (plain RTP): p50 ${referenceLatency.p50.toFixed(2)} ms, p99 ${referenceLatency.p99.toFixed(2)} ms`);
+  if (referenceLatency !== undefined) out(`pass-through through rtpengine (plain RTP), generator to generator: p50 ${referenceLatency.p50.toFixed(2)} ms, p99 ${referenceLatency.p99.toFixed(2)} ms`);
   const ratio = (mode: LoadMode): number | undefined => {
     const ours = measured.fixed[mode]?.relayCpuPerCall;
     const theirs = measured.reference[mode]?.relayCpuPerCall;
@@ -226,6 +340,7 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
           lateOrLostPercent: round(result.badFraction * 100, 4),
           relayCores: round(result.relayCores, 3),
           generatorCores: round(result.generatorCores, 3),
+          stealPercent: round(result.stealFraction * 100, 2),
         };
   out(
     JSON.stringify({
@@ -250,10 +365,52 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
               loopbackFloor: floor === undefined ? undefined : { p50: round(floor.p50, 3), p99: round(floor.p99, 3) },
               rtpengine: referenceLatency === undefined ? undefined : { p50: round(referenceLatency.p50, 3), p99: round(referenceLatency.p99, 3) },
             },
+      relayAddedLatencyMs: { sipedge: capturedJson(measured.captured.sipedge), rtpengine: capturedJson(measured.captured.rtpengine) },
+      nodePassThroughStalls:
+        stalls === undefined
+          ? undefined
+          : { loopDelayMaxMs: round(stalls.loopDelayMaxMs, 3) },
       ratioCallsPerCoreVsRtpengine: { transcoding: roundOrNull(ratio('transcoding')), passThrough: roundOrNull(ratio('pass-through')) },
       seconds: Math.round(seconds),
     }),
   );
+}
+
+interface Quantiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+}
+
+/** Both directions together, added latency and own time, for the ratios. */
+function capturedSummary(captured: CapturedTransit | string | undefined): { added: Quantiles; own: Quantiles } | undefined {
+  if (captured === undefined || typeof captured === 'string') return undefined;
+  const quantiles = (pick: (figures: TransitFigures) => Float64Array): Quantiles => {
+    const all = Float64Array.from([...pick(captured.browserToPbx), ...pick(captured.pbxToBrowser)]).sort();
+    return { p50: sortedQuantile(all, 0.5), p99: sortedQuantile(all, 0.99), p999: sortedQuantile(all, 0.999) };
+  };
+  if (captured.browserToPbx.matched + captured.pbxToBrowser.matched === 0) return undefined;
+  return { added: quantiles((figures) => figures.addedMs), own: quantiles((figures) => figures.ownMs) };
+}
+
+function capturedJson(captured: CapturedTransit | string | undefined): unknown {
+  if (captured === undefined) return undefined;
+  if (typeof captured === 'string') return { missing: captured };
+  const quantiles = (values: Float64Array): Record<string, number> => ({
+    p50: round(sortedQuantile(values, 0.5), 4),
+    p99: round(sortedQuantile(values, 0.99), 4),
+    p999: round(sortedQuantile(values, 0.999), 4),
+    max: round(sortedQuantile(values, 1), 4),
+  });
+  const direction = (figures: TransitFigures): Record<string, unknown> => ({
+    matched: figures.matched,
+    unmatchedIn: figures.unmatchedIn,
+    unmatchedOut: figures.unmatchedOut,
+    added: quantiles(figures.addedMs),
+    own: quantiles(figures.ownMs),
+    burstMax: figures.burstMax,
+  });
+  return { browserToPbx: direction(captured.browserToPbx), pbxToBrowser: direction(captured.pbxToBrowser), droppedByKernel: captured.droppedByKernel };
 }
 
 function percent(fraction: number, digits: number): string {

@@ -5,6 +5,7 @@
  * RTP both sides), so the two carry the same load.
  */
 import { opusTone, pcmuTone } from '../../media-node/support/call-rig.ts';
+import type { RelayDirection } from './relay-transit.ts';
 import { StreamMeter, markedPayload } from './stream-meter.ts';
 
 /** Transcoding: the browser side talks Opus and the PBX side PCMU. Pass-through: PCMU both sides. */
@@ -19,7 +20,24 @@ export interface LoadCall {
   /** Sends packet `index` (one 20 ms frame) from the browser side. */
   sendFromBrowser(index: number, nowMs: number): void;
   sendFromPbx(index: number, nowMs: number): void;
+  /** The UDP ports of the call's two sides, once connected; undefined when no relay is in between. */
+  ports(): CallPorts | undefined;
   close(): Promise<void>;
+}
+
+/** Per side, the generator's socket and the relay's socket facing it (all on 127.0.0.1). */
+export interface CallPorts {
+  readonly browser: { readonly generator: number; readonly relay: number };
+  readonly pbx: { readonly generator: number; readonly relay: number };
+}
+
+/** The two directions through the relay as flows in and out of it, for `relay-transit.ts`. */
+export function relayDirections(ports: CallPorts): { browserToPbx: RelayDirection; pbxToBrowser: RelayDirection } {
+  const { browser, pbx } = ports;
+  return {
+    browserToPbx: { into: { from: browser.generator, to: browser.relay }, out: { from: pbx.relay, to: pbx.generator } },
+    pbxToBrowser: { into: { from: pbx.generator, to: pbx.relay }, out: { from: browser.relay, to: browser.generator } },
+  };
 }
 
 const TONE_FRAMES = 50;

@@ -4,7 +4,7 @@
  * everything is read again. The verdict: late + lost packets at the far ends, plus packets the
  * relay itself counted as dropped, over all packets expected, must stay under 0.1 %.
  */
-import { ownCpuSeconds } from './proc-stat.ts';
+import { machineCpuTicks, ownCpuSeconds } from './proc-stat.ts';
 import type { LoadCall } from './load-call.ts';
 import type { LoadScheduler } from './load-scheduler.ts';
 import { quantile, type StreamWindow } from './stream-meter.ts';
@@ -14,10 +14,14 @@ export interface WindowOptions {
   readonly windowMs: number;
   /** Cumulative CPU seconds of the relay process(es). */
   readonly relayCpu: () => number;
+  /** Cumulative seconds the relay's main thread waited for a core, when known. */
+  readonly relayRunQueueWait?: () => number;
   /** What the relay says about itself, when it does. */
   readonly relayScrape?: () => Promise<RelayScrape>;
   /** Other calls (paced elsewhere) whose meters share the window: the loopback probe. */
   readonly alongside?: readonly LoadCall[];
+  /** Started after settling, just before the window, and ended just after it: a packet capture. */
+  readonly around?: { readonly begin: () => Promise<void>; readonly end: () => Promise<void> };
 }
 
 export interface RelayScrape {
@@ -29,6 +33,12 @@ export interface RelayScrape {
   readonly loopDelayMaxMs: number;
 }
 
+/** What the relay says of its stalls within a window. */
+export interface RelayStalls {
+  readonly skippedFrames: number;
+  readonly loopDelayMaxMs: number;
+}
+
 export interface WindowResult {
   readonly calls: number;
   readonly seconds: number;
@@ -37,12 +47,16 @@ export interface WindowResult {
   /** Share of one core the relay used in all. */
   readonly relayCores: number;
   readonly generatorCores: number;
+  /** Share of the window the relay's main thread spent waiting for a core (NaN when not known). */
+  readonly relayWaitFraction: number;
+  /** Share of the machine's CPU time a hypervisor took for other guests during the window. */
+  readonly stealFraction: number;
   readonly expected: number;
   readonly lost: number;
   readonly late: number;
   readonly relayDropped: number;
   /** The relay's own view of stalls in the window, when it says. */
-  readonly relayStalls: { readonly skippedFrames: number; readonly loopDelayMaxMs: number } | undefined;
+  readonly relayStalls: RelayStalls | undefined;
   /** (late + lost + dropped) / expected. */
   readonly badFraction: number;
   /** Share of the generator's sends that left late: above 0.1 % the generator, not the relay, is in doubt. */
@@ -59,6 +73,7 @@ export type DirectionWindow = StreamWindow & { readonly worstMs: number };
 
 export async function measureWindow(scheduler: LoadScheduler, options: WindowOptions): Promise<WindowResult> {
   await sleep(options.settleMs);
+  await options.around?.begin();
   const calls = scheduler.calls;
   for (const call of [...calls, ...(options.alongside ?? [])]) {
     call.atPbx.reset();
@@ -68,12 +83,18 @@ export async function measureWindow(scheduler: LoadScheduler, options: WindowOpt
   const scrape0 = await options.relayScrape?.();
   const started = performance.now();
   const relay0 = options.relayCpu();
+  const wait0 = options.relayRunQueueWait?.() ?? Number.NaN;
+  const machine0 = machineCpuTicks();
   const own0 = ownCpuSeconds();
   await sleep(options.windowMs);
   const seconds = (performance.now() - started) / 1000;
   const relayCores = (options.relayCpu() - relay0) / seconds;
+  const relayWaitFraction = ((options.relayRunQueueWait?.() ?? Number.NaN) - wait0) / seconds;
+  const machine1 = machineCpuTicks();
+  const stealFraction = machine1.total === machine0.total ? 0 : (machine1.steal - machine0.steal) / (machine1.total - machine0.total);
   const generatorCores = (ownCpuSeconds() - own0) / seconds;
   const sends = scheduler.takeCounts();
+  await options.around?.end();
   const scrape1 = await options.relayScrape?.();
   const dropped = scrape0 === undefined || scrape1 === undefined ? 0 : scrape1.dropped - scrape0.dropped;
   const toPbx = { received: 0, expected: 0, lost: 0, late: 0, worstMs: 0 };
@@ -106,17 +127,22 @@ export async function measureWindow(scheduler: LoadScheduler, options: WindowOpt
     relayCpuPerCall: calls.length === 0 ? 0 : relayCores / calls.length,
     relayCores,
     generatorCores,
+    relayWaitFraction,
+    stealFraction,
     expected,
     lost,
     late,
     relayDropped: dropped,
-    relayStalls:
-      scrape0 === undefined || scrape1 === undefined ? undefined : { skippedFrames: scrape1.skippedFrames - scrape0.skippedFrames, loopDelayMaxMs: scrape1.loopDelayMaxMs },
+    relayStalls: scrape0 === undefined || scrape1 === undefined ? undefined : stallsBetween(scrape0, scrape1),
     badFraction: expected === 0 ? 1 : (late + lost + dropped) / expected,
     lateSendFraction: sends.sends === 0 ? 0 : sends.lateSends / sends.sends,
     byDirection: { toPbx, toBrowser },
     transit: { browserToPbx, pbxToBrowser },
   };
+}
+
+function stallsBetween(before: RelayScrape, after: RelayScrape): RelayStalls {
+  return { skippedFrames: after.skippedFrames - before.skippedFrames, loopDelayMaxMs: after.loopDelayMaxMs };
 }
 
 export function transitSummary(values: readonly number[]): { p50: number; p99: number; n: number } {

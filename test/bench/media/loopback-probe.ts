@@ -52,6 +52,10 @@ export class LoopbackProbe implements LoadCall {
     this.#b.send(packet(index, nowMs), this.#a.address().port, '127.0.0.1');
   }
 
+  ports(): undefined {
+    return undefined;
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.#a, this.#b].map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
   }

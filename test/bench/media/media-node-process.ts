@@ -3,6 +3,7 @@
  * through its environment as an operator would, and stopped with SIGTERM by its pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { ControlClient } from '../../media-node/support/control-client.ts';
 import type { RelayScrape } from './load-window.ts';
 import { processCpuSecondsOf } from './proc-stat.ts';
@@ -11,9 +12,13 @@ const ROOT = new URL('../../../', import.meta.url).pathname;
 
 export interface MediaNodeProcessOptions {
   readonly controlPort: number;
-  readonly rtpPortMin: number;
-  readonly rtpPortMax: number;
+  /** PBX legs' RTP/RTCP ports, inclusive. */
+  readonly rtpPorts: readonly [number, number];
+  /** Browser legs' ICE sockets, inclusive. */
+  readonly icePorts: readonly [number, number];
   readonly secret: string;
+  /** A command the node runs under (`chrt --fifo 10`), empty for none. */
+  readonly launcher: readonly string[];
 }
 
 export class MediaNodeProcess {
@@ -26,8 +31,11 @@ export class MediaNodeProcess {
     this.child = child;
     this.#baseUrl = baseUrl;
     this.client = new ControlClient(baseUrl, secret);
+    // BENCH_NODE_LOG: a file that gets everything the node writes (with `--trace-gc`, its GC trace).
+    const log = process.env['BENCH_NODE_LOG'];
     const keep = (chunk: Buffer): void => {
       this.#output = (this.#output + chunk.toString()).slice(-400_000);
+      if (log !== undefined && log !== '') appendFileSync(log, chunk);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -36,15 +44,19 @@ export class MediaNodeProcess {
   static async start(options: MediaNodeProcessOptions): Promise<MediaNodeProcess> {
     // BENCH_NODE_ARGS: extra Node flags for the node under test (`--cpu-prof`, `--trace-gc`, ...).
     const extra = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
-    const child = spawn(process.execPath, [...extra, 'media-node/main.ts'], {
+    const command = [process.execPath, ...extra, 'media-node/main.ts'];
+    const [binary, ...args] = [...options.launcher, ...command];
+    const child = spawn(binary as string, args, {
       cwd: ROOT,
       env: {
         ...process.env,
         SIPEDGE_MEDIA_LOCAL: 'true',
         SIPEDGE_MEDIA_SECRET: options.secret,
         SIPEDGE_MEDIA_CONTROL_PORT: String(options.controlPort),
-        SIPEDGE_MEDIA_RTP_PORT_MIN: String(options.rtpPortMin),
-        SIPEDGE_MEDIA_RTP_PORT_MAX: String(options.rtpPortMax),
+        SIPEDGE_MEDIA_RTP_PORT_MIN: String(options.rtpPorts[0]),
+        SIPEDGE_MEDIA_RTP_PORT_MAX: String(options.rtpPorts[1]),
+        SIPEDGE_MEDIA_ICE_PORT_MIN: String(options.icePorts[0]),
+        SIPEDGE_MEDIA_ICE_PORT_MAX: String(options.icePorts[1]),
         SIPEDGE_MEDIA_MAX_SESSIONS: '5000',
         SIPEDGE_MEDIA_LOG_LEVEL: 'warn',
         SIPEDGE_MEDIA_NODE_ID: 'bench',

@@ -10,7 +10,7 @@ import { weriftIceConfig } from '../../../media-node/browser-leg/index.ts';
 import { looksLikeRtcp, readRtpHeader, writeRtpHeader } from '../../../media-node/rtp/index.ts';
 import { buildRtpSdp, newOrigin, serializeSdp } from '../../../shared/sdp/index.ts';
 import type { ControlClient, CreatedFromBrowser } from '../../media-node/support/control-client.ts';
-import { browserPayload, browserClockRate, meters, pbxPayload, type LoadCall, type LoadMode } from './load-call.ts';
+import { browserPayload, browserClockRate, meters, pbxPayload, type CallPorts, type LoadCall, type LoadMode } from './load-call.ts';
 import { sentAtOf, type StreamMeter } from './stream-meter.ts';
 
 const OPUS = 111;
@@ -122,11 +122,26 @@ export class NodeCall implements LoadCall {
     this.#pbx.send(packet, this.#nodePort, '127.0.0.1');
   }
 
+  /** The browser side's ports are the ICE pair werift selected (one socket each, rtcp-mux and BUNDLE). */
+  ports(): CallPorts | undefined {
+    const pair = this.#pc.iceTransports[0]?.getSelectedCandidatePair();
+    if (pair === null || pair === undefined) return undefined;
+    return {
+      browser: { generator: candidatePort(pair.local.candidate), relay: candidatePort(pair.remote.candidate) },
+      pbx: { generator: this.#pbx.address().port, relay: this.#nodePort },
+    };
+  }
+
   async close(): Promise<void> {
     await this.#client.request('DELETE', `/v1/sessions/${this.id}`).catch(() => undefined);
     await this.#pc.close().catch(() => undefined);
     await new Promise<void>((resolve) => this.#pbx.close(() => resolve()));
   }
+}
+
+/** The port of an ICE candidate line (RFC 8839 §5.1: foundation, component, transport, priority, address, port, ...). */
+function candidatePort(candidate: string): number {
+  return Number(candidate.replace(/^(a=)?candidate:/, '').split(' ')[5]);
 }
 
 function gathered(pc: RTCPeerConnection): Promise<void> {

@@ -8,7 +8,7 @@ import { Buffer } from 'node:buffer';
 import { createSocket, type Socket } from 'node:dgram';
 import { looksLikeRtcp, readRtpHeader, writeRtpHeader } from '../../../media-node/rtp/index.ts';
 import type { BValue } from './bencode.ts';
-import { browserClockRate, browserPayload, meters, pbxPayload, type LoadCall, type LoadMode } from './load-call.ts';
+import { browserClockRate, browserPayload, meters, pbxPayload, type CallPorts, type LoadCall, type LoadMode } from './load-call.ts';
 import type { Rtpengine } from './rtpengine.ts';
 import { sentAtOf, type StreamMeter } from './stream-meter.ts';
 
@@ -86,6 +86,13 @@ export class RtpengineCall implements LoadCall {
 
   sendFromPbx(index: number, nowMs: number): void {
     this.#pbx.send(rtp(0, index, 160, 0x5eed, pbxPayload(this.mode, index, nowMs)), this.#towardPbx, '127.0.0.1');
+  }
+
+  ports(): CallPorts {
+    return {
+      browser: { generator: this.#browser.address().port, relay: this.#towardBrowser },
+      pbx: { generator: this.#pbx.address().port, relay: this.#towardPbx },
+    };
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,8 @@ export interface RtpengineOptions {
   readonly ngPort: number;
   readonly portMin: number;
   readonly portMax: number;
+  /** A command it runs under (the media node's), empty for none. */
+  readonly launcher: readonly string[];
 }
 
 export class Rtpengine {
@@ -52,20 +54,19 @@ export class Rtpengine {
   }
 
   static async start(binary: string, options: RtpengineOptions): Promise<Rtpengine> {
-    const child = spawn(
+    const command = [
       binary,
-      [
-        `--config-file=${RIG_CONFIG}`,
-        '--config-section=rtpengine',
-        '--foreground',
-        '--log-stderr',
-        '--log-level=4',
-        `--listen-ng=127.0.0.1:${options.ngPort}`,
-        `--port-min=${options.portMin}`,
-        `--port-max=${options.portMax}`,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+      `--config-file=${RIG_CONFIG}`,
+      '--config-section=rtpengine',
+      '--foreground',
+      '--log-stderr',
+      '--log-level=4',
+      `--listen-ng=127.0.0.1:${options.ngPort}`,
+      `--port-min=${options.portMin}`,
+      `--port-max=${options.portMax}`,
+    ];
+    const [program, ...args] = [...options.launcher, ...command];
+    const child = spawn(program as string, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const ng = createSocket('udp4');
     await new Promise<void>((resolve) => ng.bind(0, '127.0.0.1', resolve));
     const engine = new Rtpengine(child, ng, options.ngPort);

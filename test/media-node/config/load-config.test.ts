@@ -108,6 +108,19 @@ describe('media node configuration', () => {
     expect(issuesOf({ SIPEDGE_MEDIA_SECRET: SECRET, SIPEDGE_MEDIA_PBX_BIND_ADDRESS: 'localhost' })[0]).toMatchObject({ field: 'pbx.bindAddress', message: 'must be an IPv4 or IPv6 address' });
   });
 
+  it('takes the SIP gateway port range and ping interval from the file or the environment, and refuses half a range', () => {
+    expect(load({ SIPEDGE_MEDIA_SECRET: SECRET, SIPEDGE_MEDIA_LOCAL: 'true' }).sip).toEqual({ portRange: undefined, pingIntervalMs: 15_000 });
+    const file = JSON.stringify({ local: true, sip: { portMin: 5060, portMax: 5069, pingIntervalMs: 30_000 } });
+    const files = { '/cfg.json': file };
+    expect(load({ SIPEDGE_MEDIA_CONFIG: '/cfg.json', SIPEDGE_MEDIA_SECRET: SECRET }, files).sip).toEqual({ portRange: [5060, 5069], pingIntervalMs: 30_000 });
+    const overridden = load({ SIPEDGE_MEDIA_CONFIG: '/cfg.json', SIPEDGE_MEDIA_SECRET: SECRET, SIPEDGE_MEDIA_SIP_PORT_MAX: '5060', SIPEDGE_MEDIA_SIP_PING_MS: '5000' }, files);
+    expect(overridden.sip).toEqual({ portRange: [5060, 5060], pingIntervalMs: 5000 });
+    const issues = issuesOf({ SIPEDGE_MEDIA_SECRET: SECRET, SIPEDGE_MEDIA_LOCAL: 'true', SIPEDGE_MEDIA_SIP_PORT_MIN: '5070' });
+    expect(issues).toEqual([expect.objectContaining({ field: 'sip.portMax', message: 'set both portMin and portMax, or neither' })]);
+    const reversed = issuesOf({ SIPEDGE_MEDIA_SECRET: SECRET, SIPEDGE_MEDIA_LOCAL: 'true', SIPEDGE_MEDIA_SIP_PORT_MIN: '5070', SIPEDGE_MEDIA_SIP_PORT_MAX: '5060', SIPEDGE_MEDIA_SIP_PING_MS: '10' });
+    expect(reversed.map((issue) => `${issue.field} ${issue.source}`).sort()).toEqual(['sip.pingIntervalMs SIPEDGE_MEDIA_SIP_PING_MS', 'sip.portMax SIPEDGE_MEDIA_SIP_PORT_MAX']);
+  });
+
   it('reads lists and booleans from the environment', () => {
     const config = load({ SIPEDGE_MEDIA_SECRET: SECRET, SIPEDGE_MEDIA_PBX_PUBLIC_ADDRESS: '198.51.100.1', SIPEDGE_MEDIA_ICE_ADDRESSES: '198.51.100.1, 2001:db8::1', SIPEDGE_MEDIA_ICE_LITE: 'yes' });
     expect(config.ice).toEqual({ hostAddresses: ['198.51.100.1', '2001:db8::1'], lite: true });
