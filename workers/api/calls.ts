@@ -21,7 +21,7 @@ import { callerDomain, operatorAuth } from './operator-auth.ts';
 import { problemException } from './problem.ts';
 import { usernameSchema } from './users.ts';
 
-export const callListQuerySchema = z.object({
+export const callListQuerySchema = z.strictObject({
   limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
   cursor: z
     .string()
@@ -85,6 +85,7 @@ export const callListSchema = z.object({
 });
 
 const listCalls = createRoute({
+  operationId: 'listCalls',
   method: 'get',
   path: '/',
   summary: 'List calls, live and recent, newest first',
@@ -93,6 +94,7 @@ const listCalls = createRoute({
 });
 
 const getCall = createRoute({
+  operationId: 'getCall',
   method: 'get',
   path: '/{id}',
   summary: "Show a call, with its media's quality samples",

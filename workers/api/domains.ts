@@ -26,6 +26,7 @@ import type { TokenView } from '../directory/token-store.ts';
 import { DEFAULT_RETENTION, domainKey, isDomainName, RETENTION_LIMITS, type DomainRecord, type DomainRetention } from '../domains/domain-record.ts';
 import { domainRegistry, type PutResult } from '../domains/domain-registry.ts';
 import { forgetServedDomains } from '../domains/served-domains.ts';
+import { DEFAULT_SETTINGS } from '../routing/routing-config.ts';
 import { routingFor } from '../routing/routing.ts';
 import { newToken, secretDigest } from './api-token.ts';
 import { apiApp, jsonBody, jsonResponse, problems } from './openapi.ts';
@@ -171,6 +172,7 @@ function visible(principal: Principal, name: string): boolean {
 const nameParams = z.object({ name: hostSchema.openapi({ example: 'tenant.example.com' }) });
 
 const listDomains = createRoute({
+  operationId: 'listDomains',
   method: 'get',
   path: '/',
   summary: 'List the domains (a domain token: its own)',
@@ -178,6 +180,7 @@ const listDomains = createRoute({
 });
 
 const getDomain = createRoute({
+  operationId: 'getDomain',
   method: 'get',
   path: '/{name}',
   summary: 'Show a domain',
@@ -186,6 +189,7 @@ const getDomain = createRoute({
 });
 
 const createDomain = createRoute({
+  operationId: 'createDomain',
   method: 'post',
   path: '/',
   summary: 'Create a domain and its first operator token (installation token only)',
@@ -195,6 +199,7 @@ const createDomain = createRoute({
 });
 
 const patchDomain = createRoute({
+  operationId: 'patchDomain',
   method: 'patch',
   path: '/{name}',
   summary: "Change a domain's display name, retention or (installation token only) aliases",
@@ -203,6 +208,7 @@ const patchDomain = createRoute({
 });
 
 const deleteDomain = createRoute({
+  operationId: 'deleteDomain',
   method: 'delete',
   path: '/{name}',
   summary: 'Delete a domain without users, PBX links, routes or inbound mappings (installation token only)',
@@ -245,9 +251,14 @@ domains.openapi(createDomain, async (c) => {
   forgetServedDomains();
   if (!result.ok) throw conflict(result);
   const { record } = result;
-  // A domain of this name may have lived before: its Directory forgets that life's tokens and calls.
+  // A domain of this name may have lived before, another tenant's: its Directory forgets that
+  // life's tokens and calls, and both its Directory and its Routing that life's settings (ICE
+  // servers with their TURN credentials; webhooks with their secrets, limits, caller IDs).
   const directory = directoryOf(c.env, record.name);
   await directory.openDomain(record.retention);
+  await directory.setProvisioningSettings({ iceServers: [] });
+  const reset = await routingFor(c.env, record.name).putSettings(DEFAULT_SETTINGS);
+  if (!reset.ok) throw new Error(`the routing settings of "${record.name}" could not be reset: ${reset.errors.map((error) => error.detail).join('; ')}`);
   const created = newToken(record.name);
   const token: TokenView = { id: created.id, kind: 'operator', name: 'first operator token', createdAt: Date.now() };
   await directory.createToken(token, await secretDigest(created.secret));

@@ -19,6 +19,7 @@ import { provision, provisionedSchema, provisionSchema } from './provisioning.ts
 import { readRegisterLog, readUser, registerLogQuerySchema, registerLogSchema, traceAnswer, traceQuerySchema, traceResponses, userNotFound, userStub, userViewSchema } from './users.ts';
 
 const getMe = createRoute({
+  operationId: 'getMe',
   method: 'get',
   path: '/',
   summary: 'The user of this token',
@@ -26,6 +27,7 @@ const getMe = createRoute({
 });
 
 const getMyTrace = createRoute({
+  operationId: 'getMyTrace',
   method: 'get',
   path: '/trace',
   summary: "The token user's own SIP trace",
@@ -34,6 +36,7 @@ const getMyTrace = createRoute({
 });
 
 const getMyRegisterLog = createRoute({
+  operationId: 'getMyRegisterLog',
   method: 'get',
   path: '/registrations/log',
   summary: "The token user's own REGISTERs and their answers",
@@ -42,6 +45,7 @@ const getMyRegisterLog = createRoute({
 });
 
 const provisionMe = createRoute({
+  operationId: 'provisionMe',
   method: 'post',
   path: '/provisioning',
   summary: "The token user's phone configuration, and a one-time link with its QR code",
@@ -50,6 +54,7 @@ const provisionMe = createRoute({
 });
 
 const getMyPresence = createRoute({
+  operationId: 'getMyPresence',
   method: 'get',
   path: '/presence',
   summary: "The token user's own presence",
@@ -57,6 +62,7 @@ const getMyPresence = createRoute({
 });
 
 const putMyPresence = createRoute({
+  operationId: 'putMyPresence',
   method: 'put',
   path: '/presence',
   summary: "Set the token user's own presence; watchers get a NOTIFY",
@@ -65,6 +71,7 @@ const putMyPresence = createRoute({
 });
 
 const deleteMyPresence = createRoute({
+  operationId: 'deleteMyPresence',
   method: 'delete',
   path: '/presence',
   summary: 'Remove the presence the token user set through the API',
@@ -72,6 +79,7 @@ const deleteMyPresence = createRoute({
 });
 
 const getMyCalls = createRoute({
+  operationId: 'listMyCalls',
   method: 'get',
   path: '/calls',
   summary: "The token user's calls, newest first",
@@ -80,6 +88,7 @@ const getMyCalls = createRoute({
 });
 
 const getMyCall = createRoute({
+  operationId: 'getMyCall',
   method: 'get',
   path: '/calls/{id}',
   summary: 'One of the token user’s calls',

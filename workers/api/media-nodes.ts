@@ -135,6 +135,7 @@ function signedProblems(...statuses: readonly number[]) {
 }
 
 const listNodes = createRoute({
+  operationId: 'listMediaNodes',
   method: 'get',
   path: '/',
   summary: 'List the media nodes with their health and control RTT',
@@ -143,6 +144,7 @@ const listNodes = createRoute({
 });
 
 const getNodeLatency = createRoute({
+  operationId: 'getMediaNodeLatency',
   method: 'get',
   path: '/{id}/latency',
   summary: "A media node's control round trips and heartbeat delay",
@@ -152,6 +154,7 @@ const getNodeLatency = createRoute({
 });
 
 const postHeartbeat = createRoute({
+  operationId: 'postMediaNodeHeartbeat',
   method: 'post',
   path: '/heartbeat',
   summary: "A media node's heartbeat (signed by the node)",
@@ -162,6 +165,7 @@ const postHeartbeat = createRoute({
 });
 
 const postSessionEnded = createRoute({
+  operationId: 'postMediaSessionEnded',
   method: 'post',
   path: '/session-ended',
   summary: 'A media session that ended, with its figures (signed by the node)',

@@ -6,9 +6,13 @@
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
+import type { AuthFailureReason } from '../../shared/signing/index.ts';
 import type { Principal } from './operator-auth.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 import { invalidInput } from './validation.ts';
+
+/** Why a media node's signed request was refused (`shared/signing/`), as its 401 problem says. */
+const SIGNATURE_REFUSALS = ['unsigned', 'malformed', 'stale', 'bad-signature', 'replayed'] as const satisfies readonly AuthFailureReason[];
 
 export type ApiEnv = { Bindings: Env; Variables: { principal: Principal } };
 
@@ -38,6 +42,10 @@ export const problemSchema = z
         }),
       )
       .optional(),
+    reason: z
+      .enum(SIGNATURE_REFUSALS)
+      .optional()
+      .openapi({ description: "an extension member of a media node's refused signature (401 on /media-nodes/heartbeat and /media-nodes/session-ended): which check failed, in the node's own words" }),
   })
   .openapi('Problem', { description: 'RFC 9457 problem details' });
 

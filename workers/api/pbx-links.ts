@@ -205,6 +205,7 @@ const linkViewSchema = z
 const linkListSchema = z.object({ links: z.array(z.object({ id: z.string(), status: registrationSchema.shape.state })) }).openapi('PbxLinkList');
 
 const listLinks = createRoute({
+  operationId: 'listPbxLinks',
   method: 'get',
   path: '/',
   summary: 'List the PBX links, each with its registration state',
@@ -212,6 +213,7 @@ const listLinks = createRoute({
 });
 
 const putLink = createRoute({
+  operationId: 'putPbxLink',
   method: 'put',
   path: '/{id}',
   summary: 'Create or replace a PBX link',
@@ -224,6 +226,7 @@ const putLink = createRoute({
 });
 
 const getLink = createRoute({
+  operationId: 'getPbxLink',
   method: 'get',
   path: '/{id}',
   summary: 'Show a PBX link (never its password) and its registration',
@@ -232,6 +235,7 @@ const getLink = createRoute({
 });
 
 const getLinkTrace = createRoute({
+  operationId: 'getPbxLinkTrace',
   method: 'get',
   path: '/{id}/trace',
   summary: "The PBX link's own SIP trace (every message on its flows to the PBX)",
@@ -261,6 +265,7 @@ const latencySchema = z
   .openapi('PbxLinkLatency', { description: 'time from each request the link sent to its first response (provisional or final)' });
 
 const getLinkLatency = createRoute({
+  operationId: 'getPbxLinkLatency',
   method: 'get',
   path: '/{id}/latency',
   summary: "The PBX link's SIP transaction response times",
@@ -269,6 +274,7 @@ const getLinkLatency = createRoute({
 });
 
 const deleteLink = createRoute({
+  operationId: 'deletePbxLink',
   method: 'delete',
   path: '/{id}',
   summary: 'Delete a PBX link; a registered link first unregisters',

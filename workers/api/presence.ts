@@ -86,6 +86,7 @@ export async function writePresence(env: Env, username: string, input: { status:
 const userParams = z.object({ username: usernameSchema });
 
 const getPresence = createRoute({
+  operationId: 'getUserPresence',
   method: 'get',
   path: '/users/{username}/presence',
   summary: "A user's presence, as watchers get it",
@@ -94,6 +95,7 @@ const getPresence = createRoute({
 });
 
 const putPresence = createRoute({
+  operationId: 'putUserPresence',
   method: 'put',
   path: '/users/{username}/presence',
   summary: "Set a user's presence; watchers get a NOTIFY",
@@ -102,6 +104,7 @@ const putPresence = createRoute({
 });
 
 const deletePresence = createRoute({
+  operationId: 'deleteUserPresence',
   method: 'delete',
   path: '/users/{username}/presence',
   summary: 'Remove the presence set through the API',
@@ -130,6 +133,7 @@ const streamQuery = z.strictObject({
 });
 
 const presenceEvents = createRoute({
+  operationId: 'streamPresenceEvents',
   method: 'get',
   path: '/presence/events',
   summary: 'Server-sent events: the presence of each user at once, then every change',

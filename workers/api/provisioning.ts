@@ -217,6 +217,7 @@ export async function openProvisioningLink(env: Env, path: string): Promise<Resp
 const userParams = z.object({ username: usernameSchema });
 
 const provisionRoute = createRoute({
+  operationId: 'provisionUser',
   method: 'post',
   path: '/users/{username}/provisioning',
   summary: 'Configuration for SIP.js and JsSIP, and a one-time link with its QR code',
@@ -225,6 +226,7 @@ const provisionRoute = createRoute({
 });
 
 const revokeLinkRoute = createRoute({
+  operationId: 'revokeProvisioningLink',
   method: 'delete',
   path: '/users/{username}/provisioning/{id}',
   summary: 'Revoke a one-time provisioning link',
@@ -233,6 +235,7 @@ const revokeLinkRoute = createRoute({
 });
 
 const getSettingsRoute = createRoute({
+  operationId: 'getProvisioningSettings',
   method: 'get',
   path: '/provisioning-settings',
   summary: "The ICE servers given to the domain's phones (credentials not shown)",
@@ -240,6 +243,7 @@ const getSettingsRoute = createRoute({
 });
 
 const putSettingsRoute = createRoute({
+  operationId: 'putProvisioningSettings',
   method: 'put',
   path: '/provisioning-settings',
   summary: "Set the ICE servers given to the domain's phones",

@@ -75,6 +75,7 @@ function tokenJson(token: TokenView, domain: string): TokenJson {
 }
 
 const createToken = createRoute({
+  operationId: 'createToken',
   method: 'post',
   path: '/',
   summary: 'Create a token (its secret is in this answer only)',
@@ -83,6 +84,7 @@ const createToken = createRoute({
 });
 
 const listTokens = createRoute({
+  operationId: 'listTokens',
   method: 'get',
   path: '/',
   summary: "The domain's tokens, without their secrets",
@@ -90,6 +92,7 @@ const listTokens = createRoute({
 });
 
 const revokeToken = createRoute({
+  operationId: 'revokeToken',
   method: 'delete',
   path: '/{id}',
   summary: 'Revoke a token',

@@ -50,6 +50,7 @@ const latencySchema = z
   .openapi('UserLatency', { description: "each registered device's last keep-alive and its response times to the edge's requests" });
 
 const getUserLatency = createRoute({
+  operationId: 'getUserLatency',
   method: 'get',
   path: '/users/{username}/latency',
   summary: "A user's devices: last keep-alive and response times",

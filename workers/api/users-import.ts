@@ -197,6 +197,7 @@ function rowProblem(errors: readonly RowError[]): Error {
 }
 
 const importRoute = createRoute({
+  operationId: 'importUsers',
   method: 'post',
   path: '/',
   summary: 'Create or replace many users from a CSV file',

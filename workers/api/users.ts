@@ -187,6 +187,7 @@ export async function readUser(env: Env, domain: string, username: string): Prom
 }
 
 const listUsers = createRoute({
+  operationId: 'listUsers',
   method: 'get',
   path: '/',
   summary: 'List the users',
@@ -195,6 +196,7 @@ const listUsers = createRoute({
 });
 
 const putUser = createRoute({
+  operationId: 'putUser',
   method: 'put',
   path: '/{username}',
   summary: 'Create or replace a user',
@@ -207,6 +209,7 @@ const putUser = createRoute({
 });
 
 const getUser = createRoute({
+  operationId: 'getUser',
   method: 'get',
   path: '/{username}',
   summary: 'Show a user (never its password)',
@@ -215,6 +218,7 @@ const getUser = createRoute({
 });
 
 const deleteUser = createRoute({
+  operationId: 'deleteUser',
   method: 'delete',
   path: '/{username}',
   summary: 'Delete a user, its bindings and its tokens',
@@ -223,6 +227,7 @@ const deleteUser = createRoute({
 });
 
 const getPbxRegistration = createRoute({
+  operationId: 'getUserPbxRegistration',
   method: 'get',
   path: '/{username}/pbx-registration',
   summary: "The user's registration to its PBX through a PBX link (proxy registration)",
@@ -231,6 +236,7 @@ const getPbxRegistration = createRoute({
 });
 
 const getTrace = createRoute({
+  operationId: 'getUserTrace',
   method: 'get',
   path: '/{username}/trace',
   summary: "The user's SIP trace",
@@ -239,6 +245,7 @@ const getTrace = createRoute({
 });
 
 const getRegisterLog = createRoute({
+  operationId: 'getUserRegisterLog',
   method: 'get',
   path: '/{username}/registrations/log',
   summary: "The user's REGISTERs and their answers",

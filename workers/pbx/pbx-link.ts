@@ -83,6 +83,12 @@ export class PbxLink extends DurableObject<Env> {
   /** RPC from the API: creates or replaces the link; `password` undefined keeps the stored one. */
   async putLink(config: PbxLinkConfig, password: string | null | undefined): Promise<{ created: boolean; view: PbxLinkView | undefined }> {
     const engine = this.#load();
+    // A new link starts empty: what a deleted link of this id left (its unregistration's trace,
+    // response times) was another link's, possibly another domain's.
+    if (!engine.exists()) {
+      this.#loadTrace().clear();
+      this.#latency?.clear();
+    }
     const { created } = engine.configure(config, password, this.clock.now());
     // A new link (or one stored before domains existed) learns its domain now: its calls follow it.
     if (this.#callsDomain !== this.#domain()) {

@@ -183,37 +183,41 @@ const dryRunResult = z
 
 const idParams = z.object({ id: idSchema });
 
-const listRoutes = createRoute({ method: 'get', path: '/routes', summary: 'List the outbound rules, in the order they are tried', responses: { 200: jsonResponse(z.object({ routes: z.array(ruleSchema) }), 'the rules') } });
+const listRoutes = createRoute({ operationId: 'listRoutes', method: 'get', path: '/routes', summary: 'List the outbound rules, in the order they are tried', responses: { 200: jsonResponse(z.object({ routes: z.array(ruleSchema) }), 'the rules') } });
 const dryRun = createRoute({
+  operationId: 'dryRunRoutes',
   method: 'post',
   path: '/routes/dry-run',
   summary: 'The outbound plan a call would get, and why (takes no slot, counts no attempt)',
   request: { body: jsonBody(dryRunInput) },
   responses: { 200: jsonResponse(dryRunResult, 'the plan and its explanation'), ...problems(400) },
 });
-const getRoute = createRoute({ method: 'get', path: '/routes/{id}', summary: 'Show an outbound rule', request: { params: idParams }, responses: { 200: jsonResponse(ruleSchema, 'the rule'), ...problems(400, 404) } });
+const getRoute = createRoute({ operationId: 'getRoute', method: 'get', path: '/routes/{id}', summary: 'Show an outbound rule', request: { params: idParams }, responses: { 200: jsonResponse(ruleSchema, 'the rule'), ...problems(400, 404) } });
 const putRoute = createRoute({
+  operationId: 'putRoute',
   method: 'put',
   path: '/routes/{id}',
   summary: 'Create or replace an outbound rule',
   request: { params: idParams, body: jsonBody(ruleInput) },
   responses: { 200: jsonResponse(ruleSchema, 'replaced'), 201: jsonResponse(ruleSchema, 'created'), ...problems(400) },
 });
-const deleteRoute = createRoute({ method: 'delete', path: '/routes/{id}', summary: 'Delete an outbound rule', request: { params: idParams }, responses: { 204: { description: 'deleted' }, ...problems(400, 404) } });
+const deleteRoute = createRoute({ operationId: 'deleteRoute', method: 'delete', path: '/routes/{id}', summary: 'Delete an outbound rule', request: { params: idParams }, responses: { 204: { description: 'deleted' }, ...problems(400, 404) } });
 
-const listMappings = createRoute({ method: 'get', path: '/inbound-mappings', summary: 'List the inbound mappings', responses: { 200: jsonResponse(z.object({ mappings: z.array(mappingSchema) }), 'the mappings') } });
-const getMapping = createRoute({ method: 'get', path: '/inbound-mappings/{id}', summary: 'Show an inbound mapping', request: { params: idParams }, responses: { 200: jsonResponse(mappingSchema, 'the mapping'), ...problems(400, 404) } });
+const listMappings = createRoute({ operationId: 'listInboundMappings', method: 'get', path: '/inbound-mappings', summary: 'List the inbound mappings', responses: { 200: jsonResponse(z.object({ mappings: z.array(mappingSchema) }), 'the mappings') } });
+const getMapping = createRoute({ operationId: 'getInboundMapping', method: 'get', path: '/inbound-mappings/{id}', summary: 'Show an inbound mapping', request: { params: idParams }, responses: { 200: jsonResponse(mappingSchema, 'the mapping'), ...problems(400, 404) } });
 const putMapping = createRoute({
+  operationId: 'putInboundMapping',
   method: 'put',
   path: '/inbound-mappings/{id}',
   summary: 'Create or replace an inbound mapping (a number or To user to a user or ring group)',
   request: { params: idParams, body: jsonBody(mappingInput) },
   responses: { 200: jsonResponse(mappingSchema, 'replaced'), 201: jsonResponse(mappingSchema, 'created'), ...problems(400) },
 });
-const deleteMapping = createRoute({ method: 'delete', path: '/inbound-mappings/{id}', summary: 'Delete an inbound mapping', request: { params: idParams }, responses: { 204: { description: 'deleted' }, ...problems(400, 404) } });
+const deleteMapping = createRoute({ operationId: 'deleteInboundMapping', method: 'delete', path: '/inbound-mappings/{id}', summary: 'Delete an inbound mapping', request: { params: idParams }, responses: { 204: { description: 'deleted' }, ...problems(400, 404) } });
 
-const getSettings = createRoute({ method: 'get', path: '/routing-settings', summary: 'Show the routing settings (never the webhook secrets)', responses: { 200: jsonResponse(settingsView, 'the settings') } });
+const getSettings = createRoute({ operationId: 'getRoutingSettings', method: 'get', path: '/routing-settings', summary: 'Show the routing settings (never the webhook secrets)', responses: { 200: jsonResponse(settingsView, 'the settings') } });
 const putSettings = createRoute({
+  operationId: 'putRoutingSettings',
   method: 'put',
   path: '/routing-settings',
   summary: 'Replace the routing settings',
