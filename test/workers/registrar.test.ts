@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { answerChallenge } from '../../shared/auth/index.ts';
 import { getHeader, getHeaders } from '../../shared/message/index.ts';
 import type { SipUser } from '../../workers/user/sip-user.ts';
 import { FakeClock } from '../support/fake-clock.ts';
@@ -268,6 +269,30 @@ describe('registrar storage and time', () => {
     expect(response.status).toBe(200);
     expect(contactExpires(response).get(device.contactUri)).toBe(600);
     expect(await userStub(alice).listBindings()).toHaveLength(1);
+    device.socket.close();
+  });
+
+  it('answers a replayed REGISTER (same nonce and nc) with a stale challenge, so the phone retries without a password prompt', async () => {
+    const device = new Device(await openSipSocket(), { user: alice, password: PASSWORD });
+    const challenge = await device.socket.request(device.requestText({ expires: 600 }));
+    expect(challenge.status).toBe(401);
+    const answer = answerChallenge({
+      challenges: getHeaders(challenge, 'WWW-Authenticate'),
+      account: { username: alice, password: PASSWORD },
+      method: 'REGISTER',
+      uri: `sip:${device.registrar}`,
+      state: { counts: [] },
+    });
+    if (!answer.ok) throw new Error(answer.detail);
+    expect((await device.socket.request(device.requestText({ expires: 600 }, answer.value))).status).toBe(200);
+
+    // The same credentials again, as a phone resends a request its dropped socket never answered.
+    const replayed = await device.socket.request(device.requestText({ expires: 300 }, answer.value));
+    expect(replayed.status).toBe(401);
+    expect(getHeader(replayed, 'WWW-Authenticate')).toMatch(/stale=true/);
+    expect(contactExpires(await device.query()).get(device.contactUri)).toBe(600);
+    // Not counted as a guess: the next registration goes straight through.
+    expect((await device.register({ expires: 600 })).status).toBe(200);
     device.socket.close();
   });
 

@@ -133,6 +133,16 @@ export function authenticateRegister(input: AuthInput): AuthOutcome {
     case 'stale':
       // RFC 7616 §3.3: right password, old nonce: the client retries silently with the new one.
       return refuse(names.status, challenge(true), { nonceCounts });
+    case 'replay':
+      // Right password, an nc already accepted: the request itself is refused, but `stale` too
+      // (RFC 7616 §3.3: "the nonce is invalid and the response is valid for that nonce"). A phone
+      // that sent a request again after its socket dropped under it (an edge restart) gets a
+      // fresh nonce instead of a password failure; a replaying third party learns nothing it can
+      // answer without the password.
+      return refuse(names.status, challenge(true), {
+        nonceCounts,
+        event: { level: 'info', event: 'auth.replayed', fields: { detail: verification.detail } },
+      });
     case 'malformed':
     case 'wrong-uri':
       // RFC 7616 §3.4.6: credentials that do not describe this request are a bad request.
@@ -151,7 +161,7 @@ export function authenticateRegister(input: AuthInput): AuthOutcome {
       return refuse(names.status, challenge(), { guard: failure.state, nonceCounts, event, counted: true });
     }
     default:
-      // A nonce we did not sign, a replayed nc, an algorithm we did not offer: a fresh challenge.
+      // A nonce we did not sign, an algorithm we did not offer: a fresh challenge.
       return refuse(names.status, challenge(), {
         nonceCounts,
         event: { level: 'info', event: 'auth.rejected', fields: { reason: verification.reason, detail: verification.detail } },
