@@ -1,15 +1,18 @@
 /**
  * The browser side of a call: one werift `RTCPeerConnection`, audio only, terminating ICE (RFC 8445)
  * and DTLS-SRTP (RFC 5763, RFC 5764) with RTCP multiplexed (RFC 5761) and the one section bundled
- * (RFC 8843). Plain RTP goes in and out: werift decrypts what the browser sends and hands each
- * packet to `onRtp`; `sendRtp` has werift protect and send a packet the relay built.
+ * (RFC 8843). Plain RTP goes in and out: each packet the browser sends is decrypted and handed to
+ * `onRtp`; `sendRtp` protects and sends a packet the relay built. Once DTLS is up, the RTP packets
+ * themselves go through the node's own SRTP contexts on the ICE-selected socket
+ * (`dtls-srtp-media.ts`); werift keeps ICE, DTLS and RTCP, and carries the RTP only until then, or
+ * for a profile the node does not speak.
  *
  * Either side may offer. A call from the browser: `BrowserLeg.answer(offer)`. A call from the PBX:
  * `BrowserLeg.offer(codecs)`, then `acceptAnswer(answer)`. The DTLS role follows `a=setup`
  * (RFC 5763 §5): an `actpass` offer is answered `active`, an `active` one `passive` (werift 0.25
  * would answer `active` to both, so the leg sets the role itself), and offers are `actpass`.
  *
- * Two werift 0.25 behaviours shape `sendRtp` (FIELD-NOTES "Media"):
+ * Two werift 0.25 behaviours shape `sendRtp` on werift's path (FIELD-NOTES "Media"):
  * - packets sent before DTLS is up are dropped: they are counted here instead of queued, since
  *   late audio is worse than none;
  * - the sender stamps every packet with its primary codec's payload type, which would turn an
@@ -57,6 +60,7 @@ import {
   toWeriftCodec,
   type BrowserCodecs,
 } from './browser-codecs.ts';
+import { DtlsSrtpMedia, type BrowserRtp } from './dtls-srtp-media.ts';
 import { waitForGathering } from './ice-gathering.ts';
 import { finishLocalDescription } from './local-description.ts';
 
@@ -94,14 +98,19 @@ export interface BrowserOfferOptions extends BrowserLegOptions {
 }
 
 export interface BrowserLegHandlers {
-  /** One decrypted RTP packet of a negotiated format, werift's own object: the handler may keep it. */
-  onRtp(packet: RtpPacket): void;
+  /** One decrypted RTP packet: the handler may keep it and its payload. */
+  onRtp(packet: BrowserRtp): void;
   onConnectionStateChange?(state: BrowserConnectionState): void;
 }
 
 export interface BrowserLegCounters {
   rtpIn: number;
   rtpOut: number;
+  /** Of those, the packets the node's own SRTP decrypted or protected (the rest went through werift). */
+  srtpIn: number;
+  srtpOut: number;
+  /** SRTP the node refused: failed authentication, replayed, too short or malformed. */
+  srtpRefused: number;
   /** Written before ICE and DTLS were up, or after close: dropped (werift would drop them too). */
   notConnected: number;
   /** A payload type this leg did not negotiate. */
@@ -112,7 +121,17 @@ export interface BrowserLegCounters {
 }
 
 export class BrowserLeg {
-  readonly counters: BrowserLegCounters = { rtpIn: 0, rtpOut: 0, notConnected: 0, unknownPayloadType: 0, sendErrors: 0, handlerErrors: 0 };
+  readonly counters: BrowserLegCounters = {
+    rtpIn: 0,
+    rtpOut: 0,
+    srtpIn: 0,
+    srtpOut: 0,
+    srtpRefused: 0,
+    notConnected: 0,
+    unknownPayloadType: 0,
+    sendErrors: 0,
+    handlerErrors: 0,
+  };
   readonly #pc: RTCPeerConnection;
   readonly #handlers: BrowserLegHandlers;
   readonly #logger: Logger;
@@ -123,6 +142,8 @@ export class BrowserLeg {
   #formats = new Map<number, RTCRtpCodecParameters>();
   #codecs: BrowserCodecs | undefined;
   #closed = false;
+  /** The node's own SRTP for the RTP packets, once DTLS is up. */
+  #media: DtlsSrtpMedia | undefined;
   /** One rejection handler for the leg's life, rather than a closure per packet. */
   readonly #sendFailed = (error: unknown): void => {
     this.counters.sendErrors++;
@@ -136,10 +157,11 @@ export class BrowserLeg {
     this.#logId = options.logId;
     this.#gatherTimeoutMs = options.gatherTimeoutMs ?? 5000;
     pc.onTrack.subscribe((track) => {
-      track.onReceiveRtp.subscribe((packet) => this.#receive(packet));
+      track.onReceiveRtp.subscribe((packet) => this.#receiveFromWerift(packet));
     });
     pc.connectionStateChange.subscribe((state) => {
       this.#logger.info('browser leg connection state', { call: this.#logId, state });
+      if (state === 'connected') this.#startOwnSrtp();
       this.#deliver(() => this.#handlers.onConnectionStateChange?.(state));
     });
   }
@@ -282,11 +304,26 @@ export class BrowserLeg {
   }
 
   /**
-   * Sends one RTP packet to the browser: werift writes its own SSRC, keeps the sequence number and
-   * timestamp (they must already be continuous), and protects it with SRTP. Returns false, counted,
-   * when the packet cannot go: not connected yet, closed, or a payload type the leg does not carry.
+   * Sends one RTP packet to the browser: the leg's own SSRC (`sendSsrc`) is written, the sequence
+   * number and timestamp kept (they must already be continuous), and the packet protected with SRTP,
+   * by the node's contexts once DTLS is up. Returns false, counted, when the packet cannot go: not
+   * connected (yet, or consent lost), closed, or a payload type the leg does not carry.
    */
   sendRtp(header: RtpHeaderRewrite, payload: Uint8Array): boolean {
+    const media = this.#media;
+    if (media !== undefined && !this.#closed) {
+      if (!this.#formats.has(header.payloadType)) {
+        this.counters.unknownPayloadType++;
+        return false;
+      }
+      if (!media.sendRtp(header, payload)) {
+        this.counters.notConnected++;
+        return false;
+      }
+      this.counters.rtpOut++;
+      this.counters.srtpOut++;
+      return true;
+    }
     const sender = this.#transceiver?.sender;
     if (this.#closed || sender === undefined || sender.dtlsTransport?.state !== 'connected') {
       this.counters.notConnected++;
@@ -307,9 +344,15 @@ export class BrowserLeg {
     return true;
   }
 
+  /** Which SRTP suite the node's own contexts speak on this leg; undefined while werift carries the RTP. */
+  get ownSrtpSuite(): string | undefined {
+    return this.#media?.suite;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#media?.stop();
     try {
       await this.#pc.close();
     } catch (error) {
@@ -329,7 +372,45 @@ export class BrowserLeg {
     return finishLocalDescription(description.sdp);
   }
 
-  #receive(packet: RtpPacket): void {
+  #startOwnSrtp(): void {
+    const transceiver = this.#transceiver;
+    if (this.#media !== undefined || this.#closed || transceiver === undefined) return;
+    this.#media = DtlsSrtpMedia.start(transceiver, this.#mediaHandlers);
+    if (this.#media === undefined) {
+      this.#logger.warn('browser leg keeps werift SRTP: profile or werift internals not as expected', { call: this.#logId });
+      return;
+    }
+    // werift's sender reports start with its first packet sent; the node sends them all.
+    void transceiver.sender.runRtcp();
+    this.#logger.info('browser leg RTP on the node SRTP', { call: this.#logId, suite: this.#media.suite });
+  }
+
+  /** The node's SRTP hands over decrypted packets and send failures; one object for the leg's life. */
+  readonly #mediaHandlers = {
+    onRtp: (packet: BrowserRtp): void => {
+      this.counters.srtpIn++;
+      this.#receive(packet);
+    },
+    onRefused: (): void => {
+      this.counters.srtpRefused++;
+    },
+    onSendError: (error: unknown): void => this.#sendFailed(error),
+  };
+
+  /** A packet werift decrypted (before the node's SRTP starts, or the first of each source). */
+  #receiveFromWerift(packet: RtpPacket): void {
+    const { header } = packet;
+    this.#receive({
+      payloadType: header.payloadType,
+      sequenceNumber: header.sequenceNumber,
+      timestamp: header.timestamp,
+      ssrc: header.ssrc,
+      marker: header.marker,
+      payload: packet.payload,
+    });
+  }
+
+  #receive(packet: BrowserRtp): void {
     if (this.#closed) return;
     this.counters.rtpIn++;
     // Per packet, so no closure through #deliver.

@@ -48,6 +48,7 @@ export function addSession(totals: TrafficTotals, stats: MediaSessionStats): voi
   addDrop(totals, 'browser-leg', 'not-connected', browserLeg.notConnected);
   addDrop(totals, 'browser-leg', 'unknown-payload-type', browserLeg.unknownPayloadType);
   addDrop(totals, 'browser-leg', 'send-error', browserLeg.sendErrors);
+  addDrop(totals, 'browser-leg', 'srtp-refused', browserLeg.srtpRefused);
   addDrop(totals, 'pbx-leg', 'send-error', pbxLeg.sendErrors);
   addDrop(totals, 'session', 'before-answer', stats.beforeAnswer);
   for (const [where, direction] of [

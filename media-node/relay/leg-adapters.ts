@@ -1,25 +1,12 @@
 /**
- * The two legs seen through the relay's seam (`media-path.ts`): packets in as `InboundPacket`,
- * packets out through an `OutboundLeg`.
+ * The two legs seen through the relay's seam (`media-path.ts`): packets in as `InboundPacket` (the
+ * browser leg's `BrowserRtp` already is one), packets out through an `OutboundLeg`.
  */
-import type { RtpPacket } from 'werift';
 import type { BrowserLeg } from '../browser-leg/index.ts';
 import type { PbxLeg } from '../pbx-leg/index.ts';
 import { RTP_HEADER_SIZE, writeRtpHeader, type RtpHeaderFields, type RtpHeaderRewrite } from '../rtp/index.ts';
 import type { InboundPacket, OutboundLeg } from './media-path.ts';
 import type { PbxRtcpReporter } from './pbx-rtcp-reporter.ts';
-
-export function fromBrowser(packet: RtpPacket): InboundPacket {
-  const { header } = packet;
-  return {
-    payloadType: header.payloadType,
-    sequenceNumber: header.sequenceNumber,
-    timestamp: header.timestamp,
-    ssrc: header.ssrc,
-    marker: header.marker,
-    payload: packet.payload,
-  };
-}
 
 /**
  * A packet from the PBX leg (which owns the buffer and has validated the header). `payloadType`

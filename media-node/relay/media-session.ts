@@ -33,17 +33,16 @@
  * caught, counted and logged, and stays in this session. An exception on the frame clock ends the
  * session (it would recur every 20 ms); one on a packet only drops that packet.
  */
-import type { RtpPacket } from 'werift';
 import type { Clock } from '../../shared/clock/index.ts';
 import { systemClock } from '../../shared/clock/index.ts';
 import { parseSdp, serializeSdp, type CodecFormat, type Direction } from '../../shared/sdp/index.ts';
-import { BrowserLegError, type BrowserConnectionState, type BrowserLeg } from '../browser-leg/index.ts';
+import { BrowserLegError, type BrowserConnectionState, type BrowserLeg, type BrowserRtp } from '../browser-leg/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { DEFAULT_SAMPLE_INTERVAL_MS } from '../quality/index.ts';
 import type { PbxLeg } from '../pbx-leg/index.ts';
 import type { RtcpCompound, RtpHeaderFields } from '../rtp/index.ts';
 import type { FrameListener } from './frame-ticker.ts';
-import { fromBrowser, fromPbx } from './leg-adapters.ts';
+import { fromPbx } from './leg-adapters.ts';
 import type { LegFormats } from './leg-formats.ts';
 import type {
   BothOffersCallOptions,
@@ -333,11 +332,10 @@ export class MediaSession {
   }
 
   // The two per-packet handlers guard themselves inline: no closure per packet through #guard.
-  #onBrowserRtp(packet: RtpPacket): void {
+  #onBrowserRtp(inbound: BrowserRtp): void {
     if (this.#state === 'ended') return;
     try {
       const now = this.#clock.now();
-      const inbound = fromBrowser(packet);
       if (this.#relay === undefined) {
         this.#beforeAnswer++;
         return;

@@ -12,7 +12,6 @@
  * some codec of the other, and the session waits for both answers.
  * Whatever fails on the way closes what was already opened, so a refused call holds nothing.
  */
-import type { RtpPacket } from 'werift';
 import {
   SdpError,
   answerDirection,
@@ -27,7 +26,7 @@ import {
   type SdpOrigin,
   type SdpSession,
 } from '../../shared/sdp/index.ts';
-import { BrowserLeg, DEFAULT_BROWSER_CODECS, type BrowserConnectionState, type BrowserLegHandlers, type BrowserLegOptions } from '../browser-leg/index.ts';
+import { BrowserLeg, DEFAULT_BROWSER_CODECS, type BrowserConnectionState, type BrowserLegHandlers, type BrowserLegOptions, type BrowserRtp } from '../browser-leg/index.ts';
 import { silentLogger } from '../logger.ts';
 import { PbxLeg, type PbxRemote } from '../pbx-leg/index.ts';
 import type { RtcpCompound, RtpHeaderFields } from '../rtp/index.ts';
@@ -39,7 +38,7 @@ import { DEFAULT_PBX_CODECS, MediaSessionError, answerCodecs, browserOfferCodecs
 
 /** Late binding from the legs' handlers to the session they are opened before: no-ops until bound. */
 export interface LegRouter {
-  browserRtp(packet: RtpPacket): void;
+  browserRtp(packet: BrowserRtp): void;
   browserState(state: BrowserConnectionState): void;
   pbxRtp(packet: Uint8Array, header: RtpHeaderFields): void;
   pbxRtcp(compound: RtcpCompound): void;

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RtpPacket } from 'werift';
-import { BrowserLeg, BrowserLegError, type BrowserLegHandlers } from '../../../media-node/browser-leg/index.ts';
+import { BrowserLeg, BrowserLegError, type BrowserLegHandlers, type BrowserRtp } from '../../../media-node/browser-leg/index.ts';
 import { candidatesOf, dtlsFingerprint, listCodecs, mediaDirection, parseSdp, setupRole } from '../../../shared/sdp/index.ts';
 import { waitFor } from '../support/udp.ts';
 import { CHROME_AUDIO, WeriftBrowser } from '../support/werift-browser.ts';
@@ -16,8 +15,8 @@ function browser(only?: readonly string[]): WeriftBrowser {
   return created;
 }
 
-function recorder(): { packets: RtpPacket[]; states: string[]; handlers: BrowserLegHandlers } {
-  const packets: RtpPacket[] = [];
+function recorder(): { packets: BrowserRtp[]; states: string[]; handlers: BrowserLegHandlers } {
+  const packets: BrowserRtp[] = [];
   const states: string[] = [];
   return { packets, states, handlers: { onRtp: (packet) => packets.push(packet), onConnectionStateChange: (state) => states.push(state) } };
 }
@@ -62,7 +61,7 @@ describe('a browser leg answering a browser’s offer', () => {
     peer.writeAudio(1000, 48_000, Uint8Array.of(0xf8, 0xff, 0xfe));
     peer.writeWithPayloadType(CHROME_AUDIO.telephoneEvent48k, 1001, 48_960, Uint8Array.of(5, 0x0a, 0x01, 0x40), true);
     await waitFor(() => packets.length === 2, 'two packets from the browser', 5000);
-    expect(packets.map((packet) => packet.header.payloadType)).toEqual([CHROME_AUDIO.opus, CHROME_AUDIO.telephoneEvent48k]);
+    expect(packets.map((packet) => packet.payloadType)).toEqual([CHROME_AUDIO.opus, CHROME_AUDIO.telephoneEvent48k]);
     expect(Array.from(packets[1]?.payload ?? [])).toEqual([5, 0x0a, 0x01, 0x40]);
 
     // Node to browser: the relay's sequence numbers and timestamps go through; werift sets its SSRC.
@@ -76,6 +75,94 @@ describe('a browser leg answering a browser’s offer', () => {
     ]);
     expect(peer.received[0]?.ssrc).toBe(leg.sendSsrc);
     expect(leg.counters).toMatchObject({ rtpIn: 2, rtpOut: 2, notConnected: 0, unknownPayloadType: 0, sendErrors: 0 });
+    // After DTLS, RTP goes through the node's own SRTP with the profile werift negotiated (GCM
+    // first); werift decrypts only the first packet of each source, to start its statistics.
+    expect(leg.ownSrtpSuite).toBe('AEAD_AES_128_GCM');
+    expect(leg.counters).toMatchObject({ srtpIn: 1, srtpOut: 2, srtpRefused: 0 });
+  });
+
+  it('speaks AES_CM_128_HMAC_SHA1_80 with a browser that offers no GCM, on the node’s own SRTP both ways', async () => {
+    const peer = browser();
+    const record = recorder();
+    const offer = await peer.offer();
+    peer.onlySrtpProfile(1);
+    const { leg, answer } = await BrowserLeg.answer(offer, {}, record.handlers);
+    cleanup.push(() => leg.close());
+    await peer.acceptAnswer(answer);
+    await peer.connected();
+    await waitFor(() => leg.ownSrtpSuite !== undefined, 'the node’s own SRTP to start', 10_000);
+    expect(leg.ownSrtpSuite).toBe('AES_CM_128_HMAC_SHA1_80');
+    for (let i = 0; i < 5; i++) peer.writeAudio(100 + i, 960 * i, Uint8Array.of(0xf8, i));
+    await waitFor(() => record.packets.length === 5, 'five packets from the browser', 5000);
+    expect(record.packets.map((packet) => [packet.sequenceNumber, Array.from(packet.payload)])).toEqual([0, 1, 2, 3, 4].map((i) => [100 + i, [0xf8, i]]));
+    for (let i = 0; i < 3; i++) leg.sendRtp({ payloadType: CHROME_AUDIO.opus, marker: false, sequenceNumber: 50 + i, timestamp: 960 * i, ssrc: 1 }, Uint8Array.of(0xf8, 9, i));
+    await waitFor(() => peer.received.length === 3, 'three packets at the browser', 5000);
+    expect(peer.received.map((packet) => [packet.sequenceNumber, Array.from(packet.payload)])).toEqual([0, 1, 2].map((i) => [50 + i, [0xf8, 9, i]]));
+    expect(leg.counters).toMatchObject({ srtpIn: 4, srtpOut: 3, srtpRefused: 0 });
+  });
+
+  it('keeps werift’s RTCP true: the browser hears sender reports counting what the node sent, and receiver reports that give it a round trip', async () => {
+    const peer = browser();
+    const { leg, answer, packets } = await answered(peer);
+    await peer.acceptAnswer(answer);
+    await peer.connected();
+    await waitFor(() => leg.ownSrtpSuite !== undefined, 'the node’s own SRTP to start', 10_000);
+    const transceiver = peer.pc.getTransceivers()[0];
+    if (transceiver === undefined) throw new Error('no transceiver');
+    // The node's receiver reports on the browser's stream, as the browser receives them.
+    const reports: Array<{ highestSequence: number; packetsLost: number }> = [];
+    transceiver.dtlsTransport.onRtcp.subscribe((rtcp) => {
+      const blocks = (rtcp as unknown as { reports?: Array<{ ssrc: number; highestSequence: number; packetsLost: number }> }).reports ?? [];
+      for (const block of blocks) if (block.ssrc === transceiver.sender.ssrc) reports.push(block);
+    });
+    for (let i = 0; i < 10; i++) {
+      peer.writeAudio(200 + i, 960 * i, Uint8Array.of(0xf8, i));
+      leg.sendRtp({ payloadType: CHROME_AUDIO.opus, marker: false, sequenceNumber: 300 + i, timestamp: 960 * i, ssrc: 1 }, Uint8Array.of(0xf8, 7, i));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor(() => packets.length === 10 && peer.received.length === 10, 'ten packets each way', 5000);
+    const heard = transceiver.receiver as unknown as { remotePacketCountBySsrc: Record<number, number> };
+    const told = transceiver.sender as unknown as { rtt?: number; remotePacketsLost?: number };
+    // Reports go every 0.5-1.5 s (werift's interval); the round trip needs a report on the latest one.
+    await waitFor(() => heard.remotePacketCountBySsrc[leg.sendSsrc ?? -1] === 10, 'a sender report counting ten packets', 10_000);
+    await waitFor(() => told.rtt !== undefined, 'a receiver report answering the browser’s sender report', 15_000);
+    expect(told.rtt).toBeLessThan(1);
+    // Statistics fed by the node's SRTP path: all ten counted, up to the last sequence number.
+    await waitFor(() => reports.some((block) => (block.highestSequence & 0xffff) === 209), 'a receiver report up to sequence number 209', 10_000);
+    expect(reports.at(-1)?.packetsLost).toBe(0);
+  });
+
+  it('drops SRTP that fails authentication or is replayed, counted, and carries on', async () => {
+    const peer = browser();
+    const { leg, answer, packets } = await answered(peer);
+    await peer.acceptAnswer(answer);
+    await peer.connected();
+    await waitFor(() => leg.ownSrtpSuite !== undefined, 'the node’s own SRTP to start', 10_000);
+    // werift decrypts the first packet of the source, the node the rest.
+    peer.writeAudio(1, 0, Uint8Array.of(0xf8, 1));
+    await waitFor(() => packets.length === 1, 'the first packet', 5000);
+    const wire: Uint8Array[] = [];
+    const connection = peer.pc.getTransceivers()[0]?.dtlsTransport.iceTransport.connection;
+    if (connection === undefined) throw new Error('no ICE connection');
+    // What the browser puts on the wire, to replay and tamper with.
+    const send = connection.send;
+    connection.send = async (data: Buffer) => {
+      wire.push(Uint8Array.from(data));
+      await send(data);
+    };
+    peer.writeAudio(2, 960, Uint8Array.of(0xf8, 2));
+    await waitFor(() => packets.length === 2 && wire.length > 0, 'the second packet', 5000);
+    connection.send = send;
+    const sent = wire.find((data) => data[0] === 0x80 && data[3] === 2);
+    if (sent === undefined) throw new Error('the second packet was not seen on the wire');
+    await peer.sendRaw(sent);
+    const tampered = Uint8Array.from(sent);
+    tampered[13] = (tampered[13] as number) ^ 1;
+    await peer.sendRaw(tampered);
+    await waitFor(() => leg.counters.srtpRefused === 2, 'two refusals', 5000);
+    peer.writeAudio(3, 1920, Uint8Array.of(0xf8, 3));
+    await waitFor(() => packets.length === 3, 'the third packet', 5000);
+    expect(packets.map((packet) => packet.sequenceNumber)).toEqual([1, 2, 3]);
   });
 
   it('answers G.711 with telephone-event/8000 when told to prefer it', async () => {
@@ -182,6 +269,6 @@ describe('a browser leg offering to a browser (a call from the PBX)', () => {
     );
     peer.writeAudio(5, 4800, Uint8Array.of(0xf8, 1));
     await waitFor(() => record.packets.length > 0, 'RTP at the node', 5000);
-    expect(record.packets[0]?.header.payloadType).toBe(111);
+    expect(record.packets[0]?.payloadType).toBe(111);
   });
 });

@@ -167,8 +167,26 @@ describe('a new offer from the browser', () => {
     } finally {
       sender.stop();
     }
+    // And toward the browser, on the new pair: the node's SRTP sends on whichever pair ICE selected.
+    const pcmu = pcmuTone(1000, -10, 50);
+    const already = call.browser.received.length;
+    const fromPbx = pace(pcmu.length, 20, (i) => {
+      const packet = new Uint8Array(12 + 160);
+      packet.set([0x80, 0, (i >> 8) & 0xff, i & 0xff, 0, 0, (i * 160) >> 8, (i * 160) & 0xff, 1, 2, 3, 4]);
+      packet.set(pcmu[i] as Uint8Array, 12);
+      void call.pbx.send(packet, call.nodePort);
+    });
+    try {
+      await waitFor(() => call.browser.received.length >= already + 10, 'Opus at the browser after the restart', 15_000);
+    } finally {
+      fromPbx.stop();
+    }
     const view = await node.client.request<SessionView>('GET', `/v1/sessions/${id}`);
     expect(view.body).toMatchObject({ state: 'relaying', browserConnection: 'connected' });
+    // Both ways on the node's own SRTP, before and after the restart (werift took only the first packet in).
+    expect(view.body.stats.browserLeg.srtpIn).toBeGreaterThanOrEqual(view.body.stats.browserLeg.rtpIn - 1);
+    expect(view.body.stats.browserLeg.srtpOut).toBe(view.body.stats.browserLeg.rtpOut);
+    expect(view.body.stats.browserLeg.srtpOut).toBeGreaterThanOrEqual(10);
   });
 
   it('puts the PBX on hold with a=sendonly and resumes with a=sendrecv', async () => {

@@ -4,7 +4,8 @@
  * G.711 PBX. Chromium's candidates are this machine's own addresses (mDNS off), the node's is
  * 127.0.0.1, so the media never leaves the machine. The audio is checked, not just the packet counts: the PBX receives PCMU that decodes to
  * the tone at about its level, and a PCMU tone from the PBX reaches the page as audio that a WebAudio
- * analyser hears at 1 kHz (Chromium's `audioLevel` stat stays 0 headless, FIELD-NOTES).
+ * analyser hears at 1 kHz (Chromium's `audioLevel` stat stays 0 headless, FIELD-NOTES). Both ways the
+ * packets go through the node's own SRTP contexts on the browser leg, not werift's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePcmu } from '../../../media-node/codec/index.ts';
@@ -118,6 +119,11 @@ describe.skipIf(!chromiumAvailable())('a call from headless Chromium through the
     expect(tone.purity).toBeGreaterThan(0.6);
     expect(tone.levelDbfs).toBeGreaterThan(-20);
     expect(tone.levelDbfs).toBeLessThan(-4);
+    // The node's own SRTP decrypted Chromium's packets (werift only the first, to start its statistics).
+    const leg = session.stats().browserLeg;
+    expect(leg.srtpIn).toBeGreaterThanOrEqual(leg.rtpIn - 1);
+    expect(leg.srtpIn).toBeGreaterThan(50);
+    expect(leg.srtpRefused).toBe(0);
   }, 30_000);
 
   it('plays the PBX’s PCMU tone in the page, where a WebAudio analyser hears 1 kHz', async () => {
@@ -158,5 +164,9 @@ describe.skipIf(!chromiumAvailable())('a call from headless Chromium through the
     expect(measured.levelDbfs).toBeGreaterThan(-20);
     expect(measured.levelDbfs).toBeLessThan(-4);
     expect(session.stats().pbxToBrowser?.forwarded).toBeGreaterThan(50);
+    // Protected by the node's own SRTP, every packet.
+    const leg = session.stats().browserLeg;
+    expect(leg.srtpOut).toBe(leg.rtpOut);
+    expect(leg.srtpOut).toBeGreaterThan(50);
   }, 30_000);
 });

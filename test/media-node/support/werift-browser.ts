@@ -77,6 +77,21 @@ export class WeriftBrowser {
     return (this.pc.localDescription as { sdp: string }).sdp;
   }
 
+  /**
+   * Limits the DTLS-SRTP profiles this peer accepts to one (RFC 5764 §4.1.2: 0x0001
+   * AES_CM_128_HMAC_SHA1_80, 0x0007 AEAD_AES_128_GCM), as a browser without GCM would. Call after
+   * `offer()`, before the handshake; werift reads the list when DTLS starts.
+   */
+  onlySrtpProfile(profile: 1 | 7): void {
+    const dtls = (this.#transceiver as RTCRtpTransceiver).dtlsTransport as unknown as { srtpProfiles: number[] };
+    dtls.srtpProfiles = [profile];
+  }
+
+  /** Sends raw bytes on the ICE-selected pair, as a peer could put anything on the wire. */
+  async sendRaw(data: Uint8Array): Promise<void> {
+    await (this.#transceiver as RTCRtpTransceiver).dtlsTransport.iceTransport.connection.send(Buffer.from(data));
+  }
+
   async acceptAnswer(sdp: string): Promise<void> {
     await this.pc.setRemoteDescription({ type: 'answer', sdp });
     // As a browser would: werift 0.25 restarts ICE on new credentials but starts no checks while
