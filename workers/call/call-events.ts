@@ -186,7 +186,6 @@ function onPeerEvent(step: CallStep, event: PeerEvent): void {
         if (half.setup.kind === 'callee') return cancelFork(step, event.reason);
         return failCall(step, 480, 'Temporarily Unavailable', false);
       }
-      step.log('info', 'call.bye', { from: 'peer' });
       return endCall(step, { tellPeer: false, ...(event.reason === undefined ? {} : { reason: event.reason }) });
   }
 }

@@ -45,8 +45,9 @@
  * timer per leg on the alarm), and reliable provisional responses with PRACK (RFC 3262,
  * `reliable-provisional.ts`: the caller's pending one in `reliable`, each branch's early dialog).
  *
- * A half is removed once ended and its transactions are over. Because the whole half is stored
- * after every change, an evicted object, or a device whose socket dropped and which registered
+ * A half is removed once ended and its transactions are over (its row once it has ended: only a
+ * call under way needs to survive an eviction). Because the whole half is stored after every
+ * change until then, an evicted object, or a device whose socket dropped and which registered
  * again over a new flow, carries on with the dialog: requests to a device go over the current flow
  * of its binding (RFC 5626 §5.3), and a request from the device over a new flow moves the leg there.
  */

@@ -5,6 +5,9 @@
  *
  * A half is changed only synchronously, between awaits, and always read afresh from the map: the
  * object may take other events while an effect is under way, and none of them can be lost.
+ *
+ * A call's routine steps (offered, forked, answered, hung up) are not logged: its call record
+ * (`workers/directory/call-record-feed.ts`) has them. Failures and unusual steps are.
  */
 import { getCallId, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import { serverTransactionKey } from '../../shared/transaction/index.ts';
@@ -65,6 +68,17 @@ export class CallHost {
   readonly #store: CallStore;
   readonly #ports: CallPorts;
   #halves: Map<string, HalfCall> | undefined;
+  // Indexes over the halves, kept with every change (`#put`, `#drop`): an ended half stays until its
+  // transactions end (RFC 6026's Timer L, 32 s), so a busy user's object holds hundreds of halves,
+  // and no message may cost a scan of them all.
+  /** The keys of the halves of each leg's Call-ID, in the order the halves came. */
+  readonly #keysByCallId = new Map<string, string[]>();
+  /** The keys of the halves still under way (not ended). */
+  readonly #live = new Set<string>();
+  /** Each half's earliest deadline (`halfDeadline`), for those that have one. */
+  readonly #deadlines = new Map<string, number>();
+  /** The earliest of `#deadlines`; null when it must be found again (the earliest one moved later or went). */
+  #earliest: number | undefined | null = undefined;
 
   constructor(store: CallStore, ports: CallPorts) {
     this.#store = store;
@@ -72,20 +86,68 @@ export class CallHost {
   }
 
   #all(): Map<string, HalfCall> {
-    this.#halves ??= this.#store.loadAll();
+    if (this.#halves === undefined) {
+      this.#halves = new Map();
+      for (const [key, half] of this.#store.loadAll()) this.#put(key, half);
+    }
     return this.#halves;
+  }
+
+  /** Sets a half (new or changed) in the map and the indexes. */
+  #put(key: string, half: HalfCall): void {
+    const halves = this.#halves ?? this.#all();
+    const before = halves.get(key);
+    halves.set(key, half);
+    if (before === undefined || before.callId !== half.callId) {
+      if (before !== undefined) this.#unindexCallId(key, before.callId);
+      const keys = this.#keysByCallId.get(half.callId);
+      if (keys === undefined) this.#keysByCallId.set(half.callId, [key]);
+      else keys.push(key);
+    }
+    if (half.phase === 'ended') this.#live.delete(key);
+    else this.#live.add(key);
+    const deadline = halfDeadline(half);
+    // An ended half's timers only end its transactions (RFC 6026's Timer L and M, 32 s): a little
+    // late is as good, and rounded up they share one alarm, not one per call.
+    this.#setDeadline(key, deadline === undefined || half.phase !== 'ended' ? deadline : Math.ceil(deadline / ENDED_TIMER_GRAIN_MS) * ENDED_TIMER_GRAIN_MS);
+  }
+
+  /** Removes a half from the map and the indexes. */
+  #drop(key: string): void {
+    const halves = this.#all();
+    const half = halves.get(key);
+    if (half === undefined) return;
+    halves.delete(key);
+    this.#unindexCallId(key, half.callId);
+    this.#live.delete(key);
+    this.#setDeadline(key, undefined);
+  }
+
+  #unindexCallId(key: string, callId: string): void {
+    const keys = this.#keysByCallId.get(callId);
+    if (keys === undefined) return;
+    const rest = keys.filter((each) => each !== key);
+    if (rest.length === 0) this.#keysByCallId.delete(callId);
+    else this.#keysByCallId.set(callId, rest);
+  }
+
+  #setDeadline(key: string, deadline: number | undefined): void {
+    const before = this.#deadlines.get(key);
+    if (deadline === undefined) this.#deadlines.delete(key);
+    else this.#deadlines.set(key, deadline);
+    if (this.#earliest === null) return;
+    if (before !== undefined && before === this.#earliest && (deadline === undefined || deadline > before)) this.#earliest = null;
+    else if (deadline !== undefined && (this.#earliest === undefined || deadline < this.#earliest)) this.#earliest = deadline;
   }
 
   /** The half whose leg has this Call-ID, preferring one still under way. */
   #byCallId(callId: string | undefined): string | undefined {
     if (callId === undefined) return undefined;
-    let found: string | undefined;
-    for (const [key, half] of this.#all()) {
-      if (half.callId !== callId) continue;
-      if (half.phase !== 'ended') return key;
-      found ??= key;
-    }
-    return found;
+    this.#all();
+    const keys = this.#keysByCallId.get(callId);
+    if (keys === undefined) return undefined;
+    for (const key of keys) if (this.#live.has(key)) return key;
+    return keys[0];
   }
 
   /** True when `request` is an INVITE this object already took (a retransmission, RFC 3261 §17.2.3). */
@@ -113,7 +175,7 @@ export class CallHost {
     const binding = this.#ports.bindings().find((each) => each.flow.connectionId === flow.connectionId);
     const half = createCallerHalf({ id: randomHex(12), aor, peerAor: calleeAor, request, flow, now, ...(binding === undefined ? {} : { bindingKey: binding.key }) });
     const key = halfKey('caller', half.id);
-    this.#all().set(key, half);
+    this.#put(key, half);
     this.#run(key, { type: 'device-request', request, flow });
   }
 
@@ -142,7 +204,7 @@ export class CallHost {
     const half = createCalleeHalf(offer, this.#ports.domain, this.#ports.now());
     const key = halfKey('callee', half.id);
     if (this.#all().has(key)) return { ok: true };
-    this.#all().set(key, half);
+    this.#put(key, half);
     this.#run(key, { type: 'fork', offer, targets });
     return { ok: true };
   }
@@ -177,24 +239,31 @@ export class CallHost {
   /** The alarm: every half with a timer due runs it. */
   fireTimers(): void {
     const now = this.#ports.now();
-    for (const [key, half] of [...this.#all()]) {
-      const deadline = halfDeadline(half);
-      if (deadline !== undefined && deadline <= now) this.#run(key, { type: 'timers' });
+    this.#all();
+    for (const [key, deadline] of [...this.#deadlines]) {
+      if (deadline <= now) this.#run(key, { type: 'timers' });
     }
   }
 
   nextDeadline(): number | undefined {
-    let earliest: number | undefined;
-    for (const half of this.#all().values()) {
-      const deadline = halfDeadline(half);
-      if (deadline !== undefined && (earliest === undefined || deadline < earliest)) earliest = deadline;
+    this.#all();
+    if (this.#earliest === null) {
+      let earliest: number | undefined;
+      for (const deadline of this.#deadlines.values()) if (earliest === undefined || deadline < earliest) earliest = deadline;
+      this.#earliest = earliest;
     }
-    return earliest;
+    return this.#earliest;
   }
 
   /** The halves, for the API and tests. */
   list(): HalfCall[] {
     return [...this.#all().values()];
+  }
+
+  /** The halves still under way (not ended): what presence's `dialog` package and the API's `onCall` show. */
+  live(): HalfCall[] {
+    const halves = this.#all();
+    return [...this.#live].flatMap((key) => halves.get(key) ?? []);
   }
 
   #context(): StepContext {
@@ -206,7 +275,7 @@ export class CallHost {
       policy: this.#ports.policy ?? DEFAULT_CALL_POLICY,
       flowOf: (bindingKey) => bindings.find((binding) => binding.key === bindingKey)?.flow,
       ...(credentials === undefined ? {} : { credentials }),
-      dialogOf: (callId, tagA, tagB) => this.list().find((half) => half.phase === 'confirmed' && namesDialog(half, callId, tagA, tagB)),
+      dialogOf: (callId, tagA, tagB) => this.live().find((half) => half.phase === 'confirmed' && namesDialog(half, callId, tagA, tagB)),
     };
   }
 
@@ -219,18 +288,21 @@ export class CallHost {
     } catch (error) {
       // A bug must not wedge the call forever: drop the half, loudly.
       this.#ports.log.error('call.step-failed', { call: half.id, role: half.role, event: event.type, ...errorFields(error) });
-      this.#all().delete(key);
+      this.#drop(key);
       this.#store.delete(key);
       this.#ports.halfChanged?.({ ...half, phase: 'ended' });
       return;
     }
     const next = result.half;
     if (isFinished(next)) {
-      this.#all().delete(key);
+      this.#drop(key);
       this.#store.delete(key);
     } else if (next !== half) {
-      this.#all().set(key, next);
-      this.#store.save(key, next, this.#ports.now());
+      this.#put(key, next);
+      // An ended half only absorbs its transactions' last messages: it is kept in memory, and its
+      // row goes at once (a call that is over needs nothing to survive an eviction).
+      if (next.phase !== 'ended') this.#store.save(key, next, this.#ports.now());
+      else if (half.phase !== 'ended') this.#store.delete(key);
     }
     this.#ports.halfChanged?.(next);
     this.#ports.callStepped?.(half, next, event, result.effects);
@@ -322,6 +394,9 @@ export class CallHost {
     }
   }
 }
+
+/** The grain an ended half's deadlines are rounded up to (`#put`). */
+const ENDED_TIMER_GRAIN_MS = 1_000;
 
 const NOT_A_USER: OfferResult = { ok: false, status: 404, reason: 'Not Found' };
 

@@ -1,6 +1,7 @@
 /**
  * The calls a SipUser object keeps in SQLite: one row per half (`call-half.ts`), the whole half as
- * JSON, written after every step that changed it and deleted once it is finished. A call costs a
+ * JSON, written after every step that changed it and deleted once it has ended (`CallHost` keeps an
+ * ended half in memory until its transactions are over). A call costs a
  * handful of row writes per message it carries, which calls can afford (DESIGN.md: it is idle
  * registrations that must cost nothing); in exchange an evicted object, or a redeploy, loses no
  * call. Every statement is bound, never interpolated.

@@ -88,7 +88,6 @@ export function fork(step: CallStep, offer: CallOffer, targets: readonly ForkTar
     };
   });
   step.update({ setup: { kind: 'callee', branches } });
-  step.log('info', 'call.forked', { branches: branches.length });
 }
 
 function forkedInvite(step: CallStep, offer: CallOffer, target: ForkTarget, fromTag: string, seq: number): SipRequest {
@@ -188,7 +187,6 @@ function win(step: CallStep, branch: Branch, response: SipResponse): void {
   step.update({ dialog, phase: 'confirmed', device: branch.device, awaitingAck: INVITE_RELAY, setup: { ...setup, winner: branch.index } });
   noteSessionRefresh(step, 'INVITE', response);
   for (const other of setup.branches) if (other.index !== branch.index) cancelBranch(step, other.index, COMPLETED_ELSEWHERE);
-  step.log('info', 'call.answered', { branch: branch.index, status: response.status });
   step.peer({
     type: 'answer',
     relayId: INVITE_RELAY,

@@ -93,7 +93,6 @@ export function offerCall(step: CallStep, request: SipRequest, key: string): voi
   }
   step.effects.push({ type: 'offer', offer: offerOf(half, request) });
   step.setTimer('no-answer', step.now + step.context.policy.noAnswerMs);
-  step.log('info', 'call.offered', { callee: half.peerAor });
 }
 
 function offerOf(half: HalfCall, request: SipRequest): CallOffer {
@@ -204,7 +203,6 @@ export function answerCaller(step: CallStep, answer: CallerAnswer): void {
     step.update({ dialog: half.dialog === undefined ? createUasDialog(invite, response) : sendDialogResponse(half.dialog, response), phase: 'confirmed' });
     startSuccess(step, INVITE_RELAY, response);
     noteSessionRefresh(step, 'INVITE', response);
-    step.log('info', 'call.answered', { status });
     return;
   }
   step.update({ phase: 'ended', ...(half.dialog === undefined ? {} : { dialog: terminateDialog(half.dialog) }) });

@@ -78,7 +78,6 @@ export function onDialogRequest(step: CallStep, request: SipRequest, key: string
   step.update({ dialog: checked.dialog, ...(flow === undefined ? {} : { device: { ...half.device, connectionId: flow.connectionId, transport: flow.transport } }) });
   if (request.method === 'BYE') {
     respond(200);
-    step.log('info', 'call.bye', { from: 'device' });
     return endCall(step, { reason: passThrough(request, ['Reason'])[0]?.value, byeDevice: false });
   }
   if (!RELAYED_DIALOG_METHODS.has(request.method)) return respond(405, undefined, [{ name: 'Allow', value: DIALOG_ALLOW }]);

@@ -15,6 +15,11 @@ import type { Flow } from '../sip/flow.ts';
 import { encodeForWebSocket, randomTag } from '../sip/wire.ts';
 import { readInboundFrame, routeAddressed, type DomainNames, type RoutedAction } from './inbound-frame.ts';
 
+/** A request a socket's holder handled by itself: the response to send, if any. */
+export interface LocalAnswer {
+  readonly response: SipResponse | undefined;
+}
+
 export interface ConnectionPorts {
   /** The served domain whose name or alias `host` is, or undefined (`servedDomain`). */
   domainOf(host: string): Promise<DomainNames | undefined>;
@@ -24,8 +29,11 @@ export interface ConnectionPorts {
   readonly log: Logger;
   /** Writes on this connection's WebSocket. */
   send(data: string | Uint8Array): void;
-  /** A response this holder can give by itself, without the user's object (a prepared challenge); undefined to forward. */
-  answerLocally?(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined;
+  /**
+   * What this holder answers by itself, without the user's object (a prepared challenge, or the ACK
+   * of one: nothing to send); undefined to forward.
+   */
+  answerLocally?(aor: string, request: SipRequest, flow: Flow): LocalAnswer | undefined;
   /** Hands a request to the SipUser object of `aor`; resolves to the response to send back, if any. */
   forwardRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined>;
   /** Hands a response to the SipUser object of `aor`. */
@@ -91,7 +99,8 @@ async function domainOf(host: string, ports: ConnectionPorts): Promise<DomainNam
 async function relayRequest(aor: string, request: SipRequest, ports: ConnectionPorts): Promise<void> {
   let response: SipResponse | undefined;
   try {
-    response = ports.answerLocally?.(aor, request, ports.flow) ?? (await ports.forwardRequest(aor, request, ports.flow));
+    const local = ports.answerLocally?.(aor, request, ports.flow);
+    response = local === undefined ? await ports.forwardRequest(aor, request, ports.flow) : local.response;
   } catch (error) {
     ports.log.error('sip.request.forward-failed', { aor, method: request.method, ...errorFields(error) });
     // RFC 3261 §8.1.3.1 and §16.9: an element that cannot reach the next one answers 503.

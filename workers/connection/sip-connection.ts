@@ -7,18 +7,23 @@
  * the SipUser object of its address-of-record over RPC. SipUser objects reach the socket back
  * through `deliver`, by this object's id: that id is the RFC 5626 flow token.
  *
- * It answers two things by itself: a REGISTER without credentials for which the user's object
- * prepared a challenge with its last answer (`workers/registrar/prepared-challenge.ts`: one RPC per
- * registration instead of two), and credentials from a source address that is blocked for failed
- * authentications.
+ * It answers by itself: a REGISTER, INVITE or MESSAGE without credentials for which the user's
+ * object prepared a challenge with its last answer, and the ACK of such a 407
+ * (`workers/registrar/prepared-challenge.ts`: one RPC per registration instead of two, two fewer per
+ * call set-up, one fewer per MESSAGE), and credentials from a source address that is blocked for
+ * failed authentications.
+ *
+ * A call's request also brings back what its object sends on this flow while handling it (the 100
+ * Trying to an INVITE, the 200 to a BYE: `ReceiveOptions.collectSends`), sent here in order before
+ * the response, so those cost no `deliver` RPC.
  *
  * Thin by design (STYLE.md): each handler decodes, delegates to `connection-handler.ts`, and
  * catches and logs.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { KEEPALIVE_PING, KEEPALIVE_PONG } from '../../shared/framing/index.ts';
-import { getHeader, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
-import { answerWithPrepared, PREPARED_CHALLENGE_TTL_MS, type PreparedChallenge } from '../registrar/prepared-challenge.ts';
+import { getCallId, serializeMessage, type SipMessage, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { answerWithPrepared, challengedInviteKey, PREPARED_CHALLENGE_TTL_MS, takesPreparedChallenge, type PreparedChallenge } from '../registrar/prepared-challenge.ts';
 import { servedDomain } from '../domains/served-domains.ts';
 import type { TraceEntry } from '../trace/trace-record.ts';
 import { refuseFromBlockedAddress, upgradeRefusalResponse, type AddressBlock } from '../registrar/address-guard.ts';
@@ -27,19 +32,31 @@ import { createLogger, errorFields, type Logger } from '../logger.ts';
 import type { Flow } from '../sip/flow.ts';
 import type { SipUser } from '../user/sip-user.ts';
 import { encodeForWebSocket } from '../sip/wire.ts';
-import { handleWebSocketMessage } from './connection-handler.ts';
+import { handleWebSocketMessage, type LocalAnswer } from './connection-handler.ts';
 import { openPbxSocket, relayOnFirstMessage, type PbxRelay, type PbxSocketOpener } from './pbx-relay.ts';
 import { webSocketHost } from './websocket-upgrade.ts';
 
 /** Trace entries kept per AOR until its next request goes to its object. */
 const MAX_UNTRACED = 16;
+/** INVITEs answered here with a 407 whose ACK has not come yet: a device sends it at once, so a few suffice. */
+const MAX_CHALLENGED_INVITES = 16;
+/** The requests whose answer from the user's object may bring a prepared challenge. */
+const PREPARING_METHODS = new Set(['REGISTER', 'INVITE', 'MESSAGE']);
+/**
+ * The requests whose own flow's messages come back with the answer (`ReceiveOptions.collectSends`):
+ * a call's, where the object answers on the flow as it goes (100 Trying, the 200 to a BYE).
+ * Registrations and subscriptions keep their order of a response first, then what follows it.
+ */
+const COLLECTING_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'UPDATE', 'INFO', 'PRACK', 'REFER']);
 
 export class SipConnection extends DurableObject<Env> {
   readonly #log: Logger;
   /** The SipUser stubs this socket talks to (usually one): `idFromName` hashes the name, so once per AOR, not per message. */
   readonly #users = new Map<string, DurableObjectStub<SipUser>>();
-  /** Per AOR: a challenge its object prepared for the device's next REGISTER without credentials. */
+  /** Per AOR: a challenge its object prepared for the device's next REGISTER, INVITE or MESSAGE without credentials. */
   readonly #challenges = new Map<string, { readonly challenge: PreparedChallenge; readonly receivedAt: number }>();
+  /** INVITEs answered here with a 407 (`challengedInviteKey`), by AOR: their ACKs end here too. */
+  readonly #challengedInvites = new Map<string, string>();
   /** Per AOR: trace entries of what this object answered by itself, sent with the next request to that AOR's object. */
   readonly #untraced = new Map<string, TraceEntry[]>();
   /** The block on this socket's source address, as its guard object last reported it (memory only). */
@@ -106,7 +123,7 @@ export class SipConnection extends DurableObject<Env> {
         log: this.#log,
         send: (data) => ws.send(data),
         answerLocally: (aor, request, from) => this.#answerLocally(aor, request, from),
-        forwardRequest: (aor, request, from) => this.#forwardRequest(aor, request, from),
+        forwardRequest: (aor, request, from) => this.#forwardRequest(aor, request, from, ws),
         forwardResponse: (aor, response, from) => this.#user(aor).receiveResponse(aor, response, from),
       });
     } catch (error) {
@@ -166,38 +183,68 @@ export class SipConnection extends DurableObject<Env> {
     return relaying;
   }
 
-  async #forwardRequest(aor: string, request: SipRequest, flow: Flow): Promise<SipResponse | undefined> {
+  async #forwardRequest(aor: string, request: SipRequest, flow: Flow, ws: WebSocket): Promise<SipResponse | undefined> {
     const earlier = this.#untraced.get(aor);
     if (earlier !== undefined) this.#untraced.delete(aor);
-    const isRegister = request.method === 'REGISTER';
-    const answer = await this.#user(aor).receiveRequest(aor, request, flow, { earlier, prepareChallenge: isRegister });
+    const answer = await this.#user(aor).receiveRequest(aor, request, flow, { earlier, prepareChallenge: PREPARING_METHODS.has(request.method), collectSends: COLLECTING_METHODS.has(request.method) });
+    for (const wire of answer.sent ?? []) {
+      try {
+        ws.send(wire);
+      } catch (error) {
+        this.#log.info('sip.flow.send-failed', errorFields(error));
+      }
+    }
     if (answer.challenge !== undefined) this.#challenges.set(aor, { challenge: answer.challenge, receivedAt: Date.now() });
     if (answer.addressBlock !== undefined) this.#addressBlock = answer.addressBlock;
     return answer.response;
   }
 
-  /** What this object answers by itself: credentials from a blocked address, or a REGISTER it holds a prepared challenge for. */
-  #answerLocally(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined {
-    return refuseFromBlockedAddress(request, this.#addressBlock, Date.now()) ?? this.#answerWithPrepared(aor, request, flow);
+  /** What this object answers by itself: credentials from a blocked address, a request it holds a prepared challenge for, or that challenge's ACK. */
+  #answerLocally(aor: string, request: SipRequest, flow: Flow): LocalAnswer | undefined {
+    const refusal = refuseFromBlockedAddress(request, this.#addressBlock, Date.now());
+    if (refusal !== undefined) return { response: refusal };
+    if (request.method === 'ACK') return this.#absorbChallengeAck(aor, request, flow);
+    const response = this.#answerWithPrepared(aor, request, flow);
+    return response === undefined ? undefined : { response };
   }
 
-  /** The 401 for a REGISTER without credentials, from a challenge the user's object prepared; undefined to forward it. */
+  /** The 401 or 407 for a request without credentials, from a challenge the user's object prepared; undefined to forward it. */
   #answerWithPrepared(aor: string, request: SipRequest, flow: Flow): SipResponse | undefined {
-    if (request.method !== 'REGISTER') return undefined;
+    if (!takesPreparedChallenge(request)) return undefined;
     const held = this.#challenges.get(aor);
     if (held === undefined) return undefined;
-    // One REGISTER per prepared challenge; an old one is dropped, a refused one too.
+    // One request per prepared challenge; an old one is dropped, a refused one too.
     this.#challenges.delete(aor);
     if (Date.now() - held.receivedAt > PREPARED_CHALLENGE_TTL_MS) return undefined;
     const response = answerWithPrepared(request, held.challenge, flow.host);
     if (response === undefined) return undefined;
+    const key = request.method === 'INVITE' ? challengedInviteKey(request) : undefined;
+    if (key !== undefined) {
+      this.#challengedInvites.set(key, aor);
+      if (this.#challengedInvites.size > MAX_CHALLENGED_INVITES) this.#challengedInvites.delete(this.#challengedInvites.keys().next().value ?? key);
+    }
+    this.#untrace(aor, flow, request, response);
+    return response;
+  }
+
+  /** RFC 3261 §17.2.1: the ACK of a 407 answered here ends here (the INVITE server transaction was this object's); undefined for any other ACK. */
+  #absorbChallengeAck(aor: string, request: SipRequest, flow: Flow): LocalAnswer | undefined {
+    const key = challengedInviteKey(request);
+    if (key === undefined || this.#challengedInvites.get(key) !== aor) return undefined;
+    this.#challengedInvites.delete(key);
+    this.#untrace(aor, flow, request);
+    return { response: undefined };
+  }
+
+  /** Keeps what this object answered for `aor` by itself, for that AOR's trace with its next request. */
+  #untrace(aor: string, flow: Flow, request: SipRequest, response?: SipResponse): void {
     const entries = this.#untraced.get(aor) ?? [];
-    const common = { transport: flow.transport, flow: flow.connectionId, remote: flow.remoteAddress, callId: getHeader(request, 'Call-ID'), cseqMethod: 'REGISTER', at: Date.now() };
-    entries.push({ ...common, direction: 'in', wire: serializeMessage(request) }, { ...common, direction: 'out', wire: serializeMessage(response) });
-    // A device that never answers its challenges: keep the newest few (REGISTER traces are best-effort, `workers/trace/`).
+    const common = { transport: flow.transport, flow: flow.connectionId, remote: flow.remoteAddress, callId: getCallId(request), cseqMethod: request.method, at: Date.now() };
+    entries.push({ ...common, direction: 'in', wire: serializeMessage(request) });
+    if (response !== undefined) entries.push({ ...common, direction: 'out', wire: serializeMessage(response) });
+    // A device that never answers its challenges: keep the newest few (traces are best-effort, `workers/trace/`).
     if (entries.length > MAX_UNTRACED) entries.splice(0, entries.length - MAX_UNTRACED);
     this.#untraced.set(aor, entries);
-    return response;
   }
 
   #user(aor: string): DurableObjectStub<SipUser> {

@@ -21,6 +21,7 @@ import { createResponse, type SipRequest, type SipResponse } from '../../shared/
 import type { HalfCall } from '../call/call-half.ts';
 import { handleWebSocketMessage } from '../connection/connection-handler.ts';
 import { openPbxSocket, type PbxSocketOpener, type RelayTarget } from '../connection/pbx-relay.ts';
+import type { SipConnection } from '../connection/sip-connection.ts';
 import { USER_SOCKET_AOR_HEADER, userSocketFlowId, userSocketHolder, type UserSocketAttachment } from '../connection/user-socket.ts';
 import { webSocketHost } from '../connection/websocket-upgrade.ts';
 import { registrarAliases } from '../registrar/register-checks.ts';
@@ -57,18 +58,29 @@ import { UserStore } from './user-store.ts';
 export interface UserAnswer {
   /** The response to send back on the flow at once, if any. */
   readonly response?: SipResponse;
-  /** A challenge for the device's next REGISTER without credentials, when asked for and the user's state allows. */
+  /** A challenge for the device's next REGISTER, INVITE or MESSAGE without credentials, when asked for and the user's state allows. */
   readonly challenge?: PreparedChallenge;
   /** The flow's source address is now blocked for failed authentications (`workers/registrar/address-guard.ts`). */
   readonly addressBlock?: AddressBlock;
+  /** Messages for the same flow produced while the request was handled (`ReceiveOptions.collectSends`), to send in order before `response`. */
+  readonly sent?: readonly string[];
 }
 
 export interface ReceiveOptions {
   /** Messages the socket's holder answered for this AOR by itself, oldest first, for the trace. */
   readonly earlier?: readonly TraceEntry[];
-  /** Prepare a challenge for the device's next REGISTER (the holder answers it without an RPC). */
+  /** Prepare a challenge for the device's next REGISTER, INVITE or MESSAGE (the holder answers it without an RPC). */
   readonly prepareChallenge?: boolean;
+  /**
+   * Return what goes to the request's own flow while it is handled (the 100 Trying to an INVITE,
+   * the 200 to a BYE, the 487 after a CANCEL) in `UserAnswer.sent`, instead of delivering each by
+   * an RPC of its own: the holder is waiting for the answer anyway.
+   */
+  readonly collectSends?: boolean;
 }
+
+/** Stubs of SipConnection objects kept per SipUser: a user has a few devices, each on one flow at a time. */
+const MAX_CONNECTION_STUBS = 32;
 
 /** How often a live object reads its domain's settings again (aliases, trace retention); each read is cached per isolate besides. */
 export const DOMAIN_REFRESH_MS = 60_000;
@@ -84,6 +96,10 @@ export class SipUser extends DurableObject<Env> {
   readonly #trace: UserTraceRecorder;
   /** Source addresses of this object's sockets that are blocked for failed authentications (memory only). */
   readonly #addressBlocks: AddressBlocks;
+  /** Per flow: what goes to it while a request from it is handled with `collectSends` (`receiveRequest`). */
+  readonly #collecting = new Map<string, string[]>();
+  /** Stubs of the SipConnection objects of this user's flows, by flow (`#connection`). */
+  readonly #connections = new Map<string, DurableObjectStub<SipConnection>>();
   /** The attachments of this object's sockets, once read. */
   readonly #attachments = new WeakMap<WebSocket, UserSocketAttachment>();
   /** Which PbxLink registers this user to its PBX (`pbx-proxy.ts`). */
@@ -234,7 +250,10 @@ export class SipUser extends DurableObject<Env> {
         flow,
         log: this.#log,
         send: (data) => ws.send(data),
-        answerLocally: (_aor, request, from) => this.#addressBlocks.refuse(request, from.remoteAddress),
+        answerLocally: (_aor, request, from) => {
+          const refusal = this.#addressBlocks.refuse(request, from.remoteAddress);
+          return refusal === undefined ? undefined : { response: refusal };
+        },
         forwardRequest: async (aor, request, from) => (await (aor === own ? this.receiveRequest(aor, request, from) : this.#peers.user(aor).receiveRequest(aor, request, from))).response,
         forwardResponse: (aor, response, from) => (aor === own ? this.receiveResponse(aor, response, from) : this.#peers.user(aor).receiveResponse(aor, response, from)),
       });
@@ -268,9 +287,10 @@ export class SipUser extends DurableObject<Env> {
 
   /**
    * RPC from a SipConnection: a request of (or for) this AOR. Resolves to the response to send at
-   * once, if any, and, for a REGISTER when asked, a challenge for the device's next one
-   * (`workers/registrar/prepared-challenge.ts`). `earlier`: what the connection answered for this
-   * AOR by itself since its last call, for the trace.
+   * once, if any, and when asked, after a successful REGISTER or an authenticated INVITE or
+   * MESSAGE, a challenge for the device's next request (`workers/registrar/prepared-challenge.ts`).
+   * `earlier`: what the connection answered for this AOR by itself since its last call, for the
+   * trace; `collectSends`: see `ReceiveOptions`.
    */
   async receiveRequest(aor: string, request: SipRequest, flow: Flow, options: ReceiveOptions = {}): Promise<UserAnswer> {
     if (Date.now() - this.#domainReadAt > DOMAIN_REFRESH_MS) await this.#readDomain();
@@ -278,18 +298,24 @@ export class SipUser extends DurableObject<Env> {
     this.#trace.message('in', request, flow);
     let response: SipResponse | undefined;
     const report: RequestReport = {};
+    // One request of a flow at a time collects; another one under way at once delivers as usual.
+    const sent = options.collectSends === true && !this.#collecting.has(flow.connectionId) ? [] : undefined;
+    if (sent !== undefined) this.#collecting.set(flow.connectionId, sent);
     try {
       response = await this.core.receiveRequest(aor, request, flow, report);
     } catch (error) {
       this.#log.error('sip-user.request-failed', { aor, method: request.method, ...errorFields(error) });
       response = request.method === 'ACK' ? undefined : createResponse(request, 500, undefined, { toTag: randomTag() });
+    } finally {
+      if (sent !== undefined) this.#collecting.delete(flow.connectionId);
     }
     const addressBlock = report.authFailed === true ? await this.#addressBlocks.failed(flow.remoteAddress) : undefined;
     // The failure that started the block is answered as the block, like those after it.
     if (addressBlock !== undefined) response = refuseFromBlockedAddress(request, addressBlock, Date.now()) ?? response;
     if (response !== undefined) this.#trace.message('out', response, flow);
-    const challenge = options.prepareChallenge === true && request.method === 'REGISTER' && response !== undefined && response.status < 300 ? this.#prepareChallenge() : undefined;
-    return { response, ...(challenge === undefined ? {} : { challenge }), ...(addressBlock === undefined ? {} : { addressBlock }) };
+    const registered = request.method === 'REGISTER' && response !== undefined && response.status < 300;
+    const challenge = options.prepareChallenge === true && (registered || report.authenticated === true) ? this.#prepareChallenge() : undefined;
+    return { response, ...(challenge === undefined ? {} : { challenge }), ...(addressBlock === undefined ? {} : { addressBlock }), ...(sent === undefined || sent.length === 0 ? {} : { sent }) };
   }
 
   /** RPC from a SipConnection: a response from one of this user's devices. */
@@ -471,10 +497,26 @@ export class SipUser extends DurableObject<Env> {
 
   /** Sends on a flow: a socket of this object, one another SipUser holds, or a SipConnection's. */
   #deliver(connectionId: string, wire: string): Promise<boolean> {
+    const collecting = this.#collecting.get(connectionId);
+    if (collecting !== undefined) {
+      collecting.push(wire);
+      return Promise.resolve(true);
+    }
     const holder = userSocketHolder(connectionId);
-    if (holder === undefined) return this.env.SIP_CONNECTION.get(this.env.SIP_CONNECTION.idFromString(connectionId)).deliver(wire);
+    if (holder === undefined) return this.#connection(connectionId).deliver(wire);
     if (holder === this.ctx.id.toString()) return Promise.resolve(this.#sendOnOwnSocket(connectionId, wire));
     return this.env.SIP_USER.get(this.env.SIP_USER.idFromString(holder)).deliverOnFlow(connectionId, wire);
+  }
+
+  /** The SipConnection holding flow `connectionId`: its stub is made once (`idFromString` and `get` cost more than the send). */
+  #connection(connectionId: string): DurableObjectStub<SipConnection> {
+    let stub = this.#connections.get(connectionId);
+    if (stub === undefined) {
+      if (this.#connections.size >= MAX_CONNECTION_STUBS) this.#connections.clear();
+      stub = this.env.SIP_CONNECTION.get(this.env.SIP_CONNECTION.idFromString(connectionId));
+      this.#connections.set(connectionId, stub);
+    }
+    return stub;
   }
 
   #sendOnOwnSocket(connectionId: string, wire: string): boolean {

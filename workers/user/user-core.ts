@@ -16,14 +16,13 @@
 import { createChallenges } from '../../shared/auth/index.ts';
 import { nextDeadline } from '../../shared/clock/index.ts';
 import { parseUri, serializeUri } from '../../shared/grammar/index.ts';
-import { checkRequest, createResponse, getCallId, getHeader, getTo, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
+import { createResponse, getCallId, getTo, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
 import type { CallPeer } from '../call/call-host.ts';
 import type { OutboundRequest, RoutingRpc } from '../routing/routing-contract.ts';
 import { CallHost } from '../call/call-host.ts';
 import { CallStore } from '../call/call-store.ts';
 import { callRecordFeed } from '../directory/call-record-feed.ts';
 import type { CallOffer, HalfAddress, OfferResult, PeerEvent } from '../call/peer-event.ts';
-import { contentOf, RELAYED_OPTION_TAGS } from '../call/relay-content.ts';
 import type { Logger } from '../logger.ts';
 import { MessageHost } from '../message/message-host.ts';
 import { MessageStore } from '../message/message-store.ts';
@@ -44,6 +43,8 @@ import { randomTag } from '../sip/wire.ts';
 import type { Account } from './account.ts';
 import { EffectQueue } from './effect-queue.ts';
 import { authenticateUser } from './user-auth.ts';
+import { batchedPresenceHub } from './presence-batch.ts';
+import { refuseRelayed } from './relay-checks.ts';
 import { expireBindings, handleRegister, loadUserState, type UserState } from './user-registrar.ts';
 import type { UserStore } from './user-store.ts';
 
@@ -56,6 +57,8 @@ export interface UserPeer extends CallPeer, PresencePeer {
 export interface RequestReport {
   /** The request's credentials were a wrong answer. */
   authFailed?: boolean;
+  /** An INVITE or MESSAGE outside a dialog passed authentication (its holder may get a challenge for the next one). */
+  authenticated?: boolean;
 }
 
 export interface UserCorePorts {
@@ -126,7 +129,7 @@ export class UserCore {
     };
     this.calls = new CallHost(new CallStore(ports.sql), { ...common, ...routed, peer: (aor) => this.#peer(aor), halfChanged: (half) => this.presence.halfChanged(half), callStepped: callRecordFeed(ports.domain, ports.log, () => ports.now()) });
     this.messages = new MessageHost(new MessageStore(ports.sql), common);
-    const presencePorts = { aor: () => this.account()?.aor, registered: () => this.bindings().length > 0, calls: () => this.calls.list(), ...(ports.presenceHub === undefined ? {} : { hub: ports.presenceHub }) };
+    const presencePorts = { aor: () => this.account()?.aor, registered: () => this.bindings().length > 0, calls: () => this.calls.live(), ...(ports.presenceHub === undefined ? {} : { hub: batchedPresenceHub(ports.presenceHub, ports.log) }) };
     this.presence = new PresenceHost(new PresenceStore(ports.sql), { ...common, ...presencePorts, peer: (aor) => this.#peer(aor) });
   }
 
@@ -202,9 +205,10 @@ export class UserCore {
   }
 
   /**
-   * A challenge for this user's next REGISTER without credentials, for the object holding the
-   * device's socket to answer with (`workers/registrar/prepared-challenge.ts`). None for an unknown
-   * user or while the user has recent failed attempts: those REGISTERs are answered here.
+   * A challenge for this user's next REGISTER, INVITE or MESSAGE without credentials, for the
+   * object holding the device's socket to answer with (`workers/registrar/prepared-challenge.ts`).
+   * None for an unknown user or while the user has recent failed attempts: those requests are
+   * answered here.
    */
   prepareChallenge(): PreparedChallenge | undefined {
     const secret = this.#ports.nonceSecret();
@@ -214,7 +218,7 @@ export class UserCore {
     if (state.account === undefined || state.guard.failures > 0 || state.guard.blockedUntil > now) return undefined;
     const realm = this.#ports.domain.toLowerCase();
     const values = createChallenges({ realm, secret, now, algorithms: CHALLENGE_ALGORITHMS });
-    return { headers: values.map((value) => ({ name: 'WWW-Authenticate', value })), realm, aliases: this.#ports.registrarAliases?.() ?? [] };
+    return { values, realm, aliases: this.#ports.registrarAliases?.() ?? [] };
   }
 
   /** A response from one of this user's devices. */
@@ -295,10 +299,8 @@ export class UserCore {
     const answer = (status: number, reason?: string, headers: SipResponse['headers'] = []): SipResponse =>
       createResponse(request, status, reason, { toTag: randomTag(), headers });
     const isInvite = request.method === 'INVITE';
-    // RFC 3261 §8.2.2.3 (Require), §8.2.3 (the body): the edge relays SDP for calls and any text for messages.
-    const rejection = checkRequest(request, { role: 'uas', ...(isInvite ? { extensions: RELAYED_OPTION_TAGS } : { contentTypes: [contentTypeOf(request)] }) });
-    if (rejection) return answer(rejection.status, rejection.reason, rejection.headers);
-    if (contentOf(request) === undefined) return answer(415, 'Body Is Not UTF-8 Text');
+    const refusal = refuseRelayed(request);
+    if (refusal !== undefined) return answer(refusal.status, refusal.reason, [...(refusal.headers ?? [])]);
     const nonceSecret = this.#nonceSecret();
     if (nonceSecret === undefined) return answer(500, 'Server Misconfigured');
     const now = this.#ports.now();
@@ -309,6 +311,7 @@ export class UserCore {
       if (auth.counted) report.authFailed = true;
       return auth.response;
     }
+    report.authenticated = true;
     // RFC 5627 §3.2: a temporary GRUU this edge issued stands for one device of its user (`workers/registrar/gruu.ts`).
     const tempGruu = readTempGruu(request.uri, nonceSecret);
     const routed = tempGruu === undefined ? request : { ...request, uri: publicGruu(tempGruu.aor, tempGruu.instanceUrn) };
@@ -391,11 +394,6 @@ export class UserCore {
     else await this.#ports.alarm.set(wanted);
     this.#armed = wanted;
   }
-}
-
-/** The media type of a request's body: a MESSAGE may carry any (RFC 3428 §7), and the edge relays it as it is. */
-function contentTypeOf(request: SipRequest): string {
-  return (getHeader(request, 'Content-Type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? 'text/plain';
 }
 
 type Callee = { readonly ok: true; readonly aor: string } | { readonly ok: false; readonly status: number; readonly reason: string };
