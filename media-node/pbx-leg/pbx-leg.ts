@@ -14,12 +14,13 @@
  * RTCP normally uses the odd port above RTP (RFC 3550 §11) or the one an `a=rtcp` line names
  * (RFC 3605); RTCP arriving on the RTP port is accepted as well (RFC 5761 multiplexing).
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { lookup, type LookupOneOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 import type { Clock } from '../../shared/clock/index.ts';
 import { systemClock } from '../../shared/clock/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
+import { bindUdp } from '../port-cycle.ts';
 import { readRtcpCompound, type RtcpCompound } from '../rtp/rtcp-compound.ts';
 import { looksLikeRtcp, readRtpHeader, type RtpHeaderFields } from '../rtp/rtp-header.ts';
 import type { SrtpReceiver, SrtpRefusal, SrtpSender } from '../srtp/index.ts';
@@ -381,21 +382,11 @@ async function bindPair(address: string, port: number): Promise<{ rtp: Socket; r
   return { rtp, rtcp };
 }
 
-function bindOne(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const socket = createSocket({ type, reuseAddr: false, lookup: literalLookup });
-    const onError = (): void => {
-      socket.close();
-      resolve(undefined);
-    };
-    socket.once('error', onError);
-    socket.bind({ address, port, exclusive: true }, () => {
-      socket.off('error', onError);
-      // Until the leg attaches its own listener, an 'error' event must not become an exception.
-      socket.on('error', () => {});
-      resolve(socket);
-    });
-  });
+async function bindOne(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket | undefined> {
+  const socket = await bindUdp({ type, reuseAddr: false, lookup: literalLookup }, address, port);
+  // Until the leg attaches its own listener, an 'error' event must not become an exception.
+  socket?.on('error', () => {});
+  return socket;
 }
 
 /**

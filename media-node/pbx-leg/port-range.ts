@@ -4,6 +4,7 @@
  * lowest free one, so a port just released is not handed out again at once, where a late packet
  * of the old call could still land on it.
  */
+import { PortCycle } from '../port-cycle.ts';
 
 export class PortRangeExhaustedError extends Error {
   override readonly name = 'PortRangeExhaustedError';
@@ -12,8 +13,7 @@ export class PortRangeExhaustedError extends Error {
 export class PortRange {
   readonly first: number;
   readonly last: number;
-  readonly #inUse = new Set<number>();
-  #next: number;
+  readonly #ports: PortCycle;
 
   /** `first` and `last` bound the range inclusively; RTP ports are the even ones within it. */
   constructor(first: number, last: number) {
@@ -23,32 +23,28 @@ export class PortRange {
     }
     this.first = evenFirst;
     this.last = last;
-    this.#next = evenFirst;
+    this.#ports = new PortCycle(evenFirst, last, 2);
   }
 
   /** Number of RTP/RTCP pairs in the range. */
   get capacity(): number {
-    return Math.floor((this.last - this.first + 1) / 2);
+    return this.#ports.capacity;
   }
 
   get available(): number {
-    return this.capacity - this.#inUse.size;
+    return this.capacity - this.#ports.inUse;
   }
 
   /** The next free RTP port (its RTCP port is one above), or undefined when every pair is taken. */
   take(): number | undefined {
     for (let tried = 0; tried < this.capacity; tried++) {
-      const port = this.#next;
-      this.#next = port + 2 + 1 > this.last ? this.first : port + 2;
-      if (!this.#inUse.has(port)) {
-        this.#inUse.add(port);
-        return port;
-      }
+      const port = this.#ports.takeNext();
+      if (port !== undefined) return port;
     }
     return undefined;
   }
 
   release(port: number): void {
-    this.#inUse.delete(port);
+    this.#ports.release(port);
   }
 }

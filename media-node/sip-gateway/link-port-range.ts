@@ -5,8 +5,9 @@
  * retransmission to the old link would land on the new one); a port some other process holds is
  * skipped when binding it fails.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { bindUdp, PortCycle } from '../port-cycle.ts';
 
 export class LinkPortsExhaustedError extends Error {
   override readonly name = 'LinkPortsExhaustedError';
@@ -15,8 +16,7 @@ export class LinkPortsExhaustedError extends Error {
 export class LinkPortRange {
   readonly first: number;
   readonly last: number;
-  readonly #inUse = new Set<number>();
-  #next: number;
+  readonly #ports: PortCycle;
 
   constructor(first: number, last: number) {
     if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1024 || last > 65535 || last < first) {
@@ -24,42 +24,28 @@ export class LinkPortRange {
     }
     this.first = first;
     this.last = last;
-    this.#next = first;
+    this.#ports = new PortCycle(first, last, 1);
   }
 
   /** Binds a UDP socket on `address` to a free port of the range; throws `LinkPortsExhaustedError`. */
   async bind(address: string): Promise<Socket> {
-    const size = this.last - this.first + 1;
-    for (let tried = 0; tried < size; tried++) {
-      const port = this.#next;
-      this.#next = port === this.last ? this.first : port + 1;
-      if (this.#inUse.has(port)) continue;
+    for (let tried = 0; tried < this.#ports.capacity; tried++) {
       // Taken before binding, so two links opening at once never try the same port.
-      this.#inUse.add(port);
+      const port = this.#ports.takeNext();
+      if (port === undefined) continue;
       const socket = await bindOn(address, port);
       if (socket !== undefined) return socket;
-      this.#inUse.delete(port);
+      this.#ports.release(port);
     }
     throw new LinkPortsExhaustedError(`no free UDP port for a SIP link in ${this.first}-${this.last}`);
   }
 
   release(port: number): void {
-    this.#inUse.delete(port);
+    this.#ports.release(port);
   }
 }
 
 /** A UDP socket bound to `address`:`port` (0: any free port), or undefined when the port is taken. */
 export function bindOn(address: string, port: number): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
-    const onError = (): void => {
-      socket.close();
-      resolve(undefined);
-    };
-    socket.once('error', onError);
-    socket.bind({ address, port, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
+  return bindUdp({ type: isIPv6(address) ? 'udp6' : 'udp4' }, address, port);
 }

@@ -3,16 +3,14 @@
  * goes to that domain's user, through that domain's Routing object, never to the user of the same
  * name in the installation's domain.
  */
-import { env } from 'cloudflare:workers';
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { getHeader } from '../../shared/message/index.ts';
-import type { PbxLink } from '../../workers/pbx/pbx-link.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { freshUsers, PASSWORD } from './support/call-fixtures.ts';
 import { createUserIn, DOMAIN_B, serveDomainB } from './support/domains.ts';
 import { FakePbx } from './support/fake-pbx.ts';
-import { inLink, linkConfig, linkStub } from './support/pbx-links.ts';
+import { mediaNodeUp } from './support/media-nodes.ts';
+import { inLink, install, linkConfig, linkStub, runDueAlarm } from './support/pbx-links.ts';
 import { Phone } from './support/phone.ts';
 
 const PASSWORD_B = 'password of domain b';
@@ -26,13 +24,6 @@ const nodeFetch: typeof fetch = async (input, init) => {
   if (init?.method === 'POST' && url.pathname === '/v1/sessions') return Response.json({ id: body.id, offeredBy: 'pbx', pbxAnswer: PBX_OFFER, browserOffer: NODE_BROWSER_OFFER }, { status: 201 });
   return Response.json({ id: url.pathname.split('/')[3] }, { status: 200 });
 };
-
-async function nodeUp(): Promise<void> {
-  const now = new Date().toISOString();
-  await env.MEDIA_FLEET.get(env.MEDIA_FLEET.idFromName('fleet')).heartbeat({
-    nodeId: 'fake-node', region: 'test', state: 'up', controlUrl: 'http://media.test', pbxAddress: '127.0.0.1', capacity: 100, sessions: 0, load: 0, cpu: null, startedAt: now, sentAt: now,
-  });
-}
 
 function pbxInvite(requestUri: string, callId: string): string {
   return [
@@ -53,7 +44,7 @@ function pbxInvite(requestUri: string, callId: string): string {
 
 beforeAll(async () => {
   await serveDomainB();
-  await nodeUp();
+  await mediaNodeUp();
 });
 
 describe('a PbxLink of the second domain', () => {
@@ -66,19 +57,10 @@ describe('a PbxLink of the second domain', () => {
     const id = `b-link-${carol}`;
     const pbx = new FakePbx();
     const clock = new FakeClock(Date.now());
-    await runInDurableObject(linkStub(id), (instance: PbxLink) => {
-      instance.connector = pbx.connector;
-      instance.clock = clock;
-      instance.random = () => 0;
-      instance.mediaFetch = nodeFetch;
-    });
+    await install(id, pbx, clock, 0, nodeFetch);
     const config = linkConfig({ id, domain: DOMAIN_B, host: 'pbx.example', client_uri: 'sip:edge@pbx.example', server_uri: 'sip:pbx.example', username: 'edge', max_random_initial_delay: 0 });
     expect((await linkStub(id).putLink(config, 'pw')).created).toBe(true);
-    const at = await runInDurableObject(linkStub(id), (_instance: PbxLink, state) => state.storage.getAlarm());
-    if (at !== null) {
-      clock.advanceTo(Math.max(clock.now(), at));
-      await runDurableObjectAlarm(linkStub(id));
-    }
+    await runDueAlarm(id, clock);
     await vi.waitFor(() => {
       if (!pbx.requests.some((request) => request.method === 'REGISTER')) throw new Error('no REGISTER yet');
     }, { timeout: 5_000 });

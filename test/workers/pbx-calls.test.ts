@@ -14,7 +14,7 @@ import type { PbxLink } from '../../workers/pbx/pbx-link.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { freshUsers, PASSWORD } from './support/call-fixtures.ts';
 import { FakePbx } from './support/fake-pbx.ts';
-import { deleteLink, inLink, linkStub, putLink } from './support/pbx-links.ts';
+import { deleteLink, inLink, install, linkStub, putLink } from './support/pbx-links.ts';
 import { ANSWER_SDP, bodyText, OFFER_SDP, Phone } from './support/phone.ts';
 import { EDGE } from './support/sip-socket.ts';
 import { operatorHeaders } from './support/users.ts';
@@ -541,12 +541,7 @@ async function registeredLink(node: FakeMediaNode, endpoint: string): Promise<{ 
   const id = `in${links}`;
   const pbx = new FakePbx();
   const clock = new FakeClock(Date.now());
-  await runInDurableObject(linkStub(id), (instance: PbxLink) => {
-    instance.connector = pbx.connector;
-    instance.clock = clock;
-    instance.random = () => 0;
-    instance.mediaFetch = node.fetch;
-  });
+  await install(id, pbx, clock, 0, node.fetch);
   expect((await putLink(id, { host: 'pbx.example', transport: 'tcp', username: 'edge', password: 'pw', endpoint, max_random_initial_delay: 0 })).status).toBe(201);
   const at = await runInDurableObject(linkStub(id), (_instance: PbxLink, state) => state.storage.getAlarm());
   if (at !== null) {

@@ -10,7 +10,7 @@ import type { PbxLink } from '../../workers/pbx/pbx-link.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { freshUsers, PASSWORD } from './support/call-fixtures.ts';
 import { FakePbx } from './support/fake-pbx.ts';
-import { deleteLink, inLink, linkStub, putLink } from './support/pbx-links.ts';
+import { deleteLink, inLink, install, linkStub, putLink } from './support/pbx-links.ts';
 import { bodyText, Phone } from './support/phone.ts';
 import { Watch } from './support/watcher.ts';
 
@@ -24,11 +24,7 @@ async function registeredLink(user: string): Promise<{ id: string; pbx: FakePbx;
   const id = `mwi${links}`;
   const pbx = new FakePbx();
   const clock = new FakeClock(Date.now());
-  await runInDurableObject(linkStub(id), (instance: PbxLink) => {
-    instance.connector = pbx.connector;
-    instance.clock = clock;
-    instance.random = () => 0;
-  });
+  await install(id, pbx, clock);
   expect((await putLink(id, { host: 'pbx.example', transport: 'tcp', username: 'edge', password: 'pw', endpoint: user, max_random_initial_delay: 0 })).status).toBe(201);
   const at = await runInDurableObject(linkStub(id), (_instance: PbxLink, state) => state.storage.getAlarm());
   if (at !== null) {

@@ -14,7 +14,7 @@ import type { PbxLink } from '../../workers/pbx/pbx-link.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { fakeClockFor, freshUsers, PASSWORD } from './support/call-fixtures.ts';
 import { challenge, FakePbx } from './support/fake-pbx.ts';
-import { deleteLink, inLink, linkStub, putLink, type ProblemBody } from './support/pbx-links.ts';
+import { deleteLink, inLink, install, linkStub, putLink, type ProblemBody } from './support/pbx-links.ts';
 import { Phone } from './support/phone.ts';
 import { EDGE } from './support/sip-socket.ts';
 import { operatorHeaders, userStub } from './support/users.ts';
@@ -39,12 +39,7 @@ async function rig(linkOptions: Record<string, unknown> = {}, pbxOptions: Record
   const id = `proxy-${serial}`;
   const pbx = new FakePbx();
   const clock = new FakeClock(Date.now());
-  await runInDurableObject(linkStub(id), (instance: PbxLink) => {
-    instance.connector = pbx.connector;
-    instance.clock = clock;
-    instance.random = () => 0;
-    instance.mediaFetch = fakeMediaNode;
-  });
+  await install(id, pbx, clock, 0, fakeMediaNode);
   expect((await putLink(id, { host: REALM, transport: 'tcp', register: false, ...linkOptions })).status).toBe(201);
   const [user] = await freshUsers('proxied');
   const extension = `10${serial}`;

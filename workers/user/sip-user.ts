@@ -11,7 +11,7 @@
  * of a call or message through that user's object (`offerCall`, `callEvent`, `receiveMessage`).
  *
  * Thin by design (STYLE.md): each handler delegates to `UserCore` or a module beside it
- * (`user-peers.ts`, `user-trace.ts`, `address-blocks.ts`, `pbx-proxy.ts`, `websocket-mode.ts`) and
+ * (`user-peers.ts`, `user-trace.ts`, `user-flows.ts`, `address-blocks.ts`, `pbx-proxy.ts`, `websocket-mode.ts`) and
  * catches and logs. Time comes from `clock`, which tests replace.
  */
 import { DurableObject } from 'cloudflare:workers';
@@ -21,8 +21,7 @@ import { createResponse, type SipRequest, type SipResponse } from '../../shared/
 import type { HalfCall } from '../call/call-half.ts';
 import { handleWebSocketMessage } from '../connection/connection-handler.ts';
 import { openPbxSocket, type PbxSocketOpener, type RelayTarget } from '../connection/pbx-relay.ts';
-import type { SipConnection } from '../connection/sip-connection.ts';
-import { USER_SOCKET_AOR_HEADER, userSocketFlowId, userSocketHolder, type UserSocketAttachment } from '../connection/user-socket.ts';
+import { USER_SOCKET_AOR_HEADER, userSocketFlowId, type UserSocketAttachment } from '../connection/user-socket.ts';
 import { webSocketHost } from '../connection/websocket-upgrade.ts';
 import { registrarAliases } from '../registrar/register-checks.ts';
 import type { DomainRecord } from '../domains/domain-record.ts';
@@ -50,6 +49,7 @@ import { viewOf, type Account, type AccountView } from './account.ts';
 import { PbxProxy } from './pbx-proxy.ts';
 import { SocketRelays, WebSocketMode, type WebSocketModeSetting } from './websocket-mode.ts';
 import { UserCore, type RequestReport } from './user-core.ts';
+import { UserFlows } from './user-flows.ts';
 import { UserPeers } from './user-peers.ts';
 import { UserTraceRecorder } from './user-trace.ts';
 import { UserStore } from './user-store.ts';
@@ -79,9 +79,6 @@ export interface ReceiveOptions {
   readonly collectSends?: boolean;
 }
 
-/** Stubs of SipConnection objects kept per SipUser: a user has a few devices, each on one flow at a time. */
-const MAX_CONNECTION_STUBS = 32;
-
 /** How often a live object reads its domain's settings again (aliases, trace retention); each read is cached per isolate besides. */
 export const DOMAIN_REFRESH_MS = 60_000;
 
@@ -96,10 +93,8 @@ export class SipUser extends DurableObject<Env> {
   readonly #trace: UserTraceRecorder;
   /** Source addresses of this object's sockets that are blocked for failed authentications (memory only). */
   readonly #addressBlocks: AddressBlocks;
-  /** Per flow: what goes to it while a request from it is handled with `collectSends` (`receiveRequest`). */
-  readonly #collecting = new Map<string, string[]>();
-  /** Stubs of the SipConnection objects of this user's flows, by flow (`#connection`). */
-  readonly #connections = new Map<string, DurableObjectStub<SipConnection>>();
+  /** Sending on the user's flows, and what goes to a flow while a request from it is handled with `collectSends` (`receiveRequest`). */
+  readonly #flows: UserFlows;
   /** The attachments of this object's sockets, once read. */
   readonly #attachments = new WeakMap<WebSocket, UserSocketAttachment>();
   /** Which PbxLink registers this user to its PBX (`pbx-proxy.ts`). */
@@ -130,6 +125,7 @@ export class SipUser extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
     this.#log = createLogger({ object: 'SipUser' });
     this.#peers = new UserPeers(env);
+    this.#flows = new UserFlows(ctx, env, this.#log);
     this.#addressBlocks = new AddressBlocks({ log: this.#log, guard: (address) => addressGuard(env, address) });
     this.#webSocketMode = new WebSocketMode(ctx.storage.sql);
     this.#relays = new SocketRelays({
@@ -153,7 +149,7 @@ export class SipUser extends DurableObject<Env> {
       store: this.store,
       now: () => this.clock.now(),
       nonceSecret: () => env.SIPEDGE_NONCE_SECRET,
-      deliver: (connectionId, wire) => this.#deliver(connectionId, wire),
+      deliver: (connectionId, wire) => this.#flows.deliver(connectionId, wire),
       peer: (aor) => this.#peers.peer(aor),
       routing: () => routingFor(env, this.domain),
       registeredChanged: (registered) => void this.#registeredChanged(registered),
@@ -220,7 +216,7 @@ export class SipUser extends DurableObject<Env> {
       openedAt: Date.now(),
       host: webSocketHost(request),
     };
-    // The tag finds the socket again by its flow (`#deliver`); the attachment survives hibernation.
+    // The tag finds the socket again by its flow (`UserFlows.deliver`); the attachment survives hibernation.
     this.ctx.acceptWebSocket(server, [connectionId]);
     const attachment: UserSocketAttachment = { flow, aor };
     server.serializeAttachment(attachment);
@@ -282,7 +278,7 @@ export class SipUser extends DurableObject<Env> {
    * False when it is gone (RFC 5626 §5.3: the flow has failed).
    */
   async deliverOnFlow(connectionId: string, wire: string): Promise<boolean> {
-    return this.#sendOnOwnSocket(connectionId, wire);
+    return this.#flows.sendOnOwnSocket(connectionId, wire);
   }
 
   /**
@@ -299,15 +295,14 @@ export class SipUser extends DurableObject<Env> {
     let response: SipResponse | undefined;
     const report: RequestReport = {};
     // One request of a flow at a time collects; another one under way at once delivers as usual.
-    const sent = options.collectSends === true && !this.#collecting.has(flow.connectionId) ? [] : undefined;
-    if (sent !== undefined) this.#collecting.set(flow.connectionId, sent);
+    const sent = options.collectSends === true ? this.#flows.collect(flow.connectionId) : undefined;
     try {
       response = await this.core.receiveRequest(aor, request, flow, report);
     } catch (error) {
       this.#log.error('sip-user.request-failed', { aor, method: request.method, ...errorFields(error) });
       response = request.method === 'ACK' ? undefined : createResponse(request, 500, undefined, { toTag: randomTag() });
     } finally {
-      if (sent !== undefined) this.#collecting.delete(flow.connectionId);
+      if (sent !== undefined) this.#flows.stopCollecting(flow.connectionId);
     }
     const addressBlock = report.authFailed === true ? await this.#addressBlocks.failed(flow.remoteAddress) : undefined;
     // The failure that started the block is answered as the block, like those after it.
@@ -492,42 +487,6 @@ export class SipUser extends DurableObject<Env> {
     } catch (error) {
       this.#log.warn('sip-user.challenge-failed', errorFields(error));
       return undefined;
-    }
-  }
-
-  /** Sends on a flow: a socket of this object, one another SipUser holds, or a SipConnection's. */
-  #deliver(connectionId: string, wire: string): Promise<boolean> {
-    const collecting = this.#collecting.get(connectionId);
-    if (collecting !== undefined) {
-      collecting.push(wire);
-      return Promise.resolve(true);
-    }
-    const holder = userSocketHolder(connectionId);
-    if (holder === undefined) return this.#connection(connectionId).deliver(wire);
-    if (holder === this.ctx.id.toString()) return Promise.resolve(this.#sendOnOwnSocket(connectionId, wire));
-    return this.env.SIP_USER.get(this.env.SIP_USER.idFromString(holder)).deliverOnFlow(connectionId, wire);
-  }
-
-  /** The SipConnection holding flow `connectionId`: its stub is made once (`idFromString` and `get` cost more than the send). */
-  #connection(connectionId: string): DurableObjectStub<SipConnection> {
-    let stub = this.#connections.get(connectionId);
-    if (stub === undefined) {
-      if (this.#connections.size >= MAX_CONNECTION_STUBS) this.#connections.clear();
-      stub = this.env.SIP_CONNECTION.get(this.env.SIP_CONNECTION.idFromString(connectionId));
-      this.#connections.set(connectionId, stub);
-    }
-    return stub;
-  }
-
-  #sendOnOwnSocket(connectionId: string, wire: string): boolean {
-    const ws = this.ctx.getWebSockets(connectionId)[0];
-    if (ws === undefined || ws.readyState !== WebSocket.READY_STATE_OPEN) return false;
-    try {
-      ws.send(wire);
-      return true;
-    } catch (error) {
-      this.#log.info('sip.flow.send-failed', errorFields(error));
-      return false;
     }
   }
 }

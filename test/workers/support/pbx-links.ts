@@ -1,6 +1,6 @@
 /** PBX links through the operator API, and a link object with a fake PBX, clock and randomness put in. */
 import { env, exports } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import type { LinkIdentity, PbxLinkConfig } from '../../../workers/pbx/link-config.ts';
 import type { PbxLinkView } from '../../../workers/pbx/link-engine.ts';
 import type { PbxLink } from '../../../workers/pbx/pbx-link.ts';
@@ -39,13 +39,26 @@ export function linkStub(id: string) {
   return env.PBX_LINK.get(env.PBX_LINK.idFromName(id));
 }
 
-/** Puts the fake PBX, the clock and a fixed random source into the link's object (before it loads). */
-export async function install(id: string, pbx: FakePbx, clock: FakeClock, random = 0): Promise<void> {
+/**
+ * Puts the fake PBX, the clock and a fixed random source into the link's object (before it loads),
+ * and with `mediaFetch` the media node's control API its calls reach.
+ */
+export async function install(id: string, pbx: FakePbx, clock: FakeClock, random = 0, mediaFetch?: typeof fetch): Promise<void> {
   await runInDurableObject(linkStub(id), (instance: PbxLink) => {
     instance.connector = pbx.connector;
     instance.clock = clock;
     instance.random = () => random;
+    if (mediaFetch !== undefined) instance.mediaFetch = mediaFetch;
   });
+}
+
+/** Moves `clock` on to the link's alarm, when one is set, and runs it (a registering link sends its first REGISTER then). */
+export async function runDueAlarm(id: string, clock: FakeClock): Promise<void> {
+  const at = await runInDurableObject(linkStub(id), (_instance: PbxLink, state) => state.storage.getAlarm());
+  if (at !== null) {
+    clock.advanceTo(Math.max(clock.now(), at));
+    await runDurableObjectAlarm(linkStub(id));
+  }
 }
 
 /** Runs `act` inside the link's object (socket events must), then lets its alarm sync settle. */
