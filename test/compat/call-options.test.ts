@@ -12,51 +12,30 @@
 import * as JsSIP from 'jssip';
 import type { RTCSession } from 'jssip/lib/RTCSession';
 import { Inviter, SessionState, type Invitation, type Session, type UserAgentOptions } from 'sip.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Inbox } from '../edge/support/inbox.ts';
 import { installFakeWebRtc, webRtcSdp } from '../edge/support/static-media.ts';
 import { within } from '../edge/support/test-edge.ts';
 import { JsSipClient, SipJsClient, jssipEvent, reach, type JsSipClientOptions } from './support/clients.ts';
-import { startCompatEdge, type CompatEdge } from './support/compat-edge.ts';
+import { useCompatEdge } from './support/compat-edge.ts';
 
 const JSSIP_SDP = webRtcSdp('7777');
 const webRtc = installFakeWebRtc(JSSIP_SDP);
 
-let edge: CompatEdge;
-let serial = 0;
-const running: { stop(): unknown }[] = [];
-
-beforeAll(async () => {
-  edge = await startCompatEdge();
-}, 60_000);
-
-afterAll(async () => {
-  await edge?.stop();
-});
-
-afterEach(async () => {
-  for (const client of running.splice(0)) await client.stop();
-});
-
-async function user(prefix: string): Promise<{ name: string; password: string }> {
-  serial += 1;
-  const name = `${prefix}${serial}`;
-  await edge.createUser(name, `${name} password`);
-  return { name, password: `${name} password` };
-}
+const compat = useCompatEdge();
 
 async function sipJs(prefix: string, ua: Partial<UserAgentOptions> = {}, register = true): Promise<{ name: string; client: SipJsClient }> {
-  const account = await user(prefix);
-  const client = new SipJsClient({ edge, username: account.name, password: account.password, ua, register });
-  running.push(client);
+  const account = await compat.user(prefix);
+  const client = new SipJsClient({ edge: compat.edge, username: account.name, password: account.password, ua, register });
+  compat.keep(client);
   await client.start();
   return { name: account.name, client };
 }
 
 async function jsSip(prefix: string, config: JsSipClientOptions['config'] = {}): Promise<{ name: string; client: JsSipClient }> {
-  const account = await user(prefix);
-  const client = new JsSipClient({ edge, username: account.name, password: account.password, config });
-  running.push(client);
+  const account = await compat.user(prefix);
+  const client = new JsSipClient({ edge: compat.edge, username: account.name, password: account.password, config });
+  compat.keep(client);
   const outcome = await client.start();
   if (config.register !== false) expect(outcome?.status).toBe(200);
   return { name: account.name, client };
@@ -313,7 +292,7 @@ describe('an out-of-dialog REFER (what allowOutOfDialogRefers would follow)', ()
     target.client.ua.delegate = { ...target.client.ua.delegate, onReferRequest: () => (reached += 1) };
     other.client.ua.on('newRTCSession', () => (reached += 1));
     for (const name of [target.name, other.name]) {
-      const request = sender.client.ua.userAgentCore.makeOutgoingRequestMessage('REFER', sender.client.target(name), sender.client.target(sender.name), sender.client.target(name), {}, [`Refer-To: <sip:${sender.name}@${edge.domain}>`]);
+      const request = sender.client.ua.userAgentCore.makeOutgoingRequestMessage('REFER', sender.client.target(name), sender.client.target(sender.name), sender.client.target(name), {}, [`Refer-To: <sip:${sender.name}@${compat.edge.domain}>`]);
       const status = await within(10_000, 'REFER answered', new Promise<string>((resolve) => {
         sender.client.ua.userAgentCore.request(request, { onAccept: (response) => resolve(`${response.message.statusCode} ${response.message.reasonPhrase}`), onReject: (response) => resolve(`${response.message.statusCode} ${response.message.reasonPhrase}`) });
       }));

@@ -5,49 +5,28 @@
  * not), and another user can reach it (a MESSAGE arrives, answered 200 rather than stored with
  * 202). The edge's side is read from its operator API (register log).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JsSipClient, SipJsClient, header } from './support/clients.ts';
 import { within } from '../edge/support/test-edge.ts';
-import { startCompatEdge, type CompatEdge } from './support/compat-edge.ts';
+import { useCompatEdge } from './support/compat-edge.ts';
 
-let edge: CompatEdge;
-let serial = 0;
-const running: { stop(): unknown }[] = [];
-
-beforeAll(async () => {
-  edge = await startCompatEdge();
-}, 60_000);
-
-afterAll(async () => {
-  await edge?.stop();
-});
-
-afterEach(async () => {
-  for (const client of running.splice(0)) await client.stop();
-});
-
-async function user(prefix: string): Promise<{ name: string; password: string }> {
-  serial += 1;
-  const name = `${prefix}${serial}`;
-  await edge.createUser(name, `${name} password`);
-  return { name, password: `${name} password` };
-}
+const compat = useCompatEdge();
 
 function sipJs(account: { name: string; password: string }, options: Omit<ConstructorParameters<typeof SipJsClient>[0], 'edge' | 'username' | 'password'> = {}): SipJsClient {
-  const client = new SipJsClient({ edge, username: account.name, password: account.password, ...options });
-  running.push(client);
+  const client = new SipJsClient({ edge: compat.edge, username: account.name, password: account.password, ...options });
+  compat.keep(client);
   return client;
 }
 
 function jsSip(account: { name: string; password: string }, options: Omit<ConstructorParameters<typeof JsSipClient>[0], 'edge' | 'username' | 'password'> = {}): JsSipClient {
-  const client = new JsSipClient({ edge, username: account.name, password: account.password, ...options });
-  running.push(client);
+  const client = new JsSipClient({ edge: compat.edge, username: account.name, password: account.password, ...options });
+  compat.keep(client);
   return client;
 }
 
 /** Another user's MESSAGE reaches `name` on a registered device: 200, not 202 (stored for later). */
 async function reachable(name: string, inbox: { messages: { next(ms?: number): Promise<{ body: string }> } }): Promise<void> {
-  const sender = sipJs(await user('sender'));
+  const sender = sipJs(await compat.user('sender'));
   await sender.start();
   const body = `hello ${name} ✓`;
   expect(await sender.message(name, body)).toBe(200);
@@ -68,7 +47,7 @@ describe('registerExpires / register_expires', () => {
   ];
   for (const row of rows) {
     it(`SIP.js Registerer expires ${row.asked} (${row.what})`, async () => {
-      const account = await user('sipjsexp');
+      const account = await compat.user('sipjsexp');
       const client = sipJs(account, { registerer: { expires: row.asked } });
       await client.start();
       const registers = client.sent('REGISTER');
@@ -81,7 +60,7 @@ describe('registerExpires / register_expires', () => {
     });
 
     it(`JsSIP register_expires ${row.asked} (${row.what})`, async () => {
-      const account = await user('jssipexp');
+      const account = await compat.user('jssipexp');
       const client = jsSip(account, { config: { register_expires: row.asked } });
       const outcome = await client.start();
       expect(outcome?.status).toBe(200);
@@ -100,8 +79,8 @@ describe('authorizationUsername / authorization_user different from the URI user
   // it registers, or is refused with 403 and a reason naming both (a password prompt, 401, would
   // suggest a wrong password when the configuration is what is wrong).
   it('SIP.js: another user\'s valid credentials are refused with 403, and the phone is not registered', async () => {
-    const account = await user('sipjsauth');
-    const other = await user('sipjsother');
+    const account = await compat.user('sipjsauth');
+    const other = await compat.user('sipjsother');
     const client = sipJs(account, { ua: { authorizationUsername: other.name, authorizationPassword: other.password } });
     await client.ua.start();
     void client.registerer!.register();
@@ -111,15 +90,15 @@ describe('authorizationUsername / authorization_user different from the URI user
   });
 
   it('JsSIP: the same, as registrationFailed with 403', async () => {
-    const account = await user('jssipauth');
-    const other = await user('jssipother');
+    const account = await compat.user('jssipauth');
+    const other = await compat.user('jssipother');
     const client = jsSip({ name: account.name, password: other.password }, { config: { authorization_user: other.name } });
     expect((await client.start())?.status).toBe(403);
   });
 
   it('SIP.js and JsSIP: the URI user itself as authorization user (what the docs show) registers', async () => {
-    const a = await user('sipjsself');
-    const b = await user('jssipself');
+    const a = await compat.user('sipjsself');
+    const b = await compat.user('jssipself');
     const one = sipJs(a, { ua: { authorizationUsername: a.name } });
     await one.start();
     const two = jsSip(b, { config: { authorization_user: b.name } });
@@ -131,12 +110,12 @@ describe('authorizationUsername / authorization_user different from the URI user
 
 describe('userAgentString / user_agent', () => {
   it('is what the register log shows for each device', async () => {
-    const a = await user('sipjsua');
-    const b = await user('jssipua');
+    const a = await compat.user('sipjsua');
+    const b = await compat.user('jssipua');
     await sipJs(a, { ua: { userAgentString: 'Acme Softphone/1.2 (SIP.js)' } }).start();
     expect((await jsSip(b, { config: { user_agent: 'Acme Softphone/1.2 (JsSIP)' } }).start())?.status).toBe(200);
-    expect((await edge.registerLog(a.name)).filter((each) => each.status === 200).map((each) => each.userAgent)).toContain('Acme Softphone/1.2 (SIP.js)');
-    expect((await edge.registerLog(b.name)).filter((each) => each.status === 200).map((each) => each.userAgent)).toContain('Acme Softphone/1.2 (JsSIP)');
+    expect((await compat.edge.registerLog(a.name)).filter((each) => each.status === 200).map((each) => each.userAgent)).toContain('Acme Softphone/1.2 (SIP.js)');
+    expect((await compat.edge.registerLog(b.name)).filter((each) => each.status === 200).map((each) => each.userAgent)).toContain('Acme Softphone/1.2 (JsSIP)');
   });
 });
 
@@ -153,29 +132,29 @@ describe('registrarServer / registrar_server', () => {
   ];
   for (const row of rows) {
     it(`SIP.js Registerer registrar ${row.registrar('<domain>')}: ${row.status}`, async () => {
-      const account = await user('sipjsreg');
-      const registrar = SipJsClient.uri(row.registrar(edge.domain));
+      const account = await compat.user('sipjsreg');
+      const registrar = SipJsClient.uri(row.registrar(compat.edge.domain));
       const client = sipJs(account, { registerer: { registrar } });
       await client.ua.start();
       void client.registerer!.register();
       const final = await waitFor(() => client.responses('REGISTER').find((each) => each.first !== '401'));
       expect(final.first).toBe(String(row.status));
-      expect(client.sent('REGISTER').at(-1)!.text.split('\r\n', 1)[0]).toBe(`REGISTER ${row.registrar(edge.domain)} SIP/2.0`);
+      expect(client.sent('REGISTER').at(-1)!.text.split('\r\n', 1)[0]).toBe(`REGISTER ${row.registrar(compat.edge.domain)} SIP/2.0`);
       if (row.status === 404) expect(final.text.split('\r\n', 1)[0]).toBe('SIP/2.0 404 Domain Not Served Here');
       else await reachable(account.name, client);
     });
 
     it(`JsSIP registrar_server ${row.registrar('<domain>')}: ${row.status}`, async () => {
-      const account = await user('jssipreg');
-      const client = jsSip(account, { config: { registrar_server: row.registrar(edge.domain) } });
+      const account = await compat.user('jssipreg');
+      const client = jsSip(account, { config: { registrar_server: row.registrar(compat.edge.domain) } });
       expect((await client.start())?.status).toBe(row.status);
       if (row.status === 200) await reachable(account.name, client);
     });
   }
 
   it('SIP.js on the per-user URL /sip/<user> with the connected host as registrar: 200', async () => {
-    const account = await user('sipjsreghost');
-    const client = sipJs(account, { ua: { transportOptions: { server: `${edge.webSocketUrl}/${account.name}` } }, registerer: { registrar: SipJsClient.uri('sip:127.0.0.1') } });
+    const account = await compat.user('sipjsreghost');
+    const client = sipJs(account, { ua: { transportOptions: { server: `${compat.edge.webSocketUrl}/${account.name}` } }, registerer: { registrar: SipJsClient.uri('sip:127.0.0.1') } });
     await client.ua.start();
     void client.registerer!.register();
     const final = await waitFor(() => client.responses('REGISTER').find((each) => each.first !== '401'));
@@ -188,7 +167,7 @@ describe('message-waiting (RFC 3842) for clients that subscribe', () => {
   // The edge keeps no voicemail: a device subscribing to its own message-summary is answered 200
   // and told "Messages-Waiting: no" (instead of 489, which some softphones retry forever).
   it('SIP.js Subscriber to its own message-summary gets a NOTIFY with Messages-Waiting: no', async () => {
-    const account = await user('sipjsmwi');
+    const account = await compat.user('sipjsmwi');
     const client = sipJs(account);
     await client.start();
     const body = await client.subscribe(account.name, 'message-summary');
@@ -199,8 +178,8 @@ describe('message-waiting (RFC 3842) for clients that subscribe', () => {
   });
 
   it('JsSIP subscribing to another user\'s presence gets the 200 before the first NOTIFY (JsSIP answers an earlier NOTIFY with 481)', async () => {
-    const watched = await user('watched');
-    const account = await user('jssipwatch');
+    const watched = await compat.user('watched');
+    const account = await compat.user('jssipwatch');
     const client = jsSip(account);
     expect((await client.start())?.status).toBe(200);
     const body = await client.subscribe(watched.name, 'presence', 'application/pidf+xml');
@@ -209,7 +188,7 @@ describe('message-waiting (RFC 3842) for clients that subscribe', () => {
   });
 
   it('JsSIP subscribe to its own message-summary gets the same', async () => {
-    const account = await user('jssipmwi');
+    const account = await compat.user('jssipmwi');
     const client = jsSip(account);
     expect((await client.start())?.status).toBe(200);
     const body = await client.subscribe(account.name, 'message-summary', 'application/simple-message-summary');

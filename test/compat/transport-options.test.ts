@@ -9,49 +9,28 @@
  */
 import type { RTCSession } from 'jssip/lib/RTCSession';
 import { Inviter, SessionState, type UserAgentOptions } from 'sip.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { installFakeWebRtc, webRtcSdp } from '../edge/support/static-media.ts';
 import { within } from '../edge/support/test-edge.ts';
 import { JsSipClient, SipJsClient, jssipEvent, reach, wireMessage, type JsSipClientOptions, type WireMessage } from './support/clients.ts';
-import { startCompatEdge, type CompatEdge } from './support/compat-edge.ts';
+import { useCompatEdge } from './support/compat-edge.ts';
 
 installFakeWebRtc(webRtcSdp('7777'));
 
-let edge: CompatEdge;
-let serial = 0;
-const running: { stop(): unknown }[] = [];
-
-beforeAll(async () => {
-  edge = await startCompatEdge();
-}, 60_000);
-
-afterAll(async () => {
-  await edge?.stop();
-});
-
-afterEach(async () => {
-  for (const client of running.splice(0)) await client.stop();
-});
-
-async function user(prefix: string): Promise<{ name: string; password: string }> {
-  serial += 1;
-  const name = `${prefix}${serial}`;
-  await edge.createUser(name, `${name} password`);
-  return { name, password: `${name} password` };
-}
+const compat = useCompatEdge();
 
 async function sipJs(prefix: string, ua: Partial<UserAgentOptions> = {}): Promise<{ name: string; client: SipJsClient }> {
-  const account = await user(prefix);
-  const client = new SipJsClient({ edge, username: account.name, password: account.password, ua });
-  running.push(client);
+  const account = await compat.user(prefix);
+  const client = new SipJsClient({ edge: compat.edge, username: account.name, password: account.password, ua });
+  compat.keep(client);
   await client.start();
   return { name: account.name, client };
 }
 
 async function jsSip(prefix: string, options: Omit<JsSipClientOptions, 'edge' | 'username' | 'password'> = {}): Promise<{ name: string; client: JsSipClient }> {
-  const account = await user(prefix);
-  const client = new JsSipClient({ edge, username: account.name, password: account.password, ...options });
-  running.push(client);
+  const account = await compat.user(prefix);
+  const client = new JsSipClient({ edge: compat.edge, username: account.name, password: account.password, ...options });
+  compat.keep(client);
   expect((await client.start())?.status).toBe(200);
   return { name: account.name, client };
 }
@@ -102,7 +81,7 @@ describe('Via, Contact and Route options: registered, reachable, and calling out
   ];
   for (const row of sipJsRows) {
     it(`SIP.js ${row.option}`, async () => {
-      const { name, client } = await sipJs('sipjshack', row.ua(edge.port));
+      const { name, client } = await sipJs('sipjshack', row.ua(compat.edge.port));
       row.wire(client.sent('REGISTER').at(-1)!.text);
       await callConnects(name, client);
       await callsOut(client);
@@ -110,14 +89,14 @@ describe('Via, Contact and Route options: registered, reachable, and calling out
   }
 
   const jsSipRows: { option: string; options: (port: number) => Omit<JsSipClientOptions, 'edge' | 'username' | 'password'>; wire: (register: string) => void }[] = [
-    { option: 'socket via_transport "TCP" (hack_via_tcp)', options: () => ({ sockets: [{ url: edge.webSocketUrl, viaTransport: 'TCP' }] }), wire: (register) => expect(register).toMatch(/^Via: SIP\/2\.0\/TCP /m) },
+    { option: 'socket via_transport "TCP" (hack_via_tcp)', options: () => ({ sockets: [{ url: compat.edge.webSocketUrl, viaTransport: 'TCP' }] }), wire: (register) => expect(register).toMatch(/^Via: SIP\/2\.0\/TCP /m) },
     { option: 'contact_uri with an IP address (hack_ip_in_contact)', options: () => ({ config: { contact_uri: 'sip:jssipphone@192.0.2.10;transport=ws' } }), wire: (register) => expect(register).toMatch(/^Contact: <sip:jssipphone@192\.0\.2\.10;transport=ws>/m) },
     { option: 'contact_uri with transport=wss (hack_wss_in_transport)', options: () => ({ config: { contact_uri: 'sip:jssipphone@phone.invalid;transport=wss' } }), wire: (register) => expect(register).toMatch(/^Contact: <sip:jssipphone@phone\.invalid;transport=wss>/m) },
     { option: 'use_preloaded_route', options: () => ({ config: { use_preloaded_route: true } }), wire: (register) => expect(register).toMatch(/^Route: <sip:127\.0\.0\.1:\d+;transport=ws;lr>/m) },
   ];
   for (const row of jsSipRows) {
     it(`JsSIP ${row.option}`, async () => {
-      const { name, client } = await jsSip('jssiphack', row.options(edge.port));
+      const { name, client } = await jsSip('jssiphack', row.options(compat.edge.port));
       row.wire(client.sent('REGISTER').at(-1)!.text);
       await callConnects(name, client);
       await callsOut(client);
@@ -127,18 +106,18 @@ describe('Via, Contact and Route options: registered, reachable, and calling out
 
 describe('the per-user WebSocket URL (/sip/<user>)', () => {
   it('SIP.js with transportOptions.server ws://…/sip/<user> registers, is reachable and calls out', async () => {
-    const account = await user('sipjspath');
-    const client = new SipJsClient({ edge, username: account.name, password: account.password, ua: { transportOptions: { server: `${edge.webSocketUrl}/${account.name}` } } });
-    running.push(client);
+    const account = await compat.user('sipjspath');
+    const client = new SipJsClient({ edge: compat.edge, username: account.name, password: account.password, ua: { transportOptions: { server: `${compat.edge.webSocketUrl}/${account.name}` } } });
+    compat.keep(client);
     await client.start();
     await callConnects(account.name, client);
     await callsOut(client);
   });
 
   it('JsSIP with a socket on ws://…/sip/<user> does the same', async () => {
-    const account = await user('jssippath');
-    const client = new JsSipClient({ edge, username: account.name, password: account.password, sockets: [{ url: `${edge.webSocketUrl}/${account.name}` }] });
-    running.push(client);
+    const account = await compat.user('jssippath');
+    const client = new JsSipClient({ edge: compat.edge, username: account.name, password: account.password, sockets: [{ url: `${compat.edge.webSocketUrl}/${account.name}` }] });
+    compat.keep(client);
     expect((await client.start())?.status).toBe(200);
     await callConnects(account.name, client);
     await callsOut(client);
@@ -149,8 +128,8 @@ describe('JsSIP sockets with weights (two edge addresses)', () => {
   // SIP.js 0.21 takes one server (transportOptions.server); failing over between addresses is left
   // to the application there, so only JsSIP's list is exercised here.
   it('fails over when the preferred address goes away: registered again over the other (one binding), reachable, and its call goes on (RFC 5626)', async () => {
-    const preferred = await edge.relay();
-    const fallback = await edge.relay();
+    const preferred = await compat.edge.relay();
+    const fallback = await compat.edge.relay();
     const { name, client } = await jsSip('jssipfail', { sockets: [{ url: preferred.webSocketUrl, weight: 10 }, { url: fallback.webSocketUrl, weight: 1 }] });
     expect(client.ua.isRegistered()).toBe(true);
 
@@ -199,7 +178,7 @@ describe('an edge restart (a redeploy drops every WebSocket)', () => {
     expect(b.client.sent('REGISTER').at(-1)!.text).toContain('+sip.instance="<urn:uuid:2f4d3c5e-9b1a-4c7d-8e6f-0a1b2c3d4e5f>"');
     const before = a.client.responses('REGISTER').length;
 
-    await within(120_000, 'edge restart', edge.restart());
+    await within(120_000, 'edge restart', compat.edge.restart());
 
     await waitUntil(() => a.client.responses('REGISTER').slice(before).some((each) => each.first === '200'), 90_000, 'SIP.js registered again');
     const bAgain = await b.client.registrations.next(90_000);
@@ -227,7 +206,7 @@ describe('a call across an edge restart', () => {
     await confirmed;
     const before = a.client.responses('REGISTER').length;
 
-    await within(120_000, 'edge restart', edge.restart());
+    await within(120_000, 'edge restart', compat.edge.restart());
 
     await waitUntil(() => a.client.responses('REGISTER').slice(before).some((each) => each.first === '200'), 90_000, 'SIP.js registered again');
     expect((await b.client.registrations.next(90_000)).status).toBe(200);
@@ -269,7 +248,7 @@ function step(message: WireMessage): string {
 async function waitForTrace(name: string, count: number): Promise<string[]> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const records = await edge.trace(name);
+    const records = await compat.edge.trace(name);
     // What came in to the edge is what the client sent.
     const steps = records.flatMap((record) => {
       const message = wireMessage(record.direction === 'in' ? 'sent' : 'received', record.message);

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startEdge, type RunningEdge } from '../../../workers/local/edge-runner.ts';
 
 export interface TraceMessage {
@@ -133,4 +134,49 @@ function startRelay(edgePort: number): Promise<EdgeRelay> {
       });
     });
   });
+}
+
+/** What a compat test file shares: one edge for the file, fresh users, clients stopped after each test. */
+export interface CompatSuite {
+  /** The file's edge (started in `beforeAll`). */
+  readonly edge: CompatEdge;
+  /** A new user `<prefix><n>` with the password `<name> password`. */
+  user(prefix: string): Promise<{ readonly name: string; readonly password: string }>;
+  /** Stops `client` after the current test. */
+  keep<T extends { stop(): unknown }>(client: T): T;
+}
+
+/** Registers the hooks: an edge for the file, and the clients of each test stopped after it. */
+export function useCompatEdge(): CompatSuite {
+  let edge: CompatEdge | undefined;
+  let serial = 0;
+  const running: { stop(): unknown }[] = [];
+  beforeAll(async () => {
+    edge = await startCompatEdge();
+  }, 60_000);
+  afterAll(async () => {
+    await edge?.stop();
+  });
+  afterEach(async () => {
+    for (const client of running.splice(0)) await client.stop();
+  });
+  const started = (): CompatEdge => {
+    if (edge === undefined) throw new Error('the compat edge is not started yet (use it inside tests)');
+    return edge;
+  };
+  return {
+    get edge() {
+      return started();
+    },
+    async user(prefix) {
+      serial += 1;
+      const name = `${prefix}${serial}`;
+      await started().createUser(name, `${name} password`);
+      return { name, password: `${name} password` };
+    },
+    keep(client) {
+      running.push(client);
+      return client;
+    },
+  };
 }
