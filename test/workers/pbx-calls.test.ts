@@ -14,7 +14,7 @@ import type { PbxLink } from '../../workers/pbx/pbx-link.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { freshUsers, PASSWORD } from './support/call-fixtures.ts';
 import { FakePbx } from './support/fake-pbx.ts';
-import { deleteLink, inLink, install, linkStub, putLink } from './support/pbx-links.ts';
+import { deleteLink, inLink, linkStub, putLink, registeredLink as registeredLinkOf } from './support/pbx-links.ts';
 import { ANSWER_SDP, bodyText, OFFER_SDP, Phone } from './support/phone.ts';
 import { EDGE } from './support/sip-socket.ts';
 import { operatorHeaders } from './support/users.ts';
@@ -538,24 +538,7 @@ describe('DTMF from a browser user in a call through a PbxLink', () => {
 /** A link registered to its fake PBX, whose `endpoint` takes the calls to its contact. */
 async function registeredLink(node: FakeMediaNode, endpoint: string): Promise<{ id: string; pbx: FakePbx; contact: string }> {
   links += 1;
-  const id = `in${links}`;
-  const pbx = new FakePbx();
-  const clock = new FakeClock(Date.now());
-  await install(id, pbx, clock, 0, node.fetch);
-  expect((await putLink(id, { host: 'pbx.example', transport: 'tcp', username: 'edge', password: 'pw', endpoint, max_random_initial_delay: 0 })).status).toBe(201);
-  const at = await runInDurableObject(linkStub(id), (_instance: PbxLink, state) => state.storage.getAlarm());
-  if (at !== null) {
-    clock.advanceTo(Math.max(clock.now(), at));
-    await runDurableObjectAlarm(linkStub(id));
-  }
-  const register = await vi.waitFor(() => {
-    const found = pbx.requests.find((request) => request.method === 'REGISTER');
-    if (found === undefined) throw new Error('no REGISTER yet');
-    return found;
-  }, { timeout: 5_000 });
-  const contact = getHeader(register, 'Contact')!;
-  await inLink(id, () => pbx.last.respond(200, [{ name: 'Contact', value: `${contact};expires=600` }], register));
-  return { id, pbx, contact: contact.slice(contact.indexOf('<') + 1, contact.indexOf('>')) };
+  return registeredLinkOf(`in${links}`, endpoint, node.fetch);
 }
 
 /** An INVITE from the PBX to the link's registered contact. */

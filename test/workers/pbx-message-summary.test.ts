@@ -3,14 +3,11 @@
  * (the fake PBX) reaches the user's devices (WebSocket phones) as an out-of-dialog NOTIFY, the PBX
  * hears whether a device took it, and the user's message-summary subscribers get the summary.
  */
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { getCSeq, getHeader, type SipRequest, type SipResponse } from '../../shared/message/index.ts';
-import type { PbxLink } from '../../workers/pbx/pbx-link.ts';
-import { FakeClock } from '../support/fake-clock.ts';
 import { freshUsers, PASSWORD } from './support/call-fixtures.ts';
 import { FakePbx } from './support/fake-pbx.ts';
-import { deleteLink, inLink, install, linkStub, putLink } from './support/pbx-links.ts';
+import { deleteLink, inLink, registeredLink as registeredLinkOf } from './support/pbx-links.ts';
 import { bodyText, Phone } from './support/phone.ts';
 import { Watch } from './support/watcher.ts';
 
@@ -21,24 +18,7 @@ let links = 0;
 /** A link registered to its fake PBX, whose `endpoint` is `user`. */
 async function registeredLink(user: string): Promise<{ id: string; pbx: FakePbx; contact: string }> {
   links += 1;
-  const id = `mwi${links}`;
-  const pbx = new FakePbx();
-  const clock = new FakeClock(Date.now());
-  await install(id, pbx, clock);
-  expect((await putLink(id, { host: 'pbx.example', transport: 'tcp', username: 'edge', password: 'pw', endpoint: user, max_random_initial_delay: 0 })).status).toBe(201);
-  const at = await runInDurableObject(linkStub(id), (_instance: PbxLink, state) => state.storage.getAlarm());
-  if (at !== null) {
-    clock.advanceTo(Math.max(clock.now(), at));
-    await runDurableObjectAlarm(linkStub(id));
-  }
-  const register = await vi.waitFor(() => {
-    const found = pbx.requests.find((request) => request.method === 'REGISTER');
-    if (found === undefined) throw new Error('no REGISTER yet');
-    return found;
-  }, { timeout: 5_000 });
-  const contact = getHeader(register, 'Contact')!;
-  await inLink(id, () => pbx.last.respond(200, [{ name: 'Contact', value: `${contact};expires=600` }], register));
-  return { id, pbx, contact: contact.slice(contact.indexOf('<') + 1, contact.indexOf('>')) };
+  return registeredLinkOf(`mwi${links}`, user);
 }
 
 /** The PBX's unsolicited NOTIFY (as Asterisk sends it for a mailbox) to `uri`. */

@@ -4,8 +4,10 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import type { LinkIdentity, PbxLinkConfig } from '../../../workers/pbx/link-config.ts';
 import type { PbxLinkView } from '../../../workers/pbx/link-engine.ts';
 import type { PbxLink } from '../../../workers/pbx/pbx-link.ts';
-import type { FakeClock } from '../../support/fake-clock.ts';
-import type { FakePbx } from './fake-pbx.ts';
+import { expect, vi } from 'vitest';
+import { getHeader } from '../../../shared/message/index.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { FakePbx } from './fake-pbx.ts';
 import { EDGE } from './sip-socket.ts';
 import { operatorHeaders } from './users.ts';
 
@@ -59,6 +61,26 @@ export async function runDueAlarm(id: string, clock: FakeClock): Promise<void> {
     clock.advanceTo(Math.max(clock.now(), at));
     await runDurableObjectAlarm(linkStub(id));
   }
+}
+
+/**
+ * A link created through the API and registered to its own fake PBX (200 with expires 600), whose
+ * `endpoint` takes the calls to its contact; with `mediaFetch` its calls reach that media node.
+ */
+export async function registeredLink(id: string, endpoint: string, mediaFetch?: typeof fetch): Promise<{ id: string; pbx: FakePbx; contact: string }> {
+  const pbx = new FakePbx();
+  const clock = new FakeClock(Date.now());
+  await install(id, pbx, clock, 0, mediaFetch);
+  expect((await putLink(id, { host: 'pbx.example', transport: 'tcp', username: 'edge', password: 'pw', endpoint, max_random_initial_delay: 0 })).status).toBe(201);
+  await runDueAlarm(id, clock);
+  const register = await vi.waitFor(() => {
+    const found = pbx.requests.find((request) => request.method === 'REGISTER');
+    if (found === undefined) throw new Error('no REGISTER yet');
+    return found;
+  }, { timeout: 5_000 });
+  const contact = getHeader(register, 'Contact')!;
+  await inLink(id, () => pbx.last.respond(200, [{ name: 'Contact', value: `${contact};expires=600` }], register));
+  return { id, pbx, contact: contact.slice(contact.indexOf('<') + 1, contact.indexOf('>')) };
 }
 
 /** Runs `act` inside the link's object (socket events must), then lets its alarm sync settle. */
