@@ -4,7 +4,6 @@
  * target's legs (`workers/call/attended-transfer.ts`), a join the target refuses, and the refusal
  * when one party is behind a PbxLink.
  */
-import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { createResponse, getCSeq, getHeader, serializeMessage, type SipMessage, type SipRequest } from '../../shared/message/index.ts';
@@ -15,6 +14,7 @@ import { FakePbx } from './support/fake-pbx.ts';
 import { deleteLink, inLink, linkStub, putLink } from './support/pbx-links.ts';
 import { ANSWER_SDP, bodyText, OFFER_SDP, Phone, type IncomingCall, type OutgoingCall } from './support/phone.ts';
 import { DOMAIN } from './support/users.ts';
+import { mediaNodeUp } from './support/media-nodes.ts';
 
 const CAROL_OFFER = OFFER_SDP.replace('o=- 1 1', 'o=- 7 7');
 const BOB_ANSWER = ANSWER_SDP.replace('o=- 2 2', 'o=- 8 8');
@@ -143,7 +143,7 @@ describe('attended transfer on the wire', () => {
       instance.clock = new FakeClock(Date.now());
       instance.mediaFetch = mediaNode;
     });
-    await nodeUp();
+    await mediaNodeUp();
     expect((await putLink(linkId, { host: 'pbx.example', transport: 'tcp', register: false, username: 'edge', password: 'trunk password' })).status).toBe(201);
     const a = await Phone.online(alice!, PASSWORD);
     const c = await Phone.online(carol!, PASSWORD);
@@ -192,9 +192,3 @@ const mediaNode: typeof fetch = async (input, init) => {
   return Response.json({ id: url.pathname.split('/')[3] }, { status: 200 });
 };
 
-async function nodeUp(): Promise<void> {
-  const now = new Date().toISOString();
-  await env.MEDIA_FLEET.get(env.MEDIA_FLEET.idFromName('fleet')).heartbeat({
-    nodeId: 'fake-node', region: 'test', state: 'up', controlUrl: 'http://media.test', pbxAddress: '127.0.0.1', capacity: 100, sessions: 0, load: 0, cpu: null, startedAt: now, sentAt: now,
-  });
-}

@@ -18,6 +18,7 @@ import { deleteLink, inLink, linkStub, putLink, registeredLink as registeredLink
 import { ANSWER_SDP, bodyText, OFFER_SDP, Phone } from './support/phone.ts';
 import { EDGE } from './support/sip-socket.ts';
 import { operatorHeaders } from './support/users.ts';
+import { mediaNodeUp } from './support/media-nodes.ts';
 
 const PBX_OFFER = 'v=0\r\no=node 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 const PBX_ANSWER = 'v=0\r\no=pbx 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n';
@@ -59,14 +60,6 @@ class FakeMediaNode {
   }
 }
 
-/** A heartbeat from the fake node, so the fleet picks it. */
-async function nodeUp(): Promise<void> {
-  const now = new Date().toISOString();
-  await env.MEDIA_FLEET.get(env.MEDIA_FLEET.idFromName('fleet')).heartbeat({
-    nodeId: 'fake-node', region: 'test', state: 'up', controlUrl: 'http://media.test', pbxAddress: '127.0.0.1', capacity: 100, sessions: 0, load: 0, cpu: null, startedAt: now, sentAt: now,
-  });
-}
-
 let links = 0;
 
 /** Links named so that they sort in `names` order, each with a fake PBX and the fake node; other tests' links are deleted first. */
@@ -90,7 +83,7 @@ async function trunks(node: FakeMediaNode, count: number): Promise<{ ids: string
 async function oneTrunk(): Promise<{ alice: string; node: FakeMediaNode; id: string; ids: string[]; pbx: FakePbx }> {
   const [alice] = await freshUsers('alice');
   const node = new FakeMediaNode();
-  await nodeUp();
+  await mediaNodeUp();
   const { ids, pbxs } = await trunks(node, 1);
   return { alice: alice!, node, id: ids[0]!, ids, pbx: pbxs[0]! };
 }
@@ -162,7 +155,7 @@ describe('a call from a browser user through a PbxLink', () => {
   it('fails over to the next link on 503, deleting the first attempt\'s media session', async () => {
     const [alice] = await freshUsers('alice');
     const node = new FakeMediaNode();
-    await nodeUp();
+    await mediaNodeUp();
     const { ids, pbxs } = await trunks(node, 2);
     const [first, second] = ids as [string, string];
     const caller = await Phone.online(alice!, PASSWORD);
@@ -317,7 +310,7 @@ describe('a call from a browser user through a PbxLink', () => {
       return before;
     });
     try {
-      await nodeUp();
+      await mediaNodeUp();
       const { ids, pbxs } = await trunks(node, 1);
       const [id] = ids as [string];
       const [pbx] = pbxs as [FakePbx];
@@ -589,7 +582,7 @@ describe('a call from the PBX through a PbxLink', () => {
   it('rings the link\'s endpoint with the node\'s offer when the INVITE has none, takes the answer from the ACK, and keeps a browser re-INVITE on the node', async () => {
     const [alice] = await freshUsers('alice');
     const node = new FakeMediaNode();
-    await nodeUp();
+    await mediaNodeUp();
     const callee = await Phone.online(alice!, PASSWORD);
     const { id, pbx, contact } = await registeredLink(node, alice!);
     await inLink(id, () => pbx.last.send(pbxInvite(contact, 'inbound-delayed')));
@@ -647,7 +640,7 @@ describe('a call from the PBX through a PbxLink', () => {
   it('relays a reliable 180 of a browser to a PBX that requires 100rel, and the PBX\'s PRACK to the browser', async () => {
     const [alice] = await freshUsers('alice');
     const node = new FakeMediaNode();
-    await nodeUp();
+    await mediaNodeUp();
     const callee = await Phone.online(alice!, PASSWORD);
     const { id, pbx, contact } = await registeredLink(node, alice!);
     await inLink(id, () => pbx.last.send(pbxInvite(contact, 'inbound-rel100', PBX_ANSWER).replace('Max-Forwards: 70\r\n', 'Max-Forwards: 70\r\nRequire: 100rel\r\n')));
@@ -675,7 +668,7 @@ describe('a call from the PBX through a PbxLink', () => {
   it('rings every user of a ring group at once: the first to answer takes the call, the others are cancelled', async () => {
     const [alice, bob] = await freshUsers('alice', 'bob');
     const node = new FakeMediaNode();
-    await nodeUp();
+    await mediaNodeUp();
     const first = await Phone.online(alice!, PASSWORD);
     const second = await Phone.online(bob!, PASSWORD);
     const { id, pbx } = await registeredLink(node, alice!);
@@ -714,7 +707,7 @@ describe('a call from the PBX through a PbxLink', () => {
   it('stops the browser ringing when the PBX cancels, and deletes the media session', async () => {
     const [alice] = await freshUsers('alice');
     const node = new FakeMediaNode();
-    await nodeUp();
+    await mediaNodeUp();
     const callee = await Phone.online(alice!, PASSWORD);
     const { id, pbx, contact } = await registeredLink(node, alice!);
     const invite = pbxInvite(contact, 'inbound-cancel', PBX_ANSWER);

@@ -5,7 +5,7 @@
  * binding at the edge, unregisters it when the last one goes, and routes the PBX's calls to that
  * registration's Contact to the user.
  */
-import { env, exports } from 'cloudflare:workers';
+import { exports } from 'cloudflare:workers';
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { parseCredentials } from '../../shared/auth/index.ts';
@@ -18,6 +18,7 @@ import { deleteLink, inLink, install, linkStub, putLink, type ProblemBody } from
 import { Phone } from './support/phone.ts';
 import { EDGE } from './support/sip-socket.ts';
 import { operatorHeaders, userStub } from './support/users.ts';
+import { mediaNodeUp } from './support/media-nodes.ts';
 
 const PBX_SECRET = 'pbx-only-secret-7f3a';
 const REALM = 'pbx.example';
@@ -104,12 +105,6 @@ const fakeMediaNode: typeof fetch = async (input, init) => {
   return Response.json({ id: url.pathname.split('/')[3] }, { status: 200 });
 };
 
-async function nodeUp(): Promise<void> {
-  const now = new Date().toISOString();
-  await env.MEDIA_FLEET.get(env.MEDIA_FLEET.idFromName('fleet')).heartbeat({
-    nodeId: 'fake-node', region: 'test', state: 'up', controlUrl: 'http://media.test', pbxAddress: '127.0.0.1', capacity: 100, sessions: 0, load: 0, cpu: null, startedAt: now, sentAt: now,
-  });
-}
 
 describe('proxy registration through a PbxLink', () => {
   it('registers the user to the PBX with its PBX credentials at the first edge REGISTER, and unregisters at the last', async () => {
@@ -253,7 +248,7 @@ describe('proxy registration through a PbxLink', () => {
 
   it('rings the user when the PBX calls the Contact registered for it', async () => {
     const setup = await rig();
-    await nodeUp();
+    await mediaNodeUp();
     const phone = await Phone.online(setup.user, PASSWORD);
     const answered = await acceptRegistration(setup);
     const contact = /<([^>]+)>/.exec(getHeader(answered, 'Contact')!)![1]!;
