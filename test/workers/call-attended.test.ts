@@ -191,4 +191,3 @@ const mediaNode: typeof fetch = async (input, init) => {
   if (init?.method === 'POST' && url.pathname === '/v1/sessions') return Response.json({ id: body.id, offeredBy: 'browser', browserAnswer: NODE_SDP, pbxOffer: PBX_SDP }, { status: 201 });
   return Response.json({ id: url.pathname.split('/')[3] }, { status: 200 });
 };
-
