@@ -9,7 +9,7 @@
  *   carries (everything but STUN), RTP (RFC 7983 §7: first octet 128-191, and not an RTCP packet
  *   type, RFC 5761 §4) is checked and decrypted here; DTLS and SRTCP go on to werift.
  * - Sending: the packet is protected here and written to the selected pair's UDP socket, while
- *   consent is fresh (RFC 7675).
+ *   consent is fresh (RFC 7675), with the address taken as it is (`udp-literal-lookup.ts`).
  * - werift's RTCP stays right: its sender reports read the counters and timestamps updated here
  *   (RFC 3550 §6.4.1), its receiver reports the statistics fed here (§6.4.2, A.3, A.8). The first
  *   packet of each received SSRC, and the first one sent, go through werift's own path, which
@@ -30,6 +30,7 @@ import {
   type SrtpRefusal,
   type SrtpSuite,
 } from '../srtp/index.ts';
+import { answerLiteralsAtOnce } from '../udp-literal-lookup.ts';
 
 /** DTLS-SRTP protection profiles (RFC 5764 §4.1.2, RFC 7714 §14.2). */
 const PROFILES: Readonly<Record<number, { readonly suite: SrtpSuite; readonly saltOctets: number }>> = {
@@ -178,6 +179,7 @@ export class DtlsSrtpMedia {
     const out = this.#srtpSender.protectRtp(packet);
     const socket = pair.protocol.type === 'stun' ? pair.protocol.transport?.socket : undefined;
     if (socket !== undefined && pair.protocol.transport?.closed !== true) {
+      answerLiteralsAtOnce(socket);
       const [host, port] = pair.remoteAddr;
       socket.send(out, port, host, this.#afterSend);
       pair.packetsSent++;

@@ -15,12 +15,12 @@
  * (RFC 3605); RTCP arriving on the RTP port is accepted as well (RFC 5761 multiplexing).
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
-import { lookup, type LookupOneOptions } from 'node:dns';
-import { isIP, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import type { Clock } from '../../shared/clock/index.ts';
 import { systemClock } from '../../shared/clock/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { bindUdp } from '../port-cycle.ts';
+import { literalLookup } from '../udp-literal-lookup.ts';
 import { readRtcpCompound, type RtcpCompound } from '../rtp/rtcp-compound.ts';
 import { looksLikeRtcp, readRtpHeader, type RtpHeaderFields } from '../rtp/rtp-header.ts';
 import type { SrtpReceiver, SrtpRefusal, SrtpSender } from '../srtp/index.ts';
@@ -387,17 +387,6 @@ async function bindOne(type: 'udp4' | 'udp6', address: string, port: number): Pr
   // Until the leg attaches its own listener, an 'error' event must not become an exception.
   socket?.on('error', () => {});
   return socket;
-}
-
-/**
- * dgram's address lookup, answering an IP literal at once: the default (`dns.lookup`) answers even
- * those on the next tick, with a closure and a deferred send per packet. A host name still goes
- * to `dns.lookup`.
- */
-function literalLookup(hostname: string, options: LookupOneOptions, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  const family = isIP(hostname);
-  if (family !== 0) callback(null, hostname, family);
-  else lookup(hostname, options, callback);
 }
 
 function closeSocket(socket: Socket): Promise<void> {

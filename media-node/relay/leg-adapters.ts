@@ -2,6 +2,7 @@
  * The two legs seen through the relay's seam (`media-path.ts`): packets in as `InboundPacket` (the
  * browser leg's `BrowserRtp` already is one), packets out through an `OutboundLeg`.
  */
+import { Buffer } from 'node:buffer';
 import type { BrowserLeg } from '../browser-leg/index.ts';
 import type { PbxLeg } from '../pbx-leg/index.ts';
 import { RTP_HEADER_SIZE, writeRtpHeader, type RtpHeaderFields, type RtpHeaderRewrite } from '../rtp/index.ts';
@@ -27,11 +28,15 @@ export function toBrowser(leg: BrowserLeg): OutboundLeg {
   return { send: (header, payload) => leg.sendRtp(header, payload) };
 }
 
-/** Builds each packet in a buffer of its own: the socket send is asynchronous. */
+/**
+ * Builds each packet in a buffer of its own, since the socket may still hold the last one; from
+ * Buffer's pool (`allocUnsafe`: a slice of a shared slab, every octet written here) rather than an
+ * ArrayBuffer per packet, which each scavenge would have to sweep.
+ */
 export function toPbx(leg: PbxLeg, rtcp: PbxRtcpReporter, now: () => number): OutboundLeg {
   return {
     send(header: RtpHeaderRewrite, payload: Uint8Array): boolean {
-      const packet = new Uint8Array(RTP_HEADER_SIZE + payload.length);
+      const packet = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length);
       writeRtpHeader(packet, header);
       packet.set(payload, RTP_HEADER_SIZE);
       if (!leg.sendRtp(packet)) return false;
