@@ -248,6 +248,15 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
   };
   for (const mode of MODES) row('sipedge (SRTP browser leg)', mode, measured.fixed[mode]);
   for (const mode of MODES) row('rtpengine (plain RTP both sides)', mode, measured.reference[mode]);
+  for (const mode of MODES) {
+    const late = measured.fixed[mode];
+    if (late === undefined || late.late + late.lost + late.relayDropped === 0) continue;
+    const drops = Object.entries(late.relayDroppedBy).map(([why, count]) => `${why} ${count}`);
+    const { toPbx, toBrowser } = late.byDirection;
+    out(
+      `  sipedge ${mode}: of ${late.expected} packets expected, late ${late.late} (at the PBX side ${toPbx.late}, at the browser side ${toBrowser.late}; worst ${Math.max(toPbx.worstMs, toBrowser.worstMs).toFixed(0)} ms behind), lost ${late.lost}, dropped by the node ${late.relayDropped}${drops.length === 0 ? '' : ` (${drops.join(', ')})`}`,
+    );
+  }
   out();
   out('| mode | most calls one core sustains (< 0.1 % late or lost) | steps (calls: verdict) | note |');
   out('|---|---|---|---|');

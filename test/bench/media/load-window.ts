@@ -27,6 +27,8 @@ export interface WindowOptions {
 export interface RelayScrape {
   /** Packets dropped, cumulative. */
   readonly dropped: number;
+  /** The same by the relay's `where/reason` labels. */
+  readonly droppedBy: Readonly<Record<string, number>>;
   /** Frames of its 20 ms clock skipped after a stall, cumulative. */
   readonly skippedFrames: number;
   /** Longest event-loop delay since the previous scrape. */
@@ -55,6 +57,8 @@ export interface WindowResult {
   readonly lost: number;
   readonly late: number;
   readonly relayDropped: number;
+  /** Dropped in the window by `where/reason`, the non-zero ones. */
+  readonly relayDroppedBy: Readonly<Record<string, number>>;
   /** The relay's own view of stalls in the window, when it says. */
   readonly relayStalls: RelayStalls | undefined;
   /** (late + lost + dropped) / expected. */
@@ -133,12 +137,22 @@ export async function measureWindow(scheduler: LoadScheduler, options: WindowOpt
     lost,
     late,
     relayDropped: dropped,
+    relayDroppedBy: scrape0 === undefined || scrape1 === undefined ? {} : droppedBetween(scrape0, scrape1),
     relayStalls: scrape0 === undefined || scrape1 === undefined ? undefined : stallsBetween(scrape0, scrape1),
     badFraction: expected === 0 ? 1 : (late + lost + dropped) / expected,
     lateSendFraction: sends.sends === 0 ? 0 : sends.lateSends / sends.sends,
     byDirection: { toPbx, toBrowser },
     transit: { browserToPbx, pbxToBrowser },
   };
+}
+
+function droppedBetween(before: RelayScrape, after: RelayScrape): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [key, count] of Object.entries(after.droppedBy)) {
+    const inWindow = count - (before.droppedBy[key] ?? 0);
+    if (inWindow > 0) by[key] = inWindow;
+  }
+  return by;
 }
 
 function stallsBetween(before: RelayScrape, after: RelayScrape): RelayStalls {

@@ -92,10 +92,17 @@ export class MediaNodeProcess {
   async scrape(): Promise<RelayScrape> {
     const text = await (await fetch(`${this.#baseUrl}/metrics`)).text();
     let dropped = 0;
-    for (const match of text.matchAll(/^sipedge_media_dropped_packets_total\{[^}]*\} (\S+)$/gm)) dropped += Number(match[1]);
+    const droppedBy: Record<string, number> = {};
+    for (const match of text.matchAll(/^sipedge_media_dropped_packets_total\{([^}]*)\} (\S+)$/gm)) {
+      const count = Number(match[2]);
+      dropped += count;
+      const labels = Object.fromEntries([...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((label) => [label[1], label[2]]));
+      droppedBy[`${labels['where'] ?? '?'}/${labels['reason'] ?? '?'}`] = count;
+    }
     const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? Number.NaN);
     return {
       dropped,
+      droppedBy,
       skippedFrames: value(/^sipedge_media_ticker_skipped_frames_total (\S+)$/m),
       loopDelayMaxMs: value(/^sipedge_media_event_loop_delay_seconds\{quantile="1"\} (\S+)$/m) * 1000,
     };

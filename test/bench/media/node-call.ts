@@ -2,11 +2,17 @@
  * A generated call through the media node, set up only with control API requests as the edge
  * would: a werift peer in the browser's place (ICE on 127.0.0.1, DTLS-SRTP) offering Opus
  * (transcoding) or PCMU (pass-through), and a UDP socket in the PBX's place answering PCMU.
+ *
+ * Once DTLS is up, the peer's RTP goes through the same lean SRTP path the node uses
+ * (`DtlsSrtpMedia`) rather than werift's RTP stack: twenty werift stacks in one generator process
+ * stalled it for tens of milliseconds at a time, and each stall came out as a burst of late
+ * packets into the relay, which a browser (one call per machine) never sends.
  */
 import { Buffer } from 'node:buffer';
 import { createSocket, type Socket } from 'node:dgram';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } from 'werift';
 import { weriftIceConfig } from '../../../media-node/browser-leg/index.ts';
+import { DtlsSrtpMedia, type BrowserRtp } from '../../../media-node/browser-leg/dtls-srtp-media.ts';
 import { looksLikeRtcp, readRtpHeader, writeRtpHeader } from '../../../media-node/rtp/index.ts';
 import { buildRtpSdp, newOrigin, serializeSdp } from '../../../shared/sdp/index.ts';
 import type { ControlClient, CreatedFromBrowser } from '../../media-node/support/control-client.ts';
@@ -25,6 +31,8 @@ export class NodeCall implements LoadCall {
   readonly #track = new MediaStreamTrack({ kind: 'audio' });
   readonly #pbx: Socket;
   #nodePort = 0;
+  #media: DtlsSrtpMedia | undefined;
+  readonly #marked: boolean;
   readonly #browserStart = { seq: Math.floor(Math.random() * 30000), ts: Math.floor(Math.random() * 2 ** 31) };
   readonly #pbxStart = { seq: Math.floor(Math.random() * 30000), ts: Math.floor(Math.random() * 2 ** 31) };
 
@@ -42,6 +50,8 @@ export class NodeCall implements LoadCall {
         : new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 });
     this.#pc = new RTCPeerConnection({ ...weriftIceConfig(), codecs: { audio: [codec], video: [] }, headerExtensions: { audio: [], video: [] } });
     const marked = mode === 'pass-through';
+    this.#marked = marked;
+    // Before the lean path starts, and the first packet of each source after it, come through werift.
     this.#pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((packet) => {
         const now = performance.now();
@@ -89,23 +99,42 @@ export class NodeCall implements LoadCall {
     while (performance.now() < deadline) {
       if (this.#pc.connectionState === 'connected') {
         const view = await this.#client.request<{ browserConnection: string }>('GET', `/v1/sessions/${this.id}`);
-        if (view.body.browserConnection === 'connected') return;
+        if (view.body.browserConnection === 'connected') {
+          this.#startLeanSrtp();
+          return;
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     throw new Error(`call ${this.id} did not connect (${this.#pc.connectionState})`);
   }
 
+  #startLeanSrtp(): void {
+    const transceiver = this.#pc.getTransceivers()[0];
+    if (transceiver === undefined) return;
+    this.#media = DtlsSrtpMedia.start(transceiver, {
+      onRtp: (packet: BrowserRtp) => {
+        this.atBrowser.onPacket(packet.sequenceNumber, packet.timestamp, performance.now(), this.#marked ? sentAtOf(packet.payload) : undefined);
+      },
+      // A refused packet never reaches the meter: it counts as lost.
+      onRefused: () => undefined,
+      onSendError: () => undefined,
+    });
+  }
+
   sendFromBrowser(index: number, nowMs: number): void {
     const ticks = browserClockRate(this.mode) / 50;
-    const header = new RtpHeader({
+    const fields = {
       payloadType: this.mode === 'transcoding' ? OPUS : 0,
       sequenceNumber: (this.#browserStart.seq + index) & 0xffff,
       timestamp: (this.#browserStart.ts + ticks * index) >>> 0,
       marker: index === 0,
       ssrc: 1,
-    });
-    this.#track.writeRtp(new RtpPacket(header, Buffer.from(browserPayload(this.mode, index, nowMs))));
+    };
+    const payload = browserPayload(this.mode, index, nowMs);
+    // werift's path for the first packet: its sender reports start from it.
+    if (index > 0 && this.#media?.sendRtp(fields, payload) === true) return;
+    this.#track.writeRtp(new RtpPacket(new RtpHeader(fields), Buffer.from(payload)));
   }
 
   sendFromPbx(index: number, nowMs: number): void {
@@ -133,6 +162,7 @@ export class NodeCall implements LoadCall {
   }
 
   async close(): Promise<void> {
+    this.#media?.stop();
     await this.#client.request('DELETE', `/v1/sessions/${this.id}`).catch(() => undefined);
     await this.#pc.close().catch(() => undefined);
     await new Promise<void>((resolve) => this.#pbx.close(() => resolve()));
