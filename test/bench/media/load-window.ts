@@ -69,6 +69,8 @@ export interface WindowResult {
   readonly byDirection: { readonly toPbx: DirectionWindow; readonly toBrowser: DirectionWindow };
   /** Pass-through only: send-to-arrival, ms, per direction. */
   readonly transit: { readonly browserToPbx: readonly number[]; readonly pbxToBrowser: readonly number[] };
+  /** The `alongside` calls' send-to-arrival, ms, as the window closed, in their order. */
+  readonly alongside: readonly { readonly toPbx: readonly number[]; readonly toBrowser: readonly number[] }[];
 }
 
 export const BAD_FRACTION_LIMIT = 0.001;
@@ -98,9 +100,8 @@ export async function measureWindow(scheduler: LoadScheduler, options: WindowOpt
   const stealFraction = machine1.total === machine0.total ? 0 : (machine1.steal - machine0.steal) / (machine1.total - machine0.total);
   const generatorCores = (ownCpuSeconds() - own0) / seconds;
   const sends = scheduler.takeCounts();
-  await options.around?.end();
-  const scrape1 = await options.relayScrape?.();
-  const dropped = scrape0 === undefined || scrape1 === undefined ? 0 : scrape1.dropped - scrape0.dropped;
+  // The meters are read as the window closes: what comes after (reading the capture back takes a
+  // few hundred milliseconds of this process) must not count against the relay.
   const toPbx = { received: 0, expected: 0, lost: 0, late: 0, worstMs: 0 };
   const toBrowser = { received: 0, expected: 0, lost: 0, late: 0, worstMs: 0 };
   const browserToPbx: number[] = [];
@@ -122,6 +123,10 @@ export async function measureWindow(scheduler: LoadScheduler, options: WindowOpt
     browserToPbx.push(...call.atPbx.transit);
     pbxToBrowser.push(...call.atBrowser.transit);
   }
+  const alongside = (options.alongside ?? []).map((call) => ({ toPbx: [...call.atPbx.transit], toBrowser: [...call.atBrowser.transit] }));
+  await options.around?.end();
+  const scrape1 = await options.relayScrape?.();
+  const dropped = scrape0 === undefined || scrape1 === undefined ? 0 : scrape1.dropped - scrape0.dropped;
   const expected = toPbx.expected + toBrowser.expected;
   const lost = toPbx.lost + toBrowser.lost;
   const late = toPbx.late + toBrowser.late;
@@ -143,6 +148,7 @@ export async function measureWindow(scheduler: LoadScheduler, options: WindowOpt
     lateSendFraction: sends.sends === 0 ? 0 : sends.lateSends / sends.sends,
     byDirection: { toPbx, toBrowser },
     transit: { browserToPbx, pbxToBrowser },
+    alongside,
   };
 }
 
