@@ -14,7 +14,10 @@
  *   2. rtpengine, where installed, with the rig's rtpengine.conf, carrying the same load as plain
  *      RTP on both sides (the reference figure has no SRTP), and the ratio of calls per core and
  *      of added latency (captured the same way);
- *   3. per mode, a search over N for the most calls one core sustains with under 0.1 % late or
+ *   3. more pass-through latency rounds, the node's window and rtpengine's taking turns, each
+ *      captured (`media/latency-rounds.ts`): a shared machine's stolen CPU comes and goes, and
+ *      rounds show which of a relay's figures it set;
+ *   4. per mode, a search over N for the most calls one core sustains with under 0.1 % late or
  *      lost packets (`media/capacity-search.ts`).
  *
  * Both processes share this machine's two cores with each other and with whatever else runs here:
@@ -23,7 +26,7 @@
  *
  * Smaller runs: BENCH_MEDIA_CALLS (calls per fixed window, default 20), BENCH_MEDIA_MODES
  * (`pass-through,transcoding`), BENCH_MEDIA_SEARCH=0 (no capacity search), BENCH_MEDIA_QUICK=1
- * (short windows); BENCH_NODE_ARGS passes flags to the node (`--trace-gc`, `--cpu-prof`) and
+ * (short windows), BENCH_MEDIA_LATENCY_ROUNDS (default 3); BENCH_NODE_ARGS passes flags to the node (`--trace-gc`, `--cpu-prof`) and
  * BENCH_NODE_LOG names a file for what it writes; BENCH_MEDIA_RELAY_RT=1, see below.
  */
 import { execFileSync } from 'node:child_process';
@@ -32,6 +35,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { CallPool } from './media/call-pool.ts';
+import { latencyRound, latencyRoundLines, latencyRoundsJson, runLatencyRounds, type CapturedTransit, type LatencyRound } from './media/latency-rounds.ts';
 import { counted, passes, searchCapacity, type SearchResult } from './media/capacity-search.ts';
 import { relayDirections, type LoadMode } from './media/load-call.ts';
 import { LoadScheduler } from './media/load-scheduler.ts';
@@ -43,6 +47,7 @@ import { PacketCapture, udpPortRangesFilter } from './media/packet-capture.ts';
 import { processCpuSecondsOf, runQueueWaitSecondsOf } from './media/proc-stat.ts';
 import { Rtpengine } from './media/rtpengine.ts';
 import { RtpengineCall } from './media/rtpengine-call.ts';
+import type { ControlClient } from '../media-node/support/control-client.ts';
 import { relayTransit, sortedQuantile, type TransitFigures } from './media/relay-transit.ts';
 
 const SECRET = 'bench-control-secret-0123456789abcdef';
@@ -57,6 +62,8 @@ const MODES: readonly LoadMode[] = (process.env['BENCH_MEDIA_MODES'] ?? 'pass-th
   .split(',')
   .filter((mode): mode is LoadMode => mode === 'pass-through' || mode === 'transcoding');
 const SEARCH = process.env['BENCH_MEDIA_SEARCH'] !== '0';
+/** BENCH_MEDIA_LATENCY_ROUNDS: pass-through windows per relay, taken in turns (`media/latency-rounds.ts`); default 3. */
+const LATENCY_ROUNDS = Math.max(1, Number(process.env['BENCH_MEDIA_LATENCY_ROUNDS'] ?? (QUICK ? 1 : 3)));
 /**
  * BENCH_MEDIA_RELAY_RT=1 (root, or CAP_SYS_NICE): both relays run under `chrt --fifo 10`, so on a
  * shared machine they get a core when they have work, as on a dedicated media server; the table
@@ -86,12 +93,8 @@ interface Measured {
   /** Pass-through latency each relay added, from captured kernel timestamps, or why it is missing. */
   readonly captured: { sipedge?: CapturedTransit | string; rtpengine?: CapturedTransit | string };
   referenceMissing?: string;
-}
-
-interface CapturedTransit {
-  readonly browserToPbx: TransitFigures;
-  readonly pbxToBrowser: TransitFigures;
-  readonly droppedByKernel: number;
+  /** Pass-through latency, relays taking turns: round 1 is the fixed windows, then `BENCH_MEDIA_LATENCY_ROUNDS` in all. */
+  rounds: LatencyRound[];
 }
 
 async function main(): Promise<void> {
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
   const loadStart = loadavg();
   const pressureStart = cpuPressure();
   progress(`load average ${loadStart.map((value) => value.toFixed(2)).join(' ')}; CPU pressure ${pressureStart}; ${cpus().length} cores`);
-  const measured: Measured = { fixed: {}, reference: {}, search: {}, captured: {} };
+  const measured: Measured = { fixed: {}, reference: {}, search: {}, captured: {}, rounds: [] };
   const node = await MediaNodeProcess.start({ controlPort: await freeTcpPort(), rtpPorts: NODE_RTP_PORTS, icePorts: NODE_ICE_PORTS, secret: SECRET, launcher: RELAY_LAUNCHER });
   const scheduler = new LoadScheduler();
   const nodeWindow = (base: typeof FIXED_WINDOW): WindowOptions => ({
@@ -129,7 +132,13 @@ async function main(): Promise<void> {
       }
       await pool.resize(0);
     }
-    await runReference(measured, scheduler);
+    const engine = await startReference(measured);
+    try {
+      if (engine !== undefined) await runReference(measured, scheduler, engine);
+      await runLaterRounds(measured, scheduler, nodeWindow(FIXED_WINDOW), { node: node.client, engine });
+    } finally {
+      await engine?.stop();
+    }
     for (const mode of SEARCH ? MODES : []) {
       const pool = new CallPool(scheduler, (serial) => NodeCall.open(node.client, `search-${mode}-${serial}`, mode));
       const perCall = measured.fixed[mode]?.relayCpuPerCall ?? 0.02;
@@ -158,31 +167,56 @@ async function main(): Promise<void> {
   report(measured, { loadStart, loadEnd: loadavg(), pressureStart, pressureEnd: cpuPressure() }, (performance.now() - started) / 1000);
 }
 
-async function runReference(measured: Measured, scheduler: LoadScheduler): Promise<void> {
+async function startReference(measured: Measured): Promise<Rtpengine | undefined> {
   const available = Rtpengine.available();
   if (!available.ok) {
     measured.referenceMissing = available.why;
-    return;
+    return undefined;
   }
-  let engine: Rtpengine;
   try {
-    engine = await Rtpengine.start(available.binary, { ngPort: await freeUdpPort(), portMin: RTPENGINE_PORTS[0], portMax: RTPENGINE_PORTS[1], launcher: RELAY_LAUNCHER });
+    return await Rtpengine.start(available.binary, { ngPort: await freeUdpPort(), portMin: RTPENGINE_PORTS[0], portMax: RTPENGINE_PORTS[1], launcher: RELAY_LAUNCHER });
   } catch (error) {
     measured.referenceMissing = `rtpengine did not start: ${String(error)}`;
-    return;
+    return undefined;
   }
-  try {
-    for (const mode of MODES) {
-      const pool = new CallPool(scheduler, (serial) => RtpengineCall.open(engine, `bench-${mode}-${serial}-${Date.now()}`, mode), 20);
-      progress(`rtpengine ${mode}: ${FIXED_CALLS} calls`);
-      await pool.resize(FIXED_CALLS);
-      const around = mode === 'pass-through' ? capturing(scheduler, (result) => (measured.captured.rtpengine = result)) : undefined;
-      measured.reference[mode] = await measureWindow(scheduler, { ...FIXED_WINDOW, relayCpu: () => processCpuSecondsOf(engine.pid), relayRunQueueWait: () => runQueueWaitSecondsOf(engine.pid, 'all'), around });
-      await pool.resize(0);
-    }
-  } finally {
-    await engine.stop();
+}
+
+async function runReference(measured: Measured, scheduler: LoadScheduler, engine: Rtpengine): Promise<void> {
+  for (const mode of MODES) {
+    const pool = new CallPool(scheduler, (serial) => RtpengineCall.open(engine, `bench-${mode}-${serial}-${Date.now()}`, mode), 20);
+    progress(`rtpengine ${mode}: ${FIXED_CALLS} calls`);
+    await pool.resize(FIXED_CALLS);
+    const around = mode === 'pass-through' ? capturing(scheduler, (result) => (measured.captured.rtpengine = result)) : undefined;
+    measured.reference[mode] = await measureWindow(scheduler, { ...referenceWindow(engine), around });
+    await pool.resize(0);
   }
+}
+
+function referenceWindow(engine: Rtpengine): WindowOptions {
+  return { ...FIXED_WINDOW, relayCpu: () => processCpuSecondsOf(engine.pid), relayRunQueueWait: () => runQueueWaitSecondsOf(engine.pid, 'all') };
+}
+
+/** Round 1 of the pass-through latency is the fixed windows; the rounds after it take turns here. */
+async function runLaterRounds(measured: Measured, scheduler: LoadScheduler, nodeWindow: WindowOptions, relays: { node: ControlClient; engine: Rtpengine | undefined }): Promise<void> {
+  if (!MODES.includes('pass-through')) return;
+  measured.rounds.push(latencyRound(1, 'sipedge', measured.fixed['pass-through']?.stealFraction ?? Number.NaN, measured.captured.sipedge));
+  if (relays.engine !== undefined) measured.rounds.push(latencyRound(1, 'rtpengine', measured.reference['pass-through']?.stealFraction ?? Number.NaN, measured.captured.rtpengine));
+  const engine = relays.engine;
+  const later = await runLatencyRounds({
+    scheduler,
+    calls: FIXED_CALLS,
+    from: 2,
+    to: LATENCY_ROUNDS,
+    relays: [
+      { name: 'sipedge', open: (serial) => NodeCall.open(relays.node, `round-${serial}`, 'pass-through'), parallel: 6, window: nodeWindow },
+      ...(engine === undefined
+        ? []
+        : [{ name: 'rtpengine' as const, open: (serial: number) => RtpengineCall.open(engine, `round-${serial}-${Date.now()}`, 'pass-through'), parallel: 20, window: referenceWindow(engine) }]),
+    ],
+    capturing: (into) => capturing(scheduler, into),
+    progress,
+  });
+  measured.rounds.push(...later);
 }
 
 /**
@@ -307,6 +341,12 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
     }
     if (captured.droppedByKernel !== 0) out(`  (${relay}: tcpdump says ${captured.droppedByKernel} packets dropped by the kernel)`);
   }
+  if (measured.rounds.length > 0) {
+    out();
+    out(`pass-through, latency added by the relay in rounds (${LATENCY_ROUNDS} per relay, taking turns; BENCH_MEDIA_LATENCY_ROUNDS), both directions together:`);
+    for (const line of latencyRoundLines(measured.rounds, 1)) out(line);
+    out();
+  }
   const stalls = measured.fixed['pass-through']?.relayStalls;
   if (stalls !== undefined) {
     out(`  the node's longest event-loop delay in the same window, by its /metrics (monitorEventLoopDelay): ${stalls.loopDelayMaxMs.toFixed(1)} ms; its GC pauses: BENCH_NODE_ARGS=--trace-gc BENCH_NODE_LOG=<file>`);
@@ -382,6 +422,7 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
               rtpengine: referenceLatency === undefined ? undefined : { p50: round(referenceLatency.p50, 3), p99: round(referenceLatency.p99, 3) },
             },
       relayAddedLatencyMs: { sipedge: capturedJson(measured.captured.sipedge), rtpengine: capturedJson(measured.captured.rtpengine) },
+      latencyRounds: latencyRoundsJson(measured.rounds),
       nodePassThroughStalls:
         stalls === undefined
           ? undefined
