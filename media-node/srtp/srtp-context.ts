@@ -7,15 +7,15 @@
  *
  * - the sender's rollover counter per SSRC (§3.3.1: the sender knows its index) and SRTCP index;
  * - the receiver's rollover counter estimate per SSRC (§3.3.1, Appendix A) and 64-packet replay
- *   windows (§3.3.2) for SRTP and SRTCP. Authentication is checked before the index is believed
- *   (§3.3 step 5); a packet that fails either is refused with the reason.
+ *   windows (§3.3.2, `replay-window.ts`) for SRTP and SRTCP. Authentication is checked before the
+ *   index is believed (§3.3 step 5); a packet that fails either is refused with the reason.
  */
 import { AesCmTransform } from './aes-cm-transform.ts';
 import { AesGcmTransform } from './aes-gcm-transform.ts';
+import { ReplayWindow } from './replay-window.ts';
 import { deriveSessionKeys } from './srtp-key-derivation.ts';
 import type { SrtpTransform } from './srtp-transform.ts';
 
-const REPLAY_WINDOW = 64n;
 /** Remote SSRCs tracked at most; a leg has one, or a few across re-offers. */
 const MAX_STREAMS = 16;
 
@@ -78,16 +78,15 @@ interface ReceiveStream {
   roc: number;
   /** Highest sequence number received (`s_l`, §3.3.1). */
   highest: number;
-  /** Highest index received and the replay bitmap below it (bit 0 is `highestIndex`). */
-  highestIndex: bigint;
-  window: bigint;
+  /** The replay list over indexes ROC * 2^16 + SEQ. */
+  readonly window: ReplayWindow;
 }
 
 /** Checks and decrypts the peer's SRTP and SRTCP. */
 export class SrtpReceiver {
   readonly #transform: SrtpTransform;
   readonly #streams = new Map<number, ReceiveStream>();
-  readonly #rtcpWindows = new Map<number, { highest: number; window: bigint }>();
+  readonly #rtcpWindows = new Map<number, ReplayWindow>();
 
   constructor(master: MasterKey, suite: SrtpSuite = 'AES_CM_128_HMAC_SHA1_80') {
     this.#transform = transformOf(master, suite);
@@ -104,8 +103,8 @@ export class SrtpReceiver {
     const roc = stream === undefined ? 0 : estimateRoc(stream, sequence);
     const out = this.#transform.unprotectRtp(packet, headerOctets, ssrc, roc, sequence);
     if (out === undefined) return { ok: false, error: 'authentication' };
-    const index = BigInt(roc) * 65536n + BigInt(sequence);
-    if (stream !== undefined && replayed(stream, index)) return { ok: false, error: 'replayed' };
+    const index = roc * 65536 + sequence;
+    if (stream !== undefined && stream.window.replayed(index)) return { ok: false, error: 'replayed' };
     this.#note(ssrc, stream, roc, sequence, index);
     return { ok: true, packet: out };
   }
@@ -116,45 +115,28 @@ export class SrtpReceiver {
     const opened = this.#transform.unprotectRtcp(packet, ssrc);
     if (opened === undefined) return { ok: false, error: 'authentication' };
     const index = opened.index;
-    const seen = this.#rtcpWindows.get(ssrc);
-    if (seen !== undefined) {
-      const delta = index - seen.highest;
-      if (delta <= 0 && (-delta >= Number(REPLAY_WINDOW) || ((seen.window >> BigInt(-delta)) & 1n) === 1n)) return { ok: false, error: 'replayed' };
+    const window = this.#rtcpWindows.get(ssrc);
+    if (window === undefined) {
+      if (this.#rtcpWindows.size >= MAX_STREAMS) this.#rtcpWindows.clear();
+      this.#rtcpWindows.set(ssrc, new ReplayWindow(index));
+    } else {
+      if (window.replayed(index)) return { ok: false, error: 'replayed' };
+      window.note(index);
     }
-    this.#noteRtcp(ssrc, seen, index);
     return { ok: true, packet: opened.packet };
   }
 
-  #note(ssrc: number, stream: ReceiveStream | undefined, roc: number, sequence: number, index: bigint): void {
+  #note(ssrc: number, stream: ReceiveStream | undefined, roc: number, sequence: number, index: number): void {
     if (stream === undefined) {
       if (this.#streams.size >= MAX_STREAMS) this.#streams.clear();
-      this.#streams.set(ssrc, { roc, highest: sequence, highestIndex: index, window: 1n });
+      this.#streams.set(ssrc, { roc, highest: sequence, window: new ReplayWindow(index) });
       return;
     }
-    if (index > stream.highestIndex) {
-      const shift = index - stream.highestIndex;
-      stream.window = shift >= REPLAY_WINDOW ? 1n : ((stream.window << shift) | 1n) & ((1n << REPLAY_WINDOW) - 1n);
-      stream.highestIndex = index;
+    if (index > stream.window.highest) {
       stream.roc = roc;
       stream.highest = sequence;
-    } else {
-      stream.window |= 1n << (stream.highestIndex - index);
     }
-  }
-
-  #noteRtcp(ssrc: number, seen: { highest: number; window: bigint } | undefined, index: number): void {
-    if (seen === undefined) {
-      if (this.#rtcpWindows.size >= MAX_STREAMS) this.#rtcpWindows.clear();
-      this.#rtcpWindows.set(ssrc, { highest: index, window: 1n });
-      return;
-    }
-    if (index > seen.highest) {
-      const shift = BigInt(index - seen.highest);
-      seen.window = shift >= REPLAY_WINDOW ? 1n : ((seen.window << shift) | 1n) & ((1n << REPLAY_WINDOW) - 1n);
-      seen.highest = index;
-    } else {
-      seen.window |= 1n << BigInt(seen.highest - index);
-    }
+    stream.window.note(index);
   }
 }
 
@@ -167,13 +149,6 @@ function estimateRoc(stream: ReceiveStream, sequence: number): number {
   }
   if (highest - 0x8000 > sequence) return (roc + 1) >>> 0;
   return roc;
-}
-
-function replayed(stream: ReceiveStream, index: bigint): boolean {
-  if (index > stream.highestIndex) return false;
-  const behind = stream.highestIndex - index;
-  if (behind >= REPLAY_WINDOW) return true;
-  return ((stream.window >> behind) & 1n) === 1n;
 }
 
 /** The fixed header, CSRC list and header extension (RFC 3550 §5.1, §5.3.1): what stays in clear. */

@@ -32,3 +32,8 @@ export function writeUint32(bytes: Uint8Array, offset: number, value: number): v
 export function readWord(bytes: Uint8Array, offset: number): number {
   return (((bytes[offset] as number) << 24) | ((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number)) >>> 0;
 }
+
+/** `bytes[start, end)` to `to` at `at`: an octet loop, cheaper than `set` + `subarray` for a header. */
+export function copyOctets(bytes: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void {
+  for (let i = start; i < end; i++) to[at + i - start] = bytes[i] as number;
+}
