@@ -46,7 +46,8 @@ import { NodeCall } from './media/node-call.ts';
 import { PacketCapture, udpPortRangesFilter } from './media/packet-capture.ts';
 import { processCpuSecondsOf, runQueueWaitSecondsOf } from './media/proc-stat.ts';
 import { Rtpengine } from './media/rtpengine.ts';
-import { RtpengineCall } from './media/rtpengine-call.ts';
+import { BareRelay } from './media/bare-relay.ts';
+import { PlainRtpCall, bareRelay, rtpengineRelay } from './media/plain-rtp-call.ts';
 import type { ControlClient } from '../media-node/support/control-client.ts';
 import { relayTransit, sortedQuantile, type TransitFigures } from './media/relay-transit.ts';
 
@@ -79,7 +80,8 @@ const RELAY_LAUNCHER: readonly string[] = REAL_TIME ? ['chrt', '--fifo', '10'] :
 const NODE_RTP_PORTS = [60000, 61999] as const;
 const NODE_ICE_PORTS = [30000, 31999] as const;
 const RTPENGINE_PORTS = [62000, 63999] as const;
-const CAPTURE_FILTER = udpPortRangesFilter([NODE_ICE_PORTS, NODE_RTP_PORTS, RTPENGINE_PORTS]);
+const BARE_RELAY_PORTS = [64000, 64999] as const;
+const CAPTURE_FILTER = udpPortRangesFilter([NODE_ICE_PORTS, NODE_RTP_PORTS, RTPENGINE_PORTS, BARE_RELAY_PORTS]);
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const progress = (line: string): void => void process.stderr.write(`[bench:media] ${line}\n`);
@@ -183,7 +185,7 @@ async function startReference(measured: Measured): Promise<Rtpengine | undefined
 
 async function runReference(measured: Measured, scheduler: LoadScheduler, engine: Rtpengine): Promise<void> {
   for (const mode of MODES) {
-    const pool = new CallPool(scheduler, (serial) => RtpengineCall.open(engine, `bench-${mode}-${serial}-${Date.now()}`, mode), 20);
+    const pool = new CallPool(scheduler, (serial) => PlainRtpCall.open(rtpengineRelay(engine), `bench-${mode}-${serial}-${Date.now()}`, mode), 20);
     progress(`rtpengine ${mode}: ${FIXED_CALLS} calls`);
     await pool.resize(FIXED_CALLS);
     const around = mode === 'pass-through' ? capturing(scheduler, (result) => (measured.captured.rtpengine = result)) : undefined;
@@ -196,27 +198,43 @@ function referenceWindow(engine: Rtpengine): WindowOptions {
   return { ...FIXED_WINDOW, relayCpu: () => processCpuSecondsOf(engine.pid), relayRunQueueWait: () => runQueueWaitSecondsOf(engine.pid, 'all') };
 }
 
-/** Round 1 of the pass-through latency is the fixed windows; the rounds after it take turns here. */
+/**
+ * Round 1 of the pass-through latency is the fixed windows; the rounds after it take turns here,
+ * with a third relay beside the node and rtpengine: the bare Node relay (`media/bare-relay-main.ts`),
+ * what any relay written for Node pays per packet before doing anything, under the same launcher.
+ */
 async function runLaterRounds(measured: Measured, scheduler: LoadScheduler, nodeWindow: WindowOptions, relays: { node: ControlClient; engine: Rtpengine | undefined }): Promise<void> {
   if (!MODES.includes('pass-through')) return;
   measured.rounds.push(latencyRound(1, 'sipedge', measured.fixed['pass-through']?.stealFraction ?? Number.NaN, measured.captured.sipedge));
   if (relays.engine !== undefined) measured.rounds.push(latencyRound(1, 'rtpengine', measured.reference['pass-through']?.stealFraction ?? Number.NaN, measured.captured.rtpengine));
+  if (LATENCY_ROUNDS < 2) return;
   const engine = relays.engine;
-  const later = await runLatencyRounds({
-    scheduler,
-    calls: FIXED_CALLS,
-    from: 2,
-    to: LATENCY_ROUNDS,
-    relays: [
-      { name: 'sipedge', open: (serial) => NodeCall.open(relays.node, `round-${serial}`, 'pass-through'), parallel: 6, window: nodeWindow },
-      ...(engine === undefined
-        ? []
-        : [{ name: 'rtpengine' as const, open: (serial: number) => RtpengineCall.open(engine, `round-${serial}-${Date.now()}`, 'pass-through'), parallel: 20, window: referenceWindow(engine) }]),
-    ],
-    capturing: (into) => capturing(scheduler, into),
-    progress,
-  });
-  measured.rounds.push(...later);
+  const bare = BareRelay.start({ ports: BARE_RELAY_PORTS, launcher: RELAY_LAUNCHER });
+  try {
+    const later = await runLatencyRounds({
+      scheduler,
+      calls: FIXED_CALLS,
+      from: 2,
+      to: LATENCY_ROUNDS,
+      relays: [
+        { name: 'sipedge', open: (round, serial) => NodeCall.open(relays.node, `round-${round}-${serial}`, 'pass-through'), parallel: 6, window: nodeWindow },
+        ...(engine === undefined
+          ? []
+          : [{ name: 'rtpengine' as const, open: (round: number, serial: number) => PlainRtpCall.open(rtpengineRelay(engine), `round-${round}-${serial}-${Date.now()}`, 'pass-through'), parallel: 20, window: referenceWindow(engine) }]),
+        {
+          name: 'bare Node relay',
+          open: (round, serial) => PlainRtpCall.open(bareRelay(bare), `round-${round}-${serial}`, 'pass-through'),
+          parallel: 20,
+          window: { ...FIXED_WINDOW, relayCpu: () => processCpuSecondsOf(bare.pid), relayRunQueueWait: () => runQueueWaitSecondsOf(bare.pid, 'main') },
+        },
+      ],
+      capturing: (into) => capturing(scheduler, into),
+      progress,
+    });
+    measured.rounds.push(...later);
+  } finally {
+    await bare.stop();
+  }
 }
 
 /**

@@ -17,7 +17,7 @@ export interface CapturedTransit {
   readonly droppedByKernel: number;
 }
 
-export type RelayName = 'sipedge' | 'rtpengine';
+export type RelayName = 'sipedge' | 'rtpengine' | 'bare Node relay';
 
 /** One relay's window of one round. */
 export interface LatencyRound {
@@ -33,7 +33,8 @@ export interface LatencyRound {
 
 export interface RoundRelay {
   readonly name: RelayName;
-  readonly open: (serial: number) => Promise<LoadCall>;
+  /** Sets up a call; `round` and `serial` together are unique. */
+  readonly open: (round: number, serial: number) => Promise<LoadCall>;
   /** Calls set up at once. */
   readonly parallel: number;
   readonly window: WindowOptions;
@@ -56,7 +57,7 @@ export async function runLatencyRounds(options: RoundsOptions): Promise<LatencyR
   for (let round = options.from; round <= options.to; round++) {
     for (const relay of options.relays) {
       options.progress(`latency round ${round}: ${relay.name}, ${options.calls} pass-through calls`);
-      const pool = new CallPool(options.scheduler, relay.open, relay.parallel);
+      const pool = new CallPool(options.scheduler, (serial) => relay.open(round, serial), relay.parallel);
       try {
         await pool.resize(options.calls);
         let captured: CapturedTransit | string = 'no capture';
@@ -100,7 +101,7 @@ export function latencyRoundLines(rounds: readonly LatencyRound[], goalMs: numbe
       `| ${round.round} | ${round.relay} | ${(round.stealFraction * 100).toFixed(1)} % | ${round.matched} | ${ms(round.added?.p50)} | ${ms(round.added?.p99)} | ${ms(round.added?.p999)} | ${ms(round.ownP99)} | ${round.burstMax ?? '-'} |`,
     );
   }
-  for (const relay of ['sipedge', 'rtpengine'] as const) {
+  for (const relay of ['sipedge', 'rtpengine', 'bare Node relay'] as const) {
     const measured = rounds.filter((round) => round.relay === relay && round.added !== undefined);
     if (measured.length === 0) continue;
     const p99s = Float64Array.from(measured.map((round) => round.added?.p99 ?? Number.NaN)).sort();

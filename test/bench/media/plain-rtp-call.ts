@@ -1,33 +1,86 @@
 /**
- * A generated call through rtpengine with the same load as `node-call.ts`, but plain RTP on both
- * sides (the rig's reference figure has no SRTP): the browser side offers Opus (transcoding:
- * `codec-mask-opus codec-transcode-PCMU`, as the rig's Kamailio asks) or PCMU (pass-through), the
- * PBX side answers PCMU. Offer, answer and delete go over the ng protocol.
+ * A generated call with the same load as `node-call.ts`, but plain RTP on both sides, through a
+ * relay that sets calls up by their ports: rtpengine (the rig's reference figure has no SRTP), or
+ * the bare Node relay (`bare-relay.ts`, the floor of a relay written for Node).
+ *
+ * Through rtpengine, the browser side offers Opus (transcoding: `codec-mask-opus
+ * codec-transcode-PCMU`, as the rig's Kamailio asks) or PCMU (pass-through), the PBX side answers
+ * PCMU; offer, answer and delete go over the ng protocol.
  */
 import { Buffer } from 'node:buffer';
 import { createSocket, type Socket } from 'node:dgram';
 import { looksLikeRtcp, readRtpHeader, writeRtpHeader } from '../../../media-node/rtp/index.ts';
 import type { BValue } from './bencode.ts';
 import { browserClockRate, browserPayload, meters, pbxPayload, type CallPorts, type LoadCall, type LoadMode } from './load-call.ts';
+import type { BareRelay, RelayPorts } from './bare-relay.ts';
 import type { Rtpengine } from './rtpengine.ts';
 import { sentAtOf, type StreamMeter } from './stream-meter.ts';
 
 const OPUS = 111;
 
-export class RtpengineCall implements LoadCall {
+/** A relay that carries plain RTP between the generator's two sockets of a call. */
+export interface PlainRelay {
+  /** Sets the call up: the relay's ports facing each side, given the generator's. */
+  open(callId: string, mode: LoadMode, generator: { readonly browser: number; readonly pbx: number }): Promise<RelayPorts>;
+  close(callId: string): Promise<void>;
+}
+
+export function rtpengineRelay(engine: Rtpengine): PlainRelay {
+  return {
+    async open(callId, mode, generator) {
+      const browserCodec = mode === 'transcoding' ? { pt: OPUS, rtpmap: 'opus/48000/2' } : { pt: 0, rtpmap: 'PCMU/8000' };
+      const offered = await engine.command({
+        command: 'offer',
+        'call-id': callId,
+        'from-tag': 'browser',
+        sdp: plainSdp(generator.browser, browserCodec.pt, browserCodec.rtpmap),
+        replace: ['origin', 'session-connection'],
+        ICE: 'remove',
+        'transport-protocol': 'RTP/AVP',
+        ...(mode === 'transcoding' ? { codec: { mask: ['opus'], transcode: ['PCMU'] } } : {}),
+      });
+      const answered = await engine.command({
+        command: 'answer',
+        'call-id': callId,
+        'from-tag': 'browser',
+        'to-tag': 'pbx',
+        sdp: plainSdp(generator.pbx, 0, 'PCMU/8000'),
+        replace: ['origin', 'session-connection'],
+        ICE: 'remove',
+      });
+      return { towardPbx: mediaPort(offered), towardBrowser: mediaPort(answered) };
+    },
+    async close(callId) {
+      await engine.command({ command: 'delete', 'call-id': callId, 'from-tag': 'browser' });
+    },
+  };
+}
+
+/** The bare relay forwards whatever comes: pass-through only. */
+export function bareRelay(relay: BareRelay): PlainRelay {
+  return {
+    open: (callId, mode) => {
+      if (mode !== 'pass-through') return Promise.reject(new Error('the bare relay does not transcode'));
+      return relay.open(callId);
+    },
+    close: (callId) => relay.close(callId),
+  };
+}
+
+export class PlainRtpCall implements LoadCall {
   readonly mode: LoadMode;
   readonly atPbx: StreamMeter;
   readonly atBrowser: StreamMeter;
-  readonly #engine: Rtpengine;
+  readonly #relay: PlainRelay;
   readonly #callId: string;
   readonly #browser: Socket;
   readonly #pbx: Socket;
-  /** rtpengine's ports facing each side. */
+  /** The relay's ports facing each side. */
   #towardBrowser = 0;
   #towardPbx = 0;
 
-  private constructor(engine: Rtpengine, callId: string, mode: LoadMode, browser: Socket, pbx: Socket) {
-    this.#engine = engine;
+  private constructor(relay: PlainRelay, callId: string, mode: LoadMode, browser: Socket, pbx: Socket) {
+    this.#relay = relay;
     this.#callId = callId;
     this.mode = mode;
     const { atPbx, atBrowser } = meters(mode);
@@ -50,31 +103,17 @@ export class RtpengineCall implements LoadCall {
     listen(pbx, atPbx);
   }
 
-  static async open(engine: Rtpengine, callId: string, mode: LoadMode): Promise<RtpengineCall> {
+  static async open(relay: PlainRelay, callId: string, mode: LoadMode): Promise<PlainRtpCall> {
     const [browser, pbx] = await Promise.all([bound(), bound()]);
-    const call = new RtpengineCall(engine, callId, mode, browser, pbx);
-    const browserCodec = mode === 'transcoding' ? { pt: OPUS, rtpmap: 'opus/48000/2' } : { pt: 0, rtpmap: 'PCMU/8000' };
-    const offered = await engine.command({
-      command: 'offer',
-      'call-id': callId,
-      'from-tag': 'browser',
-      sdp: plainSdp(browser.address().port, browserCodec.pt, browserCodec.rtpmap),
-      replace: ['origin', 'session-connection'],
-      ICE: 'remove',
-      'transport-protocol': 'RTP/AVP',
-      ...(mode === 'transcoding' ? { codec: { mask: ['opus'], transcode: ['PCMU'] } } : {}),
-    });
-    call.#towardPbx = mediaPort(offered);
-    const answered = await engine.command({
-      command: 'answer',
-      'call-id': callId,
-      'from-tag': 'browser',
-      'to-tag': 'pbx',
-      sdp: plainSdp(pbx.address().port, 0, 'PCMU/8000'),
-      replace: ['origin', 'session-connection'],
-      ICE: 'remove',
-    });
-    call.#towardBrowser = mediaPort(answered);
+    const call = new PlainRtpCall(relay, callId, mode, browser, pbx);
+    try {
+      const ports = await relay.open(callId, mode, { browser: browser.address().port, pbx: pbx.address().port });
+      call.#towardBrowser = ports.towardBrowser;
+      call.#towardPbx = ports.towardPbx;
+    } catch (error) {
+      await call.close();
+      throw error;
+    }
     return call;
   }
 
@@ -96,7 +135,7 @@ export class RtpengineCall implements LoadCall {
   }
 
   async close(): Promise<void> {
-    await this.#engine.command({ command: 'delete', 'call-id': this.#callId, 'from-tag': 'browser' }).catch(() => undefined);
+    await this.#relay.close(this.#callId).catch(() => undefined);
     await Promise.all([this.#browser, this.#pbx].map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
   }
 }
