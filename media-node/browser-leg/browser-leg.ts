@@ -4,8 +4,9 @@
  * (RFC 8843). Plain RTP goes in and out: each packet the browser sends is decrypted and handed to
  * `onRtp`; `sendRtp` protects and sends a packet the relay built. Once DTLS is up, the RTP packets
  * themselves go through the node's own SRTP contexts on the ICE-selected socket
- * (`dtls-srtp-media.ts`); werift keeps ICE, DTLS and RTCP, and carries the RTP only until then, or
- * for a profile the node does not speak.
+ * (`dtls-srtp-media.ts`), and the leg's RTCP reports are the node's too (`browser-rtcp-reports.ts`);
+ * werift keeps ICE, DTLS and reading the browser's RTCP, and carries the RTP, with its own reports,
+ * only until then, or for a profile the node does not speak.
  *
  * Either side may offer. A call from the browser: `BrowserLeg.answer(offer)`. A call from the PBX:
  * `BrowserLeg.offer(codecs)`, then `acceptAnswer(answer)`. The DTLS role follows `a=setup`
@@ -380,8 +381,6 @@ export class BrowserLeg {
       this.#logger.warn('browser leg keeps werift SRTP: profile or werift internals not as expected', { call: this.#logId });
       return;
     }
-    // werift's sender reports start with its first packet sent; the node sends them all.
-    void transceiver.sender.runRtcp();
     this.#logger.info('browser leg RTP on the node SRTP', { call: this.#logId, suite: this.#media.suite });
   }
 

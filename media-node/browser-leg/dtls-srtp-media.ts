@@ -2,18 +2,18 @@
  * The browser leg's RTP on the node's own SRTP contexts (`../srtp/`), keyed by the DTLS-SRTP
  * handshake werift ran (RFC 5764 §4.2: the "EXTRACTOR-dtls_srtp" exporter and the profile the
  * handshake chose, AES_CM_128_HMAC_SHA1_80 or AEAD_AES_128_GCM). werift keeps ICE (checks, consent,
- * restarts), DTLS and RTCP; the node takes the RTP packets themselves, which werift's RTP stack
- * would parse, clone and account for several times each.
+ * restarts), DTLS, SRTCP and reading the browser's RTCP; the node takes the RTP packets themselves,
+ * which werift's RTP stack would parse, clone and account for several times each, and sends the
+ * leg's RTCP reports (`browser-rtcp-reports.ts`) in place of werift's two report loops.
  *
  * - Receiving: the ICE connection's data event is hooked before werift's subscribers. Of what it
  *   carries (everything but STUN), RTP (RFC 7983 §7: first octet 128-191, and not an RTCP packet
  *   type, RFC 5761 §4) is checked and decrypted here; DTLS and SRTCP go on to werift.
  * - Sending: the packet is protected here and written to the selected pair's UDP socket, while
  *   consent is fresh (RFC 7675), with the address taken as it is (`udp-literal-lookup.ts`).
- * - werift's RTCP stays right: its sender reports read the counters and timestamps updated here
- *   (RFC 3550 §6.4.1), its receiver reports the statistics fed here (§6.4.2, A.3, A.8). The first
- *   packet of each received SSRC, and the first one sent, go through werift's own path, which
- *   creates those records and starts its report timers.
+ * - The reports stay right: they read werift's sender counters and timestamps, updated here
+ *   (RFC 3550 §6.4.1), and its receiver statistics, fed here (§6.4.2, A.3, A.8). The first packet
+ *   of each received SSRC goes through werift's own path, which creates that source's record.
  *
  * This reaches into werift 0.25's objects (the fields named in `WeriftInternals`); `start` checks
  * they are there and returns undefined otherwise, leaving the leg on werift's path.
@@ -31,6 +31,7 @@ import {
   type SrtpSuite,
 } from '../srtp/index.ts';
 import { answerLiteralsAtOnce } from '../udp-literal-lookup.ts';
+import { BrowserRtcpReports, hasReportInternals } from './browser-rtcp-reports.ts';
 
 /** DTLS-SRTP protection profiles (RFC 5764 §4.1.2, RFC 7714 §14.2). */
 const PROFILES: Readonly<Record<number, { readonly suite: SrtpSuite; readonly saltOctets: number }>> = {
@@ -96,6 +97,7 @@ export interface DtlsSrtpHandlers {
   onRtp(packet: BrowserRtp): void;
   /** SRTP that failed authentication or replay checks, or whose RTP header is malformed: dropped. */
   onRefused(reason: SrtpRefusal | 'malformed'): void;
+  /** An RTP packet or an RTCP report that could not be sent. */
   onSendError(error: unknown): void;
 }
 
@@ -109,6 +111,7 @@ export class DtlsSrtpMedia {
   readonly #handlers: DtlsSrtpHandlers;
   readonly #ssrc: number;
   readonly #weriftData: (data: Buffer) => void;
+  readonly #reports: BrowserRtcpReports;
   readonly #buffer = new Uint8Array(SEND_BUFFER_OCTETS);
   readonly #record = { header: { sequenceNumber: 0, timestamp: 0, serializeSize: RTP_HEADER_SIZE }, payload: { length: 0 } };
   #keyedFrom: object;
@@ -146,6 +149,7 @@ export class DtlsSrtpMedia {
     const event = this.#connection.onData;
     this.#weriftData = event.execute;
     event.execute = this.#onData;
+    this.#reports = BrowserRtcpReports.start(transceiver.sender, transceiver.receiver, dtls, handlers.onSendError);
   }
 
   /**
@@ -195,10 +199,11 @@ export class DtlsSrtpMedia {
     return true;
   }
 
-  /** Gives the ICE connection's data back to werift alone. */
+  /** Gives the ICE connection's data back to werift alone and sends no more reports: the leg's media has ended. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#reports.stop();
     const event = this.#connection.onData;
     if (event.execute === this.#onData) event.execute = this.#weriftData;
   }
@@ -283,6 +288,7 @@ function hasInternals(dtls: RTCDtlsTransport & Partial<WeriftInternals>, transce
     typeof connection.canSendApplicationData === 'function' &&
     typeof sender.packetCount === 'number' &&
     typeof sender.octetCount === 'number' &&
-    typeof receiver.remoteStreams === 'object'
+    typeof receiver.remoteStreams === 'object' &&
+    hasReportInternals(transceiver.sender, transceiver.receiver)
   );
 }

@@ -1,5 +1,5 @@
 /**
- * RTCP on the PBX leg (werift runs the browser leg's own). The node reports on the stream it
+ * RTCP on the PBX leg (the browser leg's are `browser-leg/browser-rtcp-reports.ts`). The node reports on the stream it
  * receives from the PBX and describes the one it sends (RFC 3550 §6.4): a sender report once it has
  * sent RTP, a receiver report before; each with a report block about the PBX's stream and an SDES
  * CNAME (§6.1). Reports go out about every 5 s (§6.2's minimum), randomised over 0.5-1.5 of that so

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { RtcpRrPacket, RtcpSourceDescriptionPacket, RtcpSrPacket, type RtcpPacket } from 'werift';
 import { BrowserLeg, BrowserLegError, type BrowserLegHandlers, type BrowserRtp } from '../../../media-node/browser-leg/index.ts';
 import { candidatesOf, dtlsFingerprint, listCodecs, mediaDirection, parseSdp, setupRole } from '../../../shared/sdp/index.ts';
+import { pace } from '../support/pacer.ts';
 import { waitFor } from '../support/udp.ts';
 import { CHROME_AUDIO, WeriftBrowser } from '../support/werift-browser.ts';
 
@@ -101,7 +103,7 @@ describe('a browser leg answering a browser’s offer', () => {
     expect(leg.counters).toMatchObject({ srtpIn: 4, srtpOut: 3, srtpRefused: 0 });
   });
 
-  it('keeps werift’s RTCP true: the browser hears sender reports counting what the node sent, and receiver reports that give it a round trip', async () => {
+  it('keeps werift’s RTCP true: the browser hears sender reports counting what the node sent, with report blocks that give it a round trip', async () => {
     const peer = browser();
     const { leg, answer, packets } = await answered(peer);
     await peer.acceptAnswer(answer);
@@ -114,6 +116,9 @@ describe('a browser leg answering a browser’s offer', () => {
     transceiver.dtlsTransport.onRtcp.subscribe((rtcp) => {
       const blocks = (rtcp as unknown as { reports?: Array<{ ssrc: number; highestSequence: number; packetsLost: number }> }).reports ?? [];
       for (const block of blocks) if (block.ssrc === transceiver.sender.ssrc) reports.push(block);
+      // The node's blocks ride in its SRs (RFC 3550 §6.4.1). Chrome reads them there; werift 0.25
+      // hands an SR to the receiver of its source only, so the test hands it to the sender too.
+      if (rtcp.type === RtcpSrPacket.type) transceiver.sender.handleRtcpPacket(rtcp);
     });
     for (let i = 0; i < 10; i++) {
       peer.writeAudio(200 + i, 960 * i, Uint8Array.of(0xf8, i));
@@ -123,14 +128,58 @@ describe('a browser leg answering a browser’s offer', () => {
     await waitFor(() => packets.length === 10 && peer.received.length === 10, 'ten packets each way', 5000);
     const heard = transceiver.receiver as unknown as { remotePacketCountBySsrc: Record<number, number> };
     const told = transceiver.sender as unknown as { rtt?: number; remotePacketsLost?: number };
-    // Reports go every 0.5-1.5 s (werift's interval); the round trip needs a report on the latest one.
-    await waitFor(() => heard.remotePacketCountBySsrc[leg.sendSsrc ?? -1] === 10, 'a sender report counting ten packets', 10_000);
-    await waitFor(() => told.rtt !== undefined, 'a receiver report answering the browser’s sender report', 15_000);
+    // The node reports every 2.5-7.5 s, the first within 3.75 s (RFC 3550 §6.2); the round trip
+    // needs a report after the browser's first sender report (werift's, every 0.5-1.5 s).
+    await waitFor(() => heard.remotePacketCountBySsrc[leg.sendSsrc ?? -1] === 10, 'a sender report counting ten packets', 25_000);
+    await waitFor(() => told.rtt !== undefined, 'a report block answering the browser’s sender report', 30_000);
     expect(told.rtt).toBeLessThan(1);
     // Statistics fed by the node's SRTP path: all ten counted, up to the last sequence number.
-    await waitFor(() => reports.some((block) => (block.highestSequence & 0xffff) === 209), 'a receiver report up to sequence number 209', 10_000);
+    await waitFor(() => reports.some((block) => (block.highestSequence & 0xffff) === 209), 'a report block up to sequence number 209', 25_000);
     expect(reports.at(-1)?.packetsLost).toBe(0);
-  });
+  }, 90_000);
+
+  it('reports as RFC 3550 asks for a two-party call: 1-4 compounds in 10 s, each an SR with a block on the browser’s stream and a CNAME, and no receiver report of werift’s', async () => {
+    const peer = browser();
+    const { leg, answer, packets } = await answered(peer);
+    await peer.acceptAnswer(answer);
+    const transceiver = peer.pc.getTransceivers()[0];
+    if (transceiver === undefined) throw new Error('no transceiver');
+    // werift hands the browser a compound's packets one by one, in order; each compound starts
+    // with a report (RFC 3550 §6.1), so a report opens the next one.
+    const compounds: RtcpPacket[][] = [];
+    transceiver.dtlsTransport.onRtcp.subscribe((packet) => {
+      const open = compounds.at(-1);
+      if (packet.type === RtcpSrPacket.type || packet.type === RtcpRrPacket.type || open === undefined) compounds.push([packet]);
+      else open.push(packet);
+    });
+    await peer.connected();
+    // A call's audio both ways, 50 packets a second, from the moment both sides are up.
+    const audio = pace(1000, 20, (i) => {
+      peer.writeAudio(i, 960 * i, Uint8Array.of(0xf8, i & 0xff));
+      leg.sendRtp({ payloadType: CHROME_AUDIO.opus, marker: false, sequenceNumber: i, timestamp: 960 * i, ssrc: 1 }, Uint8Array.of(0xf8, 7, i & 0xff));
+    });
+    cleanup.push(async () => audio.stop());
+    await waitFor(() => leg.ownSrtpSuite !== undefined, 'the node’s own SRTP to start', 10_000);
+    // From the start of the node's reports, a fifth compound needs at least 1.25 + 4 x 2.5 s.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const heard = compounds.slice();
+    audio.stop();
+    expect(packets.length).toBeGreaterThan(100);
+
+    expect(heard.filter((compound) => compound.length === 1 && compound[0]?.type === RtcpRrPacket.type)).toEqual([]);
+    expect(heard.length).toBeGreaterThanOrEqual(1);
+    expect(heard.length).toBeLessThanOrEqual(4);
+    for (const compound of heard) {
+      expect(compound.map((packet) => packet.type)).toEqual([RtcpSrPacket.type, RtcpSourceDescriptionPacket.type]);
+      const [sr, sdes] = compound as [RtcpSrPacket, RtcpSourceDescriptionPacket];
+      expect(sr.ssrc).toBe(leg.sendSsrc);
+      expect(sr.senderInfo.packetCount).toBeGreaterThan(0);
+      expect(sr.reports.map((block) => block.ssrc)).toEqual([transceiver.sender.ssrc]);
+      expect(sr.reports[0]?.packetsLost).toBe(0);
+      expect(sdes.chunks.map((chunk) => chunk.source)).toEqual([leg.sendSsrc]);
+      expect(sdes.chunks[0]?.items.find((item) => item.type === 1)?.text).toMatch(/.+/);
+    }
+  }, 60_000);
 
   it('drops SRTP that fails authentication or is replayed, counted, and carries on', async () => {
     const peer = browser();
