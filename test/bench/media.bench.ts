@@ -14,9 +14,9 @@
  *   2. rtpengine, where installed, with the rig's rtpengine.conf, carrying the same load as plain
  *      RTP on both sides (the reference figure has no SRTP), and the ratio of calls per core and
  *      of added latency (captured the same way);
- *   3. more pass-through latency rounds, the node's window and rtpengine's taking turns, each
- *      captured (`media/latency-rounds.ts`): a shared machine's stolen CPU comes and goes, and
- *      rounds show which of a relay's figures it set;
+ *   3. pass-through latency rounds (`media/latency-rounds.ts`): the node, rtpengine and a bare
+ *      Node relay each carry the fixed number of calls in the same captured window, so a shared
+ *      machine's stolen CPU and the generator's bursts reach all three alike;
  *   4. per mode, a search over N for the most calls one core sustains with under 0.1 % late or
  *      lost packets (`media/capacity-search.ts`).
  *
@@ -35,9 +35,9 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { CallPool } from './media/call-pool.ts';
-import { latencyRound, latencyRoundLines, latencyRoundsJson, runLatencyRounds, type CapturedTransit, type LatencyRound } from './media/latency-rounds.ts';
+import { latencyRoundLines, latencyRoundsJson, runLatencyRounds, type CapturedTransit, type LatencyRound } from './media/latency-rounds.ts';
 import { counted, passes, searchCapacity, type SearchResult } from './media/capacity-search.ts';
-import { relayDirections, type LoadMode } from './media/load-call.ts';
+import { relayDirections, type LoadCall, type LoadMode } from './media/load-call.ts';
 import { LoadScheduler } from './media/load-scheduler.ts';
 import { LoopbackProbe } from './media/loopback-probe.ts';
 import { measureWindow, transitSummary, type WindowOptions, type WindowResult } from './media/load-window.ts';
@@ -63,8 +63,8 @@ const MODES: readonly LoadMode[] = (process.env['BENCH_MEDIA_MODES'] ?? 'pass-th
   .split(',')
   .filter((mode): mode is LoadMode => mode === 'pass-through' || mode === 'transcoding');
 const SEARCH = process.env['BENCH_MEDIA_SEARCH'] !== '0';
-/** BENCH_MEDIA_LATENCY_ROUNDS: pass-through windows per relay, taken in turns (`media/latency-rounds.ts`); default 3. */
-const LATENCY_ROUNDS = Math.max(1, Number(process.env['BENCH_MEDIA_LATENCY_ROUNDS'] ?? (QUICK ? 1 : 3)));
+/** BENCH_MEDIA_LATENCY_ROUNDS: pass-through windows with every relay at once (`media/latency-rounds.ts`); default 3, 0 for none. */
+const LATENCY_ROUNDS = Math.max(0, Number(process.env['BENCH_MEDIA_LATENCY_ROUNDS'] ?? (QUICK ? 1 : 3)));
 /**
  * BENCH_MEDIA_RELAY_RT=1 (root, or CAP_SYS_NICE): both relays run under `chrt --fifo 10`, so on a
  * shared machine they get a core when they have work, as on a dedicated media server; the table
@@ -95,8 +95,8 @@ interface Measured {
   /** Pass-through latency each relay added, from captured kernel timestamps, or why it is missing. */
   readonly captured: { sipedge?: CapturedTransit | string; rtpengine?: CapturedTransit | string };
   referenceMissing?: string;
-  /** Pass-through latency, relays taking turns: round 1 is the fixed windows, then `BENCH_MEDIA_LATENCY_ROUNDS` in all. */
-  rounds: LatencyRound[];
+  /** Pass-through latency, the relays in the same windows: `BENCH_MEDIA_LATENCY_ROUNDS` of them. */
+  rounds: readonly LatencyRound[];
 }
 
 async function main(): Promise<void> {
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
         const probe = await LoopbackProbe.open();
         const probing = new LoadScheduler();
         probing.add(probe);
-        const around = capturing(scheduler, (result) => (measured.captured.sipedge = result));
+        const around = capturing(() => [scheduler.calls], ([result]) => (measured.captured.sipedge = result));
         const result = await measureWindow(scheduler, { ...nodeWindow(FIXED_WINDOW), alongside: [probe], around });
         measured.fixed[mode] = result;
         measured.probe = result.alongside[0];
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     const engine = await startReference(measured);
     try {
       if (engine !== undefined) await runReference(measured, scheduler, engine);
-      await runLaterRounds(measured, scheduler, nodeWindow(FIXED_WINDOW), { node: node.client, engine });
+      await runRounds(measured, scheduler, nodeWindow(FIXED_WINDOW), { node: node.client, nodeCpuSeconds: () => node.cpuSeconds(), engine });
     } finally {
       await engine?.stop();
     }
@@ -188,7 +188,7 @@ async function runReference(measured: Measured, scheduler: LoadScheduler, engine
     const pool = new CallPool(scheduler, (serial) => PlainRtpCall.open(rtpengineRelay(engine), `bench-${mode}-${serial}-${Date.now()}`, mode), 20);
     progress(`rtpengine ${mode}: ${FIXED_CALLS} calls`);
     await pool.resize(FIXED_CALLS);
-    const around = mode === 'pass-through' ? capturing(scheduler, (result) => (measured.captured.rtpengine = result)) : undefined;
+    const around = mode === 'pass-through' ? capturing(() => [scheduler.calls], ([result]) => (measured.captured.rtpengine = result)) : undefined;
     measured.reference[mode] = await measureWindow(scheduler, { ...referenceWindow(engine), around });
     await pool.resize(0);
   }
@@ -199,39 +199,30 @@ function referenceWindow(engine: Rtpengine): WindowOptions {
 }
 
 /**
- * Round 1 of the pass-through latency is the fixed windows; the rounds after it take turns here,
- * with a third relay beside the node and rtpengine: the bare Node relay (`media/bare-relay-main.ts`),
- * what any relay written for Node pays per packet before doing anything, under the same launcher.
+ * The pass-through latency rounds (`media/latency-rounds.ts`): the node, rtpengine and the bare
+ * Node relay (`media/bare-relay-main.ts`: what any relay written for Node pays per packet before
+ * doing anything, under the same launcher) each carry the fixed number of calls in the same window.
  */
-async function runLaterRounds(measured: Measured, scheduler: LoadScheduler, nodeWindow: WindowOptions, relays: { node: ControlClient; engine: Rtpengine | undefined }): Promise<void> {
-  if (!MODES.includes('pass-through')) return;
-  measured.rounds.push(latencyRound(1, 'sipedge', measured.fixed['pass-through']?.stealFraction ?? Number.NaN, measured.captured.sipedge));
-  if (relays.engine !== undefined) measured.rounds.push(latencyRound(1, 'rtpengine', measured.reference['pass-through']?.stealFraction ?? Number.NaN, measured.captured.rtpengine));
-  if (LATENCY_ROUNDS < 2) return;
+async function runRounds(measured: Measured, scheduler: LoadScheduler, nodeWindow: WindowOptions, relays: { node: ControlClient; nodeCpuSeconds: () => number; engine: Rtpengine | undefined }): Promise<void> {
+  if (!MODES.includes('pass-through') || LATENCY_ROUNDS === 0) return;
   const engine = relays.engine;
   const bare = BareRelay.start({ ports: BARE_RELAY_PORTS, launcher: RELAY_LAUNCHER });
   try {
-    const later = await runLatencyRounds({
+    measured.rounds = await runLatencyRounds({
       scheduler,
       calls: FIXED_CALLS,
-      from: 2,
-      to: LATENCY_ROUNDS,
+      rounds: LATENCY_ROUNDS,
       relays: [
-        { name: 'sipedge', open: (round, serial) => NodeCall.open(relays.node, `round-${round}-${serial}`, 'pass-through'), parallel: 6, window: nodeWindow },
+        { name: 'sipedge', open: (round, serial) => NodeCall.open(relays.node, `round-${round}-${serial}`, 'pass-through'), parallel: 6, cpuSeconds: relays.nodeCpuSeconds },
         ...(engine === undefined
           ? []
-          : [{ name: 'rtpengine' as const, open: (round: number, serial: number) => PlainRtpCall.open(rtpengineRelay(engine), `round-${round}-${serial}-${Date.now()}`, 'pass-through'), parallel: 20, window: referenceWindow(engine) }]),
-        {
-          name: 'bare Node relay',
-          open: (round, serial) => PlainRtpCall.open(bareRelay(bare), `round-${round}-${serial}`, 'pass-through'),
-          parallel: 20,
-          window: { ...FIXED_WINDOW, relayCpu: () => processCpuSecondsOf(bare.pid), relayRunQueueWait: () => runQueueWaitSecondsOf(bare.pid, 'main') },
-        },
+          : [{ name: 'rtpengine' as const, open: (round: number, serial: number) => PlainRtpCall.open(rtpengineRelay(engine), `round-${round}-${serial}-${Date.now()}`, 'pass-through'), parallel: 20, cpuSeconds: () => processCpuSecondsOf(engine.pid) }]),
+        { name: 'bare Node relay', open: (round, serial) => PlainRtpCall.open(bareRelay(bare), `round-${round}-${serial}`, 'pass-through'), parallel: 20, cpuSeconds: () => processCpuSecondsOf(bare.pid) },
       ],
-      capturing: (into) => capturing(scheduler, into),
+      window: nodeWindow,
+      capturing,
       progress,
     });
-    measured.rounds.push(...later);
   } finally {
     await bare.stop();
   }
@@ -239,13 +230,13 @@ async function runLaterRounds(measured: Measured, scheduler: LoadScheduler, node
 
 /**
  * A tcpdump capture of the relays' ports around a window, turned into the latency the relay added
- * per packet and direction for the calls the scheduler runs; `into` gets the figures, or why there
- * are none (tcpdump missing or refused).
+ * per packet and direction for each group of calls (one group per relay); `into` gets the figures
+ * per group, or why there are none (tcpdump missing or refused).
  */
-function capturing(scheduler: LoadScheduler, into: (result: CapturedTransit | string) => void): WindowOptions['around'] {
+function capturing(groups: () => readonly (readonly LoadCall[])[], into: (results: readonly (CapturedTransit | string)[]) => void): WindowOptions['around'] {
   const tool = PacketCapture.available();
   if (!tool.ok) {
-    into(tool.why);
+    into(groups().map(() => tool.why));
     return undefined;
   }
   let capture: PacketCapture | undefined;
@@ -254,21 +245,25 @@ function capturing(scheduler: LoadScheduler, into: (result: CapturedTransit | st
       try {
         capture = await PacketCapture.start(tool.binary, CAPTURE_FILTER);
       } catch (error) {
-        into(`the capture failed: ${error instanceof Error ? error.message : String(error)}`);
+        into(groups().map(() => `the capture failed: ${error instanceof Error ? error.message : String(error)}`));
       }
     },
     end: async () => {
       if (capture === undefined) return;
       const { pcap, droppedByKernel } = await capture.stop();
-      const directions = scheduler.calls.flatMap((call) => {
-        const ports = call.ports();
-        return ports === undefined ? [] : [relayDirections(ports)];
-      });
-      into({
-        browserToPbx: relayTransit(pcap.datagrams, directions.map((direction) => direction.browserToPbx)),
-        pbxToBrowser: relayTransit(pcap.datagrams, directions.map((direction) => direction.pbxToBrowser)),
-        droppedByKernel,
-      });
+      into(
+        groups().map((calls) => {
+          const directions = calls.flatMap((call) => {
+            const ports = call.ports();
+            return ports === undefined ? [] : [relayDirections(ports)];
+          });
+          return {
+            browserToPbx: relayTransit(pcap.datagrams, directions.map((direction) => direction.browserToPbx)),
+            pbxToBrowser: relayTransit(pcap.datagrams, directions.map((direction) => direction.pbxToBrowser)),
+            droppedByKernel,
+          };
+        }),
+      );
     },
   };
 }
@@ -361,7 +356,7 @@ function report(measured: Measured, machine: MachineLoad, seconds: number): void
   }
   if (measured.rounds.length > 0) {
     out();
-    out(`pass-through, latency added by the relay in rounds (${LATENCY_ROUNDS} per relay, taking turns; BENCH_MEDIA_LATENCY_ROUNDS), both directions together:`);
+    out(`pass-through, latency added by the relay in ${LATENCY_ROUNDS} rounds (BENCH_MEDIA_LATENCY_ROUNDS), each relay carrying ${FIXED_CALLS} calls in the same window, so the same stolen CPU and generator bursts reach all of them; both directions together:`);
     for (const line of latencyRoundLines(measured.rounds, 1)) out(line);
     out();
   }

@@ -1,9 +1,9 @@
 /**
- * Pass-through latency in rounds: a window through the node, then one through rtpengine, again and
- * again, each with its own capture. On a shared machine the CPU the hypervisor steals comes and goes
- * within seconds, and a spell of it sets the p99 of whichever relay's window it falls on; relays
- * measured turn about see the same machine, and a round whose steal is high shows as such next to
- * its figures rather than being taken for the relay.
+ * Pass-through latency in rounds, every relay carrying its calls in the same window under one
+ * capture. On a shared virtual machine the CPU the hypervisor steals comes and goes within seconds,
+ * and a spell of it sets the p99 of whichever relay runs through it: relays measured in separate
+ * windows are measured on different machines. In one window they share the spells, and the
+ * generator's bursts, and each round's stolen CPU is shown next to its figures.
  */
 import { CallPool } from './call-pool.ts';
 import type { LoadCall } from './load-call.ts';
@@ -24,6 +24,8 @@ export interface LatencyRound {
   readonly round: number;
   readonly relay: RelayName;
   readonly stealFraction: number;
+  /** The relay's CPU over the round, per call (a fraction of one core). */
+  readonly cpuPerCall: number;
   /** Both directions together, ms; undefined when the capture gave nothing. */
   readonly added?: { readonly p50: number; readonly p99: number; readonly p999: number };
   readonly ownP99?: number;
@@ -37,51 +39,70 @@ export interface RoundRelay {
   readonly open: (round: number, serial: number) => Promise<LoadCall>;
   /** Calls set up at once. */
   readonly parallel: number;
-  readonly window: WindowOptions;
+  /** The relay process's CPU time so far, seconds. */
+  readonly cpuSeconds: () => number;
 }
 
 export interface RoundsOptions {
   readonly scheduler: LoadScheduler;
+  /** Calls per relay. */
   readonly calls: number;
   readonly relays: readonly RoundRelay[];
-  /** The first round to run (earlier ones come from elsewhere) and the last. */
-  readonly from: number;
-  readonly to: number;
-  /** A capture around a window, its figures (or why there are none) handed to `into`. */
-  readonly capturing: (into: (result: CapturedTransit | string) => void) => WindowOptions['around'];
+  readonly rounds: number;
+  /** The window's settling time, length and the relay figures it reads (the media node's). */
+  readonly window: WindowOptions;
+  /** A capture around the window, its figures per group of calls (or why there are none) handed to `into`. */
+  readonly capturing: (groups: () => readonly (readonly LoadCall[])[], into: (results: readonly (CapturedTransit | string)[]) => void) => WindowOptions['around'];
   readonly progress: (line: string) => void;
 }
 
 export async function runLatencyRounds(options: RoundsOptions): Promise<LatencyRound[]> {
   const rounds: LatencyRound[] = [];
-  for (let round = options.from; round <= options.to; round++) {
-    for (const relay of options.relays) {
-      options.progress(`latency round ${round}: ${relay.name}, ${options.calls} pass-through calls`);
-      const pool = new CallPool(options.scheduler, (serial) => relay.open(round, serial), relay.parallel);
-      try {
-        await pool.resize(options.calls);
-        let captured: CapturedTransit | string = 'no capture';
-        const around = options.capturing((result) => (captured = result));
-        const result = await measureWindow(options.scheduler, { ...relay.window, around });
-        rounds.push(latencyRound(round, relay.name, result.stealFraction, captured));
-      } finally {
-        await pool.resize(0);
-      }
+  for (let round = 1; round <= options.rounds; round++) {
+    options.progress(`latency round ${round}: ${options.relays.map((relay) => relay.name).join(', ')} with ${options.calls} pass-through calls each, at once`);
+    const groups: LoadCall[][] = options.relays.map(() => []);
+    const pools = options.relays.map(
+      (relay, index) =>
+        new CallPool(
+          options.scheduler,
+          async (serial) => {
+            const call = await relay.open(round, serial);
+            groups[index]?.push(call);
+            return call;
+          },
+          relay.parallel,
+        ),
+    );
+    try {
+      for (const pool of pools) await pool.resize(options.calls);
+      let captured: readonly (CapturedTransit | string)[] = [];
+      const around = options.capturing(() => groups, (results) => (captured = results));
+      const cpu0 = options.relays.map((relay) => relay.cpuSeconds());
+      const started = performance.now();
+      const result = await measureWindow(options.scheduler, { ...options.window, around });
+      const seconds = (performance.now() - started) / 1000;
+      options.relays.forEach((relay, index) => {
+        const cpuPerCall = (relay.cpuSeconds() - (cpu0[index] as number)) / seconds / options.calls;
+        rounds.push(latencyRound(round, relay.name, result.stealFraction, cpuPerCall, captured[index]));
+      });
+    } finally {
+      for (const pool of pools) await pool.resize(0);
     }
   }
   return rounds;
 }
 
-export function latencyRound(round: number, relay: RelayName, stealFraction: number, captured: CapturedTransit | string | undefined): LatencyRound {
-  if (captured === undefined || typeof captured === 'string') return { round, relay, stealFraction, matched: 0 };
+export function latencyRound(round: number, relay: RelayName, stealFraction: number, cpuPerCall: number, captured: CapturedTransit | string | undefined): LatencyRound {
+  if (captured === undefined || typeof captured === 'string') return { round, relay, stealFraction, cpuPerCall, matched: 0 };
   const matched = captured.browserToPbx.matched + captured.pbxToBrowser.matched;
-  if (matched === 0) return { round, relay, stealFraction, matched };
+  if (matched === 0) return { round, relay, stealFraction, cpuPerCall, matched };
   const added = Float64Array.from([...captured.browserToPbx.addedMs, ...captured.pbxToBrowser.addedMs]).sort();
   const own = Float64Array.from([...captured.browserToPbx.ownMs, ...captured.pbxToBrowser.ownMs]).sort();
   return {
     round,
     relay,
     stealFraction,
+    cpuPerCall,
     added: { p50: sortedQuantile(added, 0.5), p99: sortedQuantile(added, 0.99), p999: sortedQuantile(added, 0.999) },
     ownP99: sortedQuantile(own, 0.99),
     burstMax: Math.max(captured.browserToPbx.burstMax, captured.pbxToBrowser.burstMax),
@@ -92,13 +113,13 @@ export function latencyRound(round: number, relay: RelayName, stealFraction: num
 /** The rounds as a table, then per relay the median p99 over the rounds and how many stayed under `goalMs`. */
 export function latencyRoundLines(rounds: readonly LatencyRound[], goalMs: number): string[] {
   const lines = [
-    '| round | relay | CPU stolen by the hypervisor | packets matched | added p50 | added p99 | added p99.9 | own p99 | most packets in within 1 ms |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| round | relay | CPU stolen by the hypervisor | relay CPU per call | packets matched | added p50 | added p99 | added p99.9 | own p99 | most packets in within 1 ms |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const ms = (value: number | undefined): string => (value === undefined ? '-' : `${value.toFixed(3)} ms`);
   for (const round of rounds) {
     lines.push(
-      `| ${round.round} | ${round.relay} | ${(round.stealFraction * 100).toFixed(1)} % | ${round.matched} | ${ms(round.added?.p50)} | ${ms(round.added?.p99)} | ${ms(round.added?.p999)} | ${ms(round.ownP99)} | ${round.burstMax ?? '-'} |`,
+      `| ${round.round} | ${round.relay} | ${(round.stealFraction * 100).toFixed(1)} % | ${(round.cpuPerCall * 100).toFixed(2)} % | ${round.matched} | ${ms(round.added?.p50)} | ${ms(round.added?.p99)} | ${ms(round.added?.p999)} | ${ms(round.ownP99)} | ${round.burstMax ?? '-'} |`,
     );
   }
   for (const relay of ['sipedge', 'rtpengine', 'bare Node relay'] as const) {
@@ -120,6 +141,7 @@ export function latencyRoundsJson(rounds: readonly LatencyRound[]): unknown[] {
     round: round.round,
     relay: round.relay,
     stealPercent: Math.round(round.stealFraction * 10_000) / 100,
+    cpuPerCallPercent: Math.round(round.cpuPerCall * 100_000) / 1000,
     matched: round.matched,
     addedMs: round.added === undefined ? null : { p50: round4(round.added.p50), p99: round4(round.added.p99), p999: round4(round.added.p999) },
     ownP99Ms: round4(round.ownP99),
