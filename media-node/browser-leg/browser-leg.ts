@@ -51,6 +51,7 @@ import {
   type SetupRole,
 } from '../../shared/sdp/index.ts';
 import { silentLogger, type Logger } from '../logger.ts';
+import { RoundTripTracker } from '../quality/index.ts';
 import type { RtpHeaderRewrite } from '../rtp/index.ts';
 import { weriftIceConfig, type BrowserIceOptions } from './browser-ice-options.ts';
 import {
@@ -145,6 +146,8 @@ export class BrowserLeg {
   #closed = false;
   /** The node's own SRTP for the RTP packets, once DTLS is up. */
   #media: DtlsSrtpMedia | undefined;
+  readonly #roundTrip = new RoundTripTracker();
+  #hearingReports = false;
   /** One rejection handler for the leg's life, rather than a closure per packet. */
   readonly #sendFailed = (error: unknown): void => {
     this.counters.sendErrors++;
@@ -299,6 +302,15 @@ export class BrowserLeg {
     return this.#pc.connectionState;
   }
 
+  /**
+   * The round trip to the browser, from the report blocks about this leg's stream in the browser's
+   * SRs and RRs (RFC 3550 §6.4.1: LSR and DLSR against the node's own SRs); undefined until one
+   * answers an SR. werift reads only RR blocks, and browsers put theirs in SRs while they send.
+   */
+  get roundTripMs(): number | undefined {
+    return this.#roundTrip.latestMs;
+  }
+
   /** The SSRC werift writes on everything this leg sends (RFC 3550 §8: its own, whatever the source). */
   get sendSsrc(): number | undefined {
     return this.#transceiver?.sender.ssrc;
@@ -376,12 +388,26 @@ export class BrowserLeg {
   #startOwnSrtp(): void {
     const transceiver = this.#transceiver;
     if (this.#media !== undefined || this.#closed || transceiver === undefined) return;
+    this.#listenForReportBlocks(transceiver);
     this.#media = DtlsSrtpMedia.start(transceiver, this.#mediaHandlers);
     if (this.#media === undefined) {
       this.#logger.warn('browser leg keeps werift SRTP: profile or werift internals not as expected', { call: this.#logId });
       return;
     }
     this.#logger.info('browser leg RTP on the node SRTP', { call: this.#logId, suite: this.#media.suite });
+  }
+
+  #listenForReportBlocks(transceiver: RTCRtpTransceiver): void {
+    if (this.#hearingReports) return;
+    this.#hearingReports = true;
+    transceiver.dtlsTransport.onRtcp.subscribe((packet) => {
+      const blocks = (packet as { readonly reports?: readonly { readonly ssrc: number; readonly lsr: number; readonly dlsr: number }[] }).reports;
+      if (blocks === undefined) return;
+      const now = Date.now();
+      for (const block of blocks) {
+        if (block.ssrc === transceiver.sender.ssrc) this.#roundTrip.onReportBlock({ lastSenderReport: block.lsr, delaySinceLastSenderReport: block.dlsr }, now);
+      }
+    });
   }
 
   /** The node's SRTP hands over decrypted packets and send failures; one object for the leg's life. */

@@ -7,6 +7,7 @@
  */
 import type { Clock } from '../../shared/clock/index.ts';
 import type { Direction } from '../../shared/sdp/index.ts';
+import type { BrowserLeg } from '../browser-leg/index.ts';
 import type { RtcpCompound } from '../rtp/index.ts';
 import { QualitySeries, ReceiveStatistics, type QualitySample, type ReceivedPacket } from '../quality/index.ts';
 import { DtmfSender } from './dtmf-sender.ts';
@@ -34,6 +35,8 @@ export class SessionRelay {
   readonly paths: RelayPaths;
   readonly dtmf = new DtmfSender();
   readonly #clock: Clock;
+  /** Its round trip (the browser's reports) goes with the browser's stream, as the PBX leg's with the PBX's. */
+  readonly #browser: Pick<BrowserLeg, 'roundTripMs'>;
   readonly #fromBrowser: ReceiveStatistics;
   readonly #fromPbx: ReceiveStatistics;
   readonly #watchdog: MediaWatchdog;
@@ -53,6 +56,7 @@ export class SessionRelay {
     sampling: SamplingOptions = {},
   ) {
     this.#clock = paths.clock;
+    this.#browser = paths.browser;
     this.#directions = directions;
     this.#fromBrowser = new ReceiveStatistics(formats.browser.audio.clockRate);
     this.#fromPbx = new ReceiveStatistics(formats.pbx.audio.clockRate);
@@ -108,7 +112,7 @@ export class SessionRelay {
     const toPbx = this.paths.toPbx;
     const toBrowser = this.paths.toBrowser;
     this.#series.toPbx.sample(this.#fromBrowser.snapshot(), codecImpairment(this.#codecs.browser), {
-      roundTripMs: undefined,
+      roundTripMs: this.#browser.roundTripMs,
       ...(toPbx.bufferDelayMs > 0 ? { jitterBufferMs: toPbx.bufferDelayMs } : {}),
     }, nowMs);
     this.#series.toBrowser.sample(this.#fromPbx.snapshot(), codecImpairment(this.#codecs.pbx), {
@@ -125,7 +129,7 @@ export class SessionRelay {
   /** Each direction's figures, under the name of the codec its sender uses. */
   stats(codecs: { readonly browser: string; readonly pbx: string }): Pick<MediaSessionStats, 'browserToPbx' | 'pbxToBrowser'> {
     return {
-      browserToPbx: directionStats(this.paths.toPbx, this.#fromBrowser, codecs.browser, undefined),
+      browserToPbx: directionStats(this.paths.toPbx, this.#fromBrowser, codecs.browser, this.#browser.roundTripMs),
       pbxToBrowser: directionStats(this.paths.toBrowser, this.#fromPbx, codecs.pbx, this.paths.rtcp.roundTrip.latestMs),
     };
   }

@@ -75,7 +75,7 @@ describe.skipIf(!chromiumAvailable())('a browser leg’s RTCP as headless Chromi
     await chromium?.close();
   });
 
-  it('gives Chromium a round trip and loss for its stream, and the node’s sender figures, from the node’s SRs', async () => {
+  it('gives Chromium a round trip and loss for its stream, and the node’s sender figures, from the node’s SRs, and the node a round trip from Chromium’s', async () => {
     const opus = leg.codecs?.audio.payloadType ?? -1;
     talk = pace(3000, 20, (i) => {
       leg.sendRtp({ payloadType: opus, marker: i === 0, sequenceNumber: i, timestamp: 960 * i, ssrc: 1 }, OPUS_SILENCE);
@@ -103,5 +103,9 @@ describe.skipIf(!chromiumAvailable())('a browser leg’s RTCP as headless Chromi
     expect(stats.remoteOutbound?.packetsSent).toBeGreaterThan(0);
     expect(stats.remoteOutbound?.packetsSent).toBeLessThanOrEqual(leg.counters.srtpOut);
     expect(stats.remoteOutbound?.reportsSent).toBeGreaterThan(0);
-  }, 60_000);
+    // Chromium's own reports carry a block on the node's stream inside its SRs: the leg's round trip.
+    await waitFor(() => leg.roundTripMs !== undefined, 'a round trip from Chromium’s report blocks on the node’s stream', 30_000);
+    expect(leg.roundTripMs).toBeGreaterThanOrEqual(0);
+    expect(leg.roundTripMs).toBeLessThan(1000);
+  }, 90_000);
 });

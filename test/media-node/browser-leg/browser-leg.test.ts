@@ -103,7 +103,7 @@ describe('a browser leg answering a browser’s offer', () => {
     expect(leg.counters).toMatchObject({ srtpIn: 4, srtpOut: 3, srtpRefused: 0 });
   });
 
-  it('keeps werift’s RTCP true: the browser hears sender reports counting what the node sent, with report blocks that give it a round trip', async () => {
+  it('keeps werift’s RTCP true: the browser hears sender reports counting what the node sent, with report blocks that give it a round trip, and the browser’s blocks give the node its own', async () => {
     const peer = browser();
     const { leg, answer, packets } = await answered(peer);
     await peer.acceptAnswer(answer);
@@ -136,7 +136,11 @@ describe('a browser leg answering a browser’s offer', () => {
     // Statistics fed by the node's SRTP path: all ten counted, up to the last sequence number.
     await waitFor(() => reports.some((block) => (block.highestSequence & 0xffff) === 209), 'a report block up to sequence number 209', 25_000);
     expect(reports.at(-1)?.packetsLost).toBe(0);
-  }, 90_000);
+    // The browser's receiver reports answer the node's SRs (LSR/DLSR): the leg's round trip.
+    await waitFor(() => leg.roundTripMs !== undefined, 'a round trip from the browser’s report blocks on the node’s stream', 30_000);
+    expect(leg.roundTripMs).toBeGreaterThanOrEqual(0);
+    expect(leg.roundTripMs).toBeLessThan(1000);
+  }, 120_000);
 
   it('reports as RFC 3550 asks for a two-party call: 1-4 compounds in 10 s, each an SR with a block on the browser’s stream and a CNAME, and no receiver report of werift’s', async () => {
     const peer = browser();

@@ -83,6 +83,25 @@ describe('a media session between a browser (werift, Opus) and a PBX (plain RTP,
     expect(stats?.received.mos).toBeGreaterThan(3.5);
   });
 
+  it('gives each direction’s quality its own leg’s round trip: the browser’s from its report blocks on the node’s SRs', async () => {
+    const rig = await call();
+    const opus = opusTone(1000, -10, 50);
+    const pcmu = pcmuTone(1000, -10, 50);
+    // Both ways, so each side sends SRs and the other answers them (RFC 3550 §6.4.1).
+    const talking = pace(2000, 20, (i) => {
+      rig.browser.writeAudio(i, 960 * i, opus[i % 50] as Uint8Array, i === 0);
+      void rig.sendFromPbx({ payloadType: 0, sequenceNumber: i, timestamp: 160 * i, marker: i === 0 }, pcmu[i % 50] as Uint8Array);
+    });
+    try {
+      await waitFor(() => rig.session.stats().browserToPbx?.received.roundTripMs !== undefined, 'a round trip on the browser’s direction', 30_000);
+    } finally {
+      talking.stop();
+    }
+    const roundTrip = rig.session.stats().browserToPbx?.received.roundTripMs;
+    expect(roundTrip).toBeGreaterThanOrEqual(0);
+    expect(roundTrip).toBeLessThan(1000);
+  }, 60_000);
+
   it('turns the PBX’s PCMU 1 kHz tone into Opus at the browser’s payload type that decodes to a 1 kHz tone', async () => {
     const rig = await call();
     const tone = pcmuTone(1000, -10, 150);
