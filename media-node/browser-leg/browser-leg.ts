@@ -62,6 +62,7 @@ import {
   toWeriftCodec,
   type BrowserCodecs,
 } from './browser-codecs.ts';
+import { hearRoundTrips } from './browser-rtcp-reports.ts';
 import { DtlsSrtpMedia, type BrowserRtp } from './dtls-srtp-media.ts';
 import { waitForGathering } from './ice-gathering.ts';
 import { finishLocalDescription } from './local-description.ts';
@@ -302,11 +303,7 @@ export class BrowserLeg {
     return this.#pc.connectionState;
   }
 
-  /**
-   * The round trip to the browser, from the report blocks about this leg's stream in the browser's
-   * SRs and RRs (RFC 3550 §6.4.1: LSR and DLSR against the node's own SRs); undefined until one
-   * answers an SR. werift reads only RR blocks, and browsers put theirs in SRs while they send.
-   */
+  /** The round trip to the browser (`hearRoundTrips`); undefined until a report block answers an SR. */
   get roundTripMs(): number | undefined {
     return this.#roundTrip.latestMs;
   }
@@ -388,26 +385,16 @@ export class BrowserLeg {
   #startOwnSrtp(): void {
     const transceiver = this.#transceiver;
     if (this.#media !== undefined || this.#closed || transceiver === undefined) return;
-    this.#listenForReportBlocks(transceiver);
+    if (!this.#hearingReports) {
+      this.#hearingReports = true;
+      hearRoundTrips(transceiver, this.#roundTrip);
+    }
     this.#media = DtlsSrtpMedia.start(transceiver, this.#mediaHandlers);
     if (this.#media === undefined) {
       this.#logger.warn('browser leg keeps werift SRTP: profile or werift internals not as expected', { call: this.#logId });
       return;
     }
     this.#logger.info('browser leg RTP on the node SRTP', { call: this.#logId, suite: this.#media.suite });
-  }
-
-  #listenForReportBlocks(transceiver: RTCRtpTransceiver): void {
-    if (this.#hearingReports) return;
-    this.#hearingReports = true;
-    transceiver.dtlsTransport.onRtcp.subscribe((packet) => {
-      const blocks = (packet as { readonly reports?: readonly { readonly ssrc: number; readonly lsr: number; readonly dlsr: number }[] }).reports;
-      if (blocks === undefined) return;
-      const now = Date.now();
-      for (const block of blocks) {
-        if (block.ssrc === transceiver.sender.ssrc) this.#roundTrip.onReportBlock({ lastSenderReport: block.lsr, delaySinceLastSenderReport: block.dlsr }, now);
-      }
-    });
   }
 
   /** The node's SRTP hands over decrypted packets and send failures; one object for the leg's life. */

@@ -26,8 +26,10 @@ import {
   SourceDescriptionItem,
   type RTCRtpReceiver,
   type RTCRtpSender,
+  type RTCRtpTransceiver,
   type RtcpPacket,
 } from 'werift';
+import type { RoundTripTracker } from '../quality/index.ts';
 import { addTimestamp, compactNtp, ntpFromUnixMs } from '../rtp/index.ts';
 
 /** RFC 3550 §6.2: the minimum report interval, T_min. */
@@ -116,6 +118,22 @@ function isLoop(loop: Partial<WeriftRtcpLoop>): boolean {
 function silenceWeriftRtcp(loop: WeriftRtcpLoop): void {
   loop.rtcpRunning = true;
   loop.rtcpCancel.abort();
+}
+
+/**
+ * Feeds `roundTrip` from the browser's report blocks on the leg's own stream, in its SRs and RRs
+ * alike (RFC 3550 §6.4.1: LSR and DLSR against the node's SRs). werift reads only RR blocks, and
+ * browsers put theirs in SRs while they send. For the leg's life, on either path.
+ */
+export function hearRoundTrips(transceiver: RTCRtpTransceiver, roundTrip: RoundTripTracker): void {
+  transceiver.dtlsTransport.onRtcp.subscribe((packet) => {
+    const blocks = (packet as { readonly reports?: readonly { readonly ssrc: number; readonly lsr: number; readonly dlsr: number }[] }).reports;
+    if (blocks === undefined) return;
+    const now = Date.now();
+    for (const block of blocks) {
+      if (block.ssrc === transceiver.sender.ssrc) roundTrip.onReportBlock({ lastSenderReport: block.lsr, delaySinceLastSenderReport: block.dlsr }, now);
+    }
+  });
 }
 
 /** RFC 3550 §6.3.1: the interval randomised uniformly over [0.5, 1.5] of T_min. */

@@ -118,6 +118,8 @@ export class DtlsSrtpMedia {
   #srtpSender: SrtpSender;
   #srtpReceiver: SrtpReceiver;
   #stopped = false;
+  /** The selected pair's socket last seen by `sendRtp`, already fitted (`answerLiteralsAtOnce`). */
+  #fittedSocket: Socket | undefined;
   readonly #afterSend = (error: Error | null): void => {
     if (error !== null) this.#handlers.onSendError(error);
   };
@@ -183,7 +185,10 @@ export class DtlsSrtpMedia {
     const out = this.#srtpSender.protectRtp(packet);
     const socket = pair.protocol.type === 'stun' ? pair.protocol.transport?.socket : undefined;
     if (socket !== undefined && pair.protocol.transport?.closed !== true) {
-      answerLiteralsAtOnce(socket);
+      if (socket !== this.#fittedSocket) {
+        answerLiteralsAtOnce(socket);
+        this.#fittedSocket = socket;
+      }
       const [host, port] = pair.remoteAddr;
       socket.send(out, port, host, this.#afterSend);
       pair.packetsSent++;

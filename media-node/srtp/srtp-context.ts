@@ -14,7 +14,7 @@ import { AesCmTransform } from './aes-cm-transform.ts';
 import { AesGcmTransform } from './aes-gcm-transform.ts';
 import { ReplayWindow } from './replay-window.ts';
 import { deriveSessionKeys } from './srtp-key-derivation.ts';
-import type { SrtpTransform } from './srtp-transform.ts';
+import { readWord, type SrtpTransform } from './srtp-transform.ts';
 
 /** Remote SSRCs tracked at most; a leg has one, or a few across re-offers. */
 const MAX_STREAMS = 16;
@@ -50,7 +50,7 @@ export class SrtpSender {
 
   protectRtp(packet: Uint8Array): Uint8Array {
     const headerOctets = rtpHeaderOctets(packet);
-    const ssrc = readUint32(packet, 8);
+    const ssrc = readWord(packet, 8);
     const sequence = ((packet[2] as number) << 8) | (packet[3] as number);
     const stream = this.#streams.get(ssrc);
     let roc = 0;
@@ -70,7 +70,7 @@ export class SrtpSender {
   protectRtcp(packet: Uint8Array): Uint8Array {
     const index = this.#rtcpIndex;
     this.#rtcpIndex = (this.#rtcpIndex + 1) & 0x7fffffff;
-    return this.#transform.protectRtcp(packet, readUint32(packet, 4), index);
+    return this.#transform.protectRtcp(packet, readWord(packet, 4), index);
   }
 }
 
@@ -97,7 +97,7 @@ export class SrtpReceiver {
     if (packet.length < 12 + tagOctets) return { ok: false, error: 'too-short' };
     const headerOctets = rtpHeaderOctets(packet);
     if (headerOctets > packet.length - tagOctets) return { ok: false, error: 'too-short' };
-    const ssrc = readUint32(packet, 8);
+    const ssrc = readWord(packet, 8);
     const sequence = ((packet[2] as number) << 8) | (packet[3] as number);
     const stream = this.#streams.get(ssrc);
     const roc = stream === undefined ? 0 : estimateRoc(stream, sequence);
@@ -111,7 +111,7 @@ export class SrtpReceiver {
 
   unprotectRtcp(packet: Uint8Array): Unprotected {
     if (packet.length < 8 + this.#transform.rtcpTrailerOctets) return { ok: false, error: 'too-short' };
-    const ssrc = readUint32(packet, 4);
+    const ssrc = readWord(packet, 4);
     const opened = this.#transform.unprotectRtcp(packet, ssrc);
     if (opened === undefined) return { ok: false, error: 'authentication' };
     const index = opened.index;
@@ -159,8 +159,4 @@ export function rtpHeaderOctets(packet: Uint8Array): number {
     octets += 4 + 4 * (((packet[octets + 2] as number) << 8) | (packet[octets + 3] as number));
   }
   return Math.min(octets, packet.length);
-}
-
-export function readUint32(bytes: Uint8Array, offset: number): number {
-  return (((bytes[offset] as number) << 24) | ((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number)) >>> 0;
 }

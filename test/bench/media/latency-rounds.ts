@@ -122,7 +122,7 @@ export function latencyRoundLines(rounds: readonly LatencyRound[], goalMs: numbe
       `| ${round.round} | ${round.relay} | ${(round.stealFraction * 100).toFixed(1)} % | ${(round.cpuPerCall * 100).toFixed(2)} % | ${round.matched} | ${ms(round.added?.p50)} | ${ms(round.added?.p99)} | ${ms(round.added?.p999)} | ${ms(round.ownP99)} | ${round.burstMax ?? '-'} |`,
     );
   }
-  for (const relay of ['sipedge', 'rtpengine', 'bare Node relay'] as const) {
+  for (const relay of new Set(rounds.map((round) => round.relay))) {
     const measured = rounds.filter((round) => round.relay === relay && round.added !== undefined);
     if (measured.length === 0) continue;
     const p99s = Float64Array.from(measured.map((round) => round.added?.p99 ?? Number.NaN)).sort();
